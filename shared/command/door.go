@@ -1,0 +1,334 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/paved-dev/paved/shared/ci"
+	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/identity"
+	"github.com/paved-dev/paved/shared/retry"
+)
+
+// Env is what a command may touch besides its inputs. Every I/O edge is here.
+type Env struct {
+	// Platform is the CI front door: run metadata, identity token, masking, log.
+	Platform ci.Platform
+	// Transport sends HTTP requests to Sigstore services (default http.DefaultTransport).
+	Transport http.RoundTripper
+	// Retry bounds retries of service calls (zero value: defaults).
+	Retry retry.Options
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Workspace confines input paths when set (CI front doors set it).
+	Workspace string
+	// TUFCacheDir caches public-good trust metadata ("" = sigstore-go default).
+	TUFCacheDir string
+}
+
+func (e Env) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e Env) log() io.Writer {
+	if e.Platform == nil || e.Platform.Log() == nil {
+		return io.Discard
+	}
+	return e.Platform.Log()
+}
+
+// Door is a front door: the platform a command runs on and how its inputs,
+// outputs and errors travel there.
+type Door interface {
+	ci.Platform
+	// Name names the platform in messages, e.g. "GitHub Actions".
+	Name() string
+	// Input returns the platform's value for an input, if it set one.
+	Input(cmd *Command, in Input) (string, bool)
+	// WriteOutputs publishes a command's outputs to the platform.
+	WriteOutputs(cmd *Command, outputs map[string]string) error
+	// WriteSummary publishes a Markdown summary.
+	WriteSummary(markdown string) error
+	// ReportError shows a failure where the platform's users look for it.
+	ReportError(cmd *Command, err error)
+	// Workspace is the directory input paths must stay in ("" for no limit).
+	Workspace() string
+}
+
+// Main runs one paved invocation: args without the program name. It returns the
+// process exit code: 0 success, then fail.Class.ExitCode, and 2 for usage errors.
+func Main(ctx context.Context, door Door, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
+		fmt.Fprint(stdout, Help())
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	if args[0] == "version" || args[0] == "--version" {
+		fmt.Fprintln(stdout, "paved "+Version())
+		return 0
+	}
+	cmd, ok := Find(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "paved: unknown command %q; run 'paved help' for the list\n", args[0])
+		return 2
+	}
+	v, help, err := Bind(cmd, door, args[1:], getenv)
+	if help {
+		fmt.Fprint(stdout, CommandHelp(cmd))
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "paved %s: %v\nRun 'paved %s --help' for usage.\n", cmd.Name, err, cmd.Name)
+		door.ReportError(cmd, err)
+		return fail.Config.ExitCode()
+	}
+	env := Env{Platform: door, Workspace: door.Workspace()}
+	res, err := cmd.Run(ctx, env, v)
+	if err != nil {
+		class := fail.ClassOf(err)
+		fmt.Fprintf(stderr, "paved %s: %s: %v\n", cmd.Name, class, err)
+		door.ReportError(cmd, err)
+		return class.ExitCode()
+	}
+	for _, n := range res.Notices {
+		fmt.Fprintln(stderr, n)
+	}
+	if err := door.WriteOutputs(cmd, res.Outputs); err != nil {
+		fmt.Fprintf(stderr, "paved %s: writing outputs: %v\n", cmd.Name, err)
+		return fail.Internal.ExitCode()
+	}
+	if res.Summary != "" {
+		if err := door.WriteSummary(res.Summary); err != nil {
+			fmt.Fprintf(stderr, "paved %s: writing summary: %v\n", cmd.Name, err)
+		}
+	}
+	return 0
+}
+
+// FlagSet returns the CLI flags of a command, bound from its declaration.
+func FlagSet(cmd *Command) (*pflag.FlagSet, map[string]any) {
+	fs := pflag.NewFlagSet("paved "+cmd.Name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	vals := map[string]any{}
+	for _, in := range cmd.Inputs {
+		usage := in.Usage
+		if in.Default != "" && !in.Bool {
+			usage += fmt.Sprintf(" (default %q)", in.Default)
+		}
+		switch {
+		case in.Bool:
+			vals[in.Name] = fs.Bool(in.Name, false, usage)
+		case in.List:
+			vals[in.Name] = fs.StringArray(in.Name, nil, usage)
+		default:
+			vals[in.Name] = fs.String(in.Name, "", usage)
+		}
+	}
+	fs.BoolP("help", "h", false, "show this help")
+	return fs, vals
+}
+
+// Bind reads the command's inputs: CLI flags first, then the platform's inputs,
+// then PAVED_* environment variables, then defaults. Secrets are masked as soon
+// as they are read.
+func Bind(cmd *Command, door Door, args []string, getenv func(string) string) (Values, bool, error) {
+	fs, ptrs := FlagSet(cmd)
+	if err := fs.Parse(args); err != nil {
+		return Values{}, false, fail.Configf("%w", err)
+	}
+	if h, _ := fs.GetBool("help"); h {
+		return Values{}, true, nil
+	}
+	m := map[string][]string{}
+	for _, in := range cmd.Inputs {
+		f := fs.Lookup(in.Name)
+		if f.Changed {
+			switch p := ptrs[in.Name].(type) {
+			case *bool:
+				m[in.Name] = []string{fmt.Sprint(*p)}
+			case *[]string:
+				m[in.Name] = append([]string(nil), *p...)
+			case *string:
+				m[in.Name] = []string{*p}
+			}
+			continue
+		}
+		if in.CLIOnly {
+			continue
+		}
+		raw, ok := door.Input(cmd, in)
+		if !ok || strings.TrimSpace(raw) == "" {
+			raw, ok = getenv(in.EnvName()), getenv(in.EnvName()) != ""
+		}
+		if !ok || strings.TrimSpace(raw) == "" {
+			continue
+		}
+		if in.List {
+			m[in.Name] = SplitList(raw)
+		} else {
+			m[in.Name] = []string{strings.TrimSpace(raw)}
+		}
+	}
+	if rest := fs.Args(); len(rest) > 0 {
+		if cmd.ArgsInput == "" {
+			return Values{}, false, fail.Configf("unexpected arguments %q", rest)
+		}
+		m[cmd.ArgsInput] = append(m[cmd.ArgsInput], rest...)
+	}
+	for _, in := range cmd.Inputs {
+		if in.Secret {
+			for _, s := range m[in.Name] {
+				door.Mask(s)
+			}
+		}
+	}
+	v, err := NewValues(cmd, m)
+	return v, false, err
+}
+
+// Help is the top-level help text.
+func Help() string {
+	var b strings.Builder
+	b.WriteString("paved: supply-chain security as the paved road in CI.\n\nUsage: paved COMMAND [flags]\n\nCommands:\n")
+	for _, c := range All() {
+		fmt.Fprintf(&b, "  %-14s %s\n", c.Name, c.Summary)
+	}
+	b.WriteString("  version        print the version\n\nRun 'paved COMMAND --help' for a command's flags.\n" +
+		"Every flag can also be set as the environment variable PAVED_<FLAG> (upper case, '-' as '_').\n")
+	return b.String()
+}
+
+// CommandHelp is the help text of one command.
+func CommandHelp(cmd *Command) string {
+	fs, _ := FlagSet(cmd)
+	var b strings.Builder
+	fmt.Fprintf(&b, "paved %s: %s\n\nUsage: paved %s [flags]", cmd.Name, cmd.Summary, cmd.Name)
+	if cmd.Args != "" {
+		b.WriteString(" " + cmd.Args)
+	}
+	b.WriteString("\n\nFlags:\n")
+	b.WriteString(fs.FlagUsages())
+	if len(cmd.Outputs) > 0 {
+		b.WriteString("\nOutputs:\n")
+		for _, o := range cmd.Outputs {
+			fmt.Fprintf(&b, "  %-20s %s\n", o.Name, o.Usage)
+		}
+	}
+	return b.String()
+}
+
+// Version is the module version Paved was built from.
+func Version() string { return version }
+
+var version = "devel"
+
+// Local is the front door for a plain shell: flags and PAVED_* variables in,
+// outputs as "name: value" lines out, the summary on the log.
+type Local struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+var _ Door = (*Local)(nil)
+
+// Name implements Door.
+func (l *Local) Name() string { return "local shell" }
+
+// Run implements ci.Platform.
+func (l *Local) Run() ci.Run { return ci.Run{Kind: ci.Local} }
+
+// Identity implements ci.Platform: SIGSTORE_ID_TOKEN when it is set.
+func (l *Local) Identity() identity.Source {
+	if t := l.Getenv("SIGSTORE_ID_TOKEN"); t != "" {
+		return identity.Static{Value: t, From: "SIGSTORE_ID_TOKEN"}
+	}
+	return nil
+}
+
+// TokenFix implements ci.Platform.
+func (l *Local) TokenFix() string {
+	return "pass --identity-token or --identity-token-file, or set SIGSTORE_ID_TOKEN (in GitHub Actions, add 'permissions: id-token: write' to the job; in GitLab CI, add 'id_tokens: SIGSTORE_ID_TOKEN: aud: sigstore')"
+}
+
+// Mask implements ci.Platform; a shell has no log masking, and Paved never prints secrets.
+func (l *Local) Mask(string) {}
+
+// Log implements ci.Platform.
+func (l *Local) Log() io.Writer { return l.Stderr }
+
+// Input implements Door; the shell has no inputs besides flags and PAVED_* variables.
+func (l *Local) Input(*Command, Input) (string, bool) { return "", false }
+
+// WriteOutputs implements Door.
+func (l *Local) WriteOutputs(_ *Command, outputs map[string]string) error {
+	keys := make([]string, 0, len(outputs))
+	for k := range outputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := outputs[k]
+		if strings.Contains(v, "\n") {
+			fmt.Fprintf(l.Stdout, "%s:\n  %s\n", k, strings.ReplaceAll(strings.TrimRight(v, "\n"), "\n", "\n  "))
+			continue
+		}
+		fmt.Fprintf(l.Stdout, "%s: %s\n", k, v)
+	}
+	return nil
+}
+
+// WriteSummary implements Door.
+func (l *Local) WriteSummary(md string) error {
+	_, err := fmt.Fprintln(l.Stderr, md)
+	return err
+}
+
+// ReportError implements Door; Main already printed the error.
+func (l *Local) ReportError(*Command, error) {}
+
+// Workspace implements Door: no confinement in a shell.
+func (l *Local) Workspace() string { return "" }
+
+// WriteFileAtomic writes data to path through a temporary file in the same
+// directory, so that readers never see half a file and failures leave nothing.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := "."
+	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
+		dir = path[:i+1]
+	}
+	f, err := os.CreateTemp(dir, ".paved-*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Chmod(tmp, perm); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}

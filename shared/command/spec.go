@@ -1,0 +1,153 @@
+// Package command declares Paved's commands — their inputs, outputs and what they
+// run — once. The CLI flags, the GitHub action inputs and the GitLab component
+// variables are all bound from these declarations, so they cannot drift apart.
+package command
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Input is one declared input of a command.
+type Input struct {
+	// Name is kebab-case: the CLI flag --NAME, the GitHub action input NAME, the
+	// GitLab variable PAVED_NAME (upper snake case).
+	Name string
+	// Usage is the one-line help text; it is also the action input description.
+	Usage string
+	// Default applies when no source sets the input.
+	Default string
+	// List inputs take several values: a repeated flag, or one value per line
+	// (or comma separated) in CI inputs.
+	List bool
+	// Bool inputs are switches: "true" or "false".
+	Bool bool
+	// Secret inputs are masked as soon as they are read and never printed.
+	Secret bool
+	// CLIOnly inputs are not offered to the CI front doors.
+	CLIOnly bool
+}
+
+// EnvName is the environment variable that sets the input anywhere: PAVED_NAME.
+func (in Input) EnvName() string {
+	return "PAVED_" + strings.ToUpper(strings.ReplaceAll(in.Name, "-", "_"))
+}
+
+// Output is one declared output of a command.
+type Output struct {
+	Name  string
+	Usage string
+}
+
+// EnvName is the dotenv key of the output for GitLab: PAVED_NAME.
+func (o Output) EnvName() string {
+	return "PAVED_" + strings.ToUpper(strings.ReplaceAll(o.Name, "-", "_"))
+}
+
+// Command is a declared command and the function that runs it.
+type Command struct {
+	Name    string
+	Summary string
+	// Args describes positional arguments in help text ("" when none are taken).
+	Args string
+	// ArgsInput is the input that positional arguments add to ("" when none).
+	ArgsInput string
+	Inputs    []Input
+	Outputs   []Output
+	// Run executes the command.
+	Run func(ctx context.Context, env Env, v Values) (*Result, error)
+}
+
+// Input returns the declared input called name.
+func (c *Command) Input(name string) (Input, bool) {
+	for _, in := range c.Inputs {
+		if in.Name == name {
+			return in, true
+		}
+	}
+	return Input{}, false
+}
+
+// Result is what a command produced, for the front door to render.
+type Result struct {
+	// Outputs by declared output name.
+	Outputs map[string]string
+	// Summary is Markdown for a step summary or job log.
+	Summary string
+	// Notices are one-line messages worth showing in any log.
+	Notices []string
+}
+
+// Values are the bound inputs of one invocation.
+type Values struct {
+	cmd *Command
+	m   map[string][]string
+}
+
+// NewValues binds values to cmd's inputs; unknown names are an error.
+func NewValues(cmd *Command, m map[string][]string) (Values, error) {
+	v := Values{cmd: cmd, m: map[string][]string{}}
+	for k, vals := range m {
+		if _, ok := cmd.Input(k); !ok {
+			return Values{}, fmt.Errorf("paved %s has no input %q", cmd.Name, k)
+		}
+		v.m[k] = vals
+	}
+	return v, nil
+}
+
+// String returns the single value of an input, or its default.
+func (v Values) String(name string) string {
+	if vals := v.m[name]; len(vals) > 0 {
+		return vals[len(vals)-1]
+	}
+	in, _ := v.cmd.Input(name)
+	return in.Default
+}
+
+// List returns every value of a list input.
+func (v Values) List(name string) []string {
+	return v.m[name]
+}
+
+// Bool returns a switch input.
+func (v Values) Bool(name string) bool {
+	s := strings.ToLower(strings.TrimSpace(v.String(name)))
+	return s == "true" || s == "1" || s == "yes"
+}
+
+// Set reports whether any source set the input.
+func (v Values) Set(name string) bool { return len(v.m[name]) > 0 }
+
+// SplitList splits a CI input holding several values: one per line, or comma
+// separated, blank entries dropped.
+func SplitList(s string) []string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		for _, item := range strings.Split(line, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
+			}
+		}
+	}
+	return out
+}
+
+// All is every command Paved has, by name.
+func All() []*Command {
+	cmds := []*Command{Attest(), SignBundle(), VerifyBundle()}
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
+	return cmds
+}
+
+// Find returns the command called name.
+func Find(name string) (*Command, bool) {
+	for _, c := range All() {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return nil, false
+}

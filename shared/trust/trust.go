@@ -1,0 +1,120 @@
+// Package trust loads the trust material for signing and verification: a
+// Sigstore trusted root (which CAs, logs and timestamp authorities to believe) and
+// a signing config (which service URLs to use). The default is the public-good
+// Sigstore instance through TUF; any private instance works through files.
+package trust
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/tuf"
+
+	"github.com/paved-dev/paved/shared/fail"
+)
+
+// Material is what signing and verification need.
+type Material struct {
+	// Root is the trusted root.
+	Root *root.TrustedRoot
+	// RootJSON is Root as JSON, for writing beside bundles and verification kits.
+	RootJSON []byte
+	// Signing is the signing config; nil when only verification was asked for.
+	Signing *root.SigningConfig
+	// Source says where the material came from, for summaries.
+	Source string
+}
+
+// Options select the material. The zero value means public-good Sigstore via TUF.
+type Options struct {
+	// TrustedRootPath is a trusted_root.json file; with it, TUF is not used.
+	TrustedRootPath string
+	// SigningConfigPath is a signing_config.json (v0.2) file. Required for signing
+	// with a TrustedRootPath, ignored for verification.
+	SigningConfigPath string
+	// TUFCacheDir is where TUF metadata is cached (default: $HOME/.sigstore/root
+	// via sigstore-go; CI front doors point it into the runner's temp dir).
+	TUFCacheDir string
+	// TUFMirror overrides the public-good TUF repository URL.
+	TUFMirror string
+	// Offline uses the TUF cache as it is, without refreshing it.
+	Offline bool
+	// Staging uses Sigstore's staging instance instead of public-good.
+	Staging bool
+	// ForSigning also loads the signing config.
+	ForSigning bool
+}
+
+// Load returns the trust material.
+func Load(ctx context.Context, o Options) (*Material, error) {
+	if o.TrustedRootPath != "" {
+		return fromFiles(o)
+	}
+	if o.SigningConfigPath != "" {
+		return nil, fail.Configf("--signing-config was given without --trusted-root: a private Sigstore instance needs both files")
+	}
+	return fromTUF(ctx, o)
+}
+
+func fromFiles(o Options) (*Material, error) {
+	data, err := os.ReadFile(o.TrustedRootPath)
+	if err != nil {
+		return nil, fail.Configf("reading trusted root: %w", err)
+	}
+	tr, err := root.NewTrustedRootFromJSON(data)
+	if err != nil {
+		return nil, fail.Configf("trusted root %s is not a Sigstore trusted root (application/vnd.dev.sigstore.trustedroot+json): %w", o.TrustedRootPath, err)
+	}
+	m := &Material{Root: tr, RootJSON: data, Source: o.TrustedRootPath}
+	if o.ForSigning {
+		if o.SigningConfigPath == "" {
+			return nil, fail.Configf("signing with --trusted-root %s also needs --signing-config: the signing config names the Fulcio, timestamp and Rekor URLs of that instance", o.TrustedRootPath)
+		}
+		sc, err := root.NewSigningConfigFromPath(o.SigningConfigPath)
+		if err != nil {
+			return nil, fail.Configf("signing config %s is not a Sigstore signing config v0.2: %w", o.SigningConfigPath, err)
+		}
+		m.Signing = sc
+	}
+	return m, nil
+}
+
+func fromTUF(ctx context.Context, o Options) (*Material, error) {
+	opts := tuf.DefaultOptions().WithContext(ctx)
+	if o.TUFCacheDir != "" {
+		opts = opts.WithCachePath(filepath.Clean(o.TUFCacheDir))
+	}
+	if o.Staging {
+		opts = opts.WithRoot(tuf.StagingRoot()).WithRepositoryBaseURL(tuf.StagingMirror)
+	}
+	if o.TUFMirror != "" {
+		opts = opts.WithRepositoryBaseURL(o.TUFMirror)
+	}
+	if o.Offline {
+		opts = opts.WithForceCache()
+	}
+	client, err := tuf.New(opts)
+	if err != nil {
+		return nil, fail.Transientf("updating the public-good Sigstore trust root through TUF (%s): %w; offline, pass --trusted-root FILE", opts.RepositoryBaseURL, err)
+	}
+	data, err := client.GetTarget("trusted_root.json")
+	if err != nil {
+		return nil, fail.Transientf("fetching trusted_root.json through TUF: %w", err)
+	}
+	tr, err := root.NewTrustedRootFromJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("parsing TUF trusted root: %w", err)
+	}
+	m := &Material{Root: tr, RootJSON: data, Source: "public-good Sigstore (TUF " + opts.RepositoryBaseURL + ")"}
+	if o.ForSigning {
+		sc, err := root.GetSigningConfig(client)
+		if err != nil {
+			return nil, fail.Transientf("fetching the public-good signing config through TUF: %w", err)
+		}
+		m.Signing = sc
+	}
+	return m, nil
+}

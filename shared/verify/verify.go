@@ -1,0 +1,204 @@
+// Package verify checks Sigstore bundles offline against trust material, an
+// artifact and an identity policy. Fetching bundles is someone else's job: this
+// package never touches the network.
+package verify
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/paved-dev/paved/shared/fail"
+)
+
+// Identity is who must have signed. Exactly one of SAN / SANRegex and one of
+// Issuer / IssuerRegex are required for keyless bundles; Extensions narrows the
+// accepted certificates further (zero fields are not checked).
+type Identity struct {
+	SAN         string
+	SANRegex    string
+	Issuer      string
+	IssuerRegex string
+	Extensions  certificate.Extensions
+}
+
+func (id Identity) String() string {
+	san := id.SAN
+	if san == "" {
+		san = "~" + id.SANRegex
+	}
+	iss := id.Issuer
+	if iss == "" {
+		iss = "~" + id.IssuerRegex
+	}
+	return san + " (issuer " + iss + ")"
+}
+
+// Artifact is what the bundle must be about: a digest, or content to digest.
+type Artifact struct {
+	// Algorithm ("sha256", "sha512"...) and Digest (raw bytes) of the artifact.
+	Algorithm string
+	Digest    []byte
+}
+
+// ParseDigest parses "sha256:<hex>" (also sha384, sha512).
+func ParseDigest(s string) (Artifact, error) {
+	alg, h, ok := strings.Cut(s, ":")
+	if !ok {
+		return Artifact{}, fail.Configf("artifact digest %q: want ALGORITHM:HEX such as sha256:<64 hex digits>", s)
+	}
+	want := map[string]int{"sha256": 64, "sha384": 96, "sha512": 128}[alg]
+	d, err := hex.DecodeString(h)
+	if want == 0 || err != nil || len(h) != want {
+		return Artifact{}, fail.Configf("artifact digest %q: want sha256, sha384 or sha512 followed by ':' and the hex digest", s)
+	}
+	return Artifact{Algorithm: alg, Digest: d}, nil
+}
+
+// Options tune verification. The zero value means defaults.
+type Options struct {
+	// Key verifies a bundle signed with this public key instead of a certificate.
+	Key crypto.PublicKey
+	// Now is the clock for messages (default time.Now).
+	Now func() time.Time
+}
+
+// Result is what was verified.
+type Result struct {
+	// Statement is the in-toto statement when the bundle holds a DSSE envelope.
+	Statement []byte
+	// PredicateType of that statement, if any.
+	PredicateType string
+	// Signer is the certificate summary of a keyless signature.
+	Signer *certificate.Summary
+	// Raw is sigstore-go's verification result.
+	Raw *sgverify.VerificationResult
+}
+
+// Config returns the verifier options the trust material and bundle call for:
+// signed timestamps when the root has TSAs and the bundle carries them, the log
+// when the root has logs (with integrated time for bundles that promise it), and
+// certificate transparency when the root has CT logs.
+func Config(tm root.TrustedMaterial, b *bundle.Bundle, keyed bool) ([]sgverify.VerifierOption, error) {
+	var opts []sgverify.VerifierOption
+	if !keyed && len(tm.CTLogs()) > 0 {
+		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
+	}
+	ts, err := b.Timestamps()
+	if err != nil {
+		return nil, err
+	}
+	if len(tm.TimestampingAuthorities()) > 0 && len(ts) > 0 {
+		opts = append(opts, sgverify.WithSignedTimestamps(1))
+	}
+	if len(tm.RekorLogs()) > 0 {
+		opts = append(opts, sgverify.WithTransparencyLog(1))
+		if b.HasInclusionPromise() {
+			opts = append(opts, sgverify.WithIntegratedTimestamps(1))
+		}
+	}
+	if keyed && len(opts) == 0 {
+		opts = append(opts, sgverify.WithCurrentTime())
+	}
+	return opts, nil
+}
+
+// Bundle verifies b: signature, certificate chain, timestamps, log inclusion,
+// artifact and identity. Errors are fail.Verification errors that say what did
+// not match.
+func Bundle(tm root.TrustedMaterial, b *bundle.Bundle, art Artifact, id Identity, o Options) (*Result, error) {
+	if len(art.Digest) == 0 {
+		return nil, fail.Configf("no artifact digest to verify against: name the artifact file or its digest")
+	}
+	keyed := o.Key != nil
+	if keyed {
+		v, err := signature.LoadDefaultVerifier(o.Key)
+		if err != nil {
+			return nil, fail.Configf("loading public key: %w", err)
+		}
+		km := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+			return root.NewExpiringKey(v, time.Time{}, time.Time{}), nil
+		})
+		tm = root.TrustedMaterialCollection{km, tm}
+	}
+	cfg, err := Config(tm, b, keyed)
+	if err != nil {
+		return nil, fail.Verificationf("reading bundle timestamps: %w", err)
+	}
+	v, err := sgverify.NewVerifier(tm, cfg...)
+	if err != nil {
+		return nil, fail.Verificationf("bundle cannot be verified with this trusted root: %w", err)
+	}
+	var policy []sgverify.PolicyOption
+	if keyed {
+		policy = append(policy, sgverify.WithKey())
+	} else {
+		if (id.SAN == "" && id.SANRegex == "") || (id.Issuer == "" && id.IssuerRegex == "") {
+			return nil, fail.Configf("an identity is required: give the certificate identity (or a regex) and the OIDC issuer that must have signed")
+		}
+		san, err := sgverify.NewSANMatcher(id.SAN, id.SANRegex)
+		if err != nil {
+			return nil, fail.Configf("certificate identity regex: %w", err)
+		}
+		iss, err := sgverify.NewIssuerMatcher(id.Issuer, id.IssuerRegex)
+		if err != nil {
+			return nil, fail.Configf("issuer regex: %w", err)
+		}
+		ci, err := sgverify.NewCertificateIdentity(san, iss, id.Extensions)
+		if err != nil {
+			return nil, fail.Configf("identity policy: %w", err)
+		}
+		policy = append(policy, sgverify.WithCertificateIdentity(ci))
+	}
+	res, err := v.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(art.Algorithm, art.Digest), policy...))
+	if err != nil {
+		return nil, fail.Verificationf("%s", explain(err, id))
+	}
+	out := &Result{Raw: res}
+	if res.Statement != nil {
+		out.PredicateType = res.Statement.GetPredicateType()
+	}
+	if res.Signature != nil && res.Signature.Certificate != nil {
+		out.Signer = res.Signature.Certificate
+	}
+	if env := b.GetDsseEnvelope(); env != nil {
+		out.Statement = env.GetPayload()
+	}
+	return out, nil
+}
+
+// explain rewords sigstore-go's errors where a user needs expected vs found.
+func explain(err error, id Identity) string {
+	var none *sgverify.ErrNoMatchingCertificateIdentity
+	if errors.As(err, &none) {
+		return fmt.Sprintf("the signer is not the expected identity %s: %v", id, err)
+	}
+	return err.Error()
+}
+
+// FileDigest streams a file through SHA-256.
+func FileDigest(ctx context.Context, path string) (Artifact, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Artifact{}, fail.Configf("artifact: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return Artifact{}, fail.Configf("digesting artifact %s: %w", path, err)
+	}
+	return Artifact{Algorithm: "sha256", Digest: h.Sum(nil)}, ctx.Err()
+}

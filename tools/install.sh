@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds the test-time tools pinned under tools/ once per version into a cache
+# directory outside the clone, and links them into one bin directory.
+#
+#   tools/install.sh [TOOL...]     (default: every tool)
+#
+# Cache: $PAVED_TOOLS_CACHE (default ~/.cache/paved-tools). The key of each tool is
+# the SHA-256 of its go.mod and go.sum plus the Go version, so a version bump
+# rebuilds it and nothing else. Prints the bin directory on stdout.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${PAVED_TOOLS_CACHE:-$HOME/.cache/paved-tools}
+bin="$cache/bin"
+mkdir -p "$bin"
+
+# tool directory | package | binary name
+specs=(
+  "fulcio|github.com/sigstore/fulcio|fulcio"
+  "tsa|github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server|timestamp-server"
+  "rekor|github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix|rekor-server"
+  "cosign|github.com/sigstore/cosign/v3/cmd/cosign|cosign"
+  "gh|github.com/cli/cli/v2/cmd/gh|gh"
+  "act|github.com/nektos/act|act"
+)
+
+want=("$@")
+selected() {
+  [ ${#want[@]} -eq 0 ] && return 0
+  local w; for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done
+  return 1
+}
+
+gover=$(go env GOVERSION)
+for spec in "${specs[@]}"; do
+  IFS='|' read -r dir pkg name <<<"$spec"
+  selected "$dir" || continue
+  key=$( (cat "$here/$dir/go.mod" "$here/$dir/go.sum"; echo "$gover") | sha256sum | cut -c1-16)
+  out="$cache/$dir-$key/$name"
+  if [ ! -x "$out" ]; then
+    echo "building $name ($dir-$key)..." >&2
+    mkdir -p "$cache/$dir-$key"
+    (cd "$here/$dir" && CGO_ENABLED=0 go build -trimpath -o "$out.tmp" "$pkg") >&2
+    mv "$out.tmp" "$out"
+  fi
+  ln -sf "$out" "$bin/$name"
+done
+
+if selected gitlab-ci-local; then
+  key=$( (cat "$here/npm/package.json" "$here/npm/package-lock.json") | sha256sum | cut -c1-16)
+  dest="$cache/npm-$key"
+  if [ ! -x "$dest/node_modules/.bin/gitlab-ci-local" ]; then
+    echo "installing gitlab-ci-local ($key)..." >&2
+    rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
+    cp "$here/npm/package.json" "$here/npm/package-lock.json" "$dest.tmp/"
+    (cd "$dest.tmp" && npm ci --no-audit --no-fund --loglevel=error) >&2
+    rm -rf "$dest" && mv "$dest.tmp" "$dest"
+  fi
+  # gitlab-ci-local needs Node 22; the npm package "node" ships that runtime.
+  cat > "$bin/gitlab-ci-local" <<SH
+#!/usr/bin/env bash
+exec "$dest/node_modules/.bin/node" "$dest/node_modules/gitlab-ci-local/dist/index.js" "\$@"
+SH
+  chmod +x "$bin/gitlab-ci-local"
+fi
+echo "$bin"
