@@ -34,8 +34,10 @@ func (s Subject) SHA256() string { return s.Digest["sha256"] }
 
 // Spec names the subjects. At least one field must be set.
 type Spec struct {
-	// Paths are files or glob patterns (path/filepath.Match syntax plus "**" for any
-	// number of directories). A pattern that matches nothing is an error.
+	// Paths are files or glob patterns; a file subject is named by its base name,
+	// as GitHub's attest action names them. Patterns use path/filepath.Match
+	// syntax plus "**" for any number of directories; one that matches nothing is
+	// an error.
 	Paths []string
 	// ChecksumsFiles are files in `sha256sum` format: "<hex>  <name>" per line.
 	ChecksumsFiles []string
@@ -94,7 +96,7 @@ func Resolve(ctx context.Context, spec Spec, opts Options) ([]Subject, error) {
 		}
 		files = append(files, m...)
 	}
-	digested, err := digestFiles(ctx, root, opts.Root, files, opts.Workers)
+	digested, err := digestFiles(ctx, root, files, opts.Workers)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +256,7 @@ func matchDoubleStar(pattern, p string) bool {
 	return match(0, 0)
 }
 
-func digestFiles(ctx context.Context, root *os.Root, rootDir string, files []string, workers int) ([]Subject, error) {
+func digestFiles(ctx context.Context, root *os.Root, files []string, workers int) ([]Subject, error) {
 	if len(files) == 0 {
 		return nil, nil
 	}
@@ -276,7 +278,7 @@ func digestFiles(ctx context.Context, root *os.Root, rootDir string, files []str
 					errs[i] = err
 					continue
 				}
-				out[i] = Subject{Name: name(files[i], rootDir), Digest: map[string]string{"sha256": sum}}
+				out[i] = Subject{Name: filepath.Base(files[i]), Digest: map[string]string{"sha256": sum}}
 			}
 		}()
 	}
@@ -295,21 +297,6 @@ func digestFiles(ctx context.Context, root *os.Root, rootDir string, files []str
 		return nil, err
 	}
 	return out, nil
-}
-
-// name is the subject name of a file: its path relative to the root when given,
-// else its base name, as GitHub's attest action names file subjects.
-func name(path, rootDir string) string {
-	if rootDir != "" {
-		abs, err1 := filepath.Abs(path)
-		base, err2 := filepath.Abs(rootDir)
-		if err1 == nil && err2 == nil {
-			if rel, err := filepath.Rel(base, abs); err == nil && !strings.HasPrefix(rel, "..") {
-				return filepath.Base(rel)
-			}
-		}
-	}
-	return filepath.Base(path)
 }
 
 // File streams one file through SHA-256 and returns the hex digest. buf may be

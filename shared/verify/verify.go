@@ -6,12 +6,9 @@ package verify
 import (
 	"context"
 	"crypto"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -22,6 +19,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/subject"
 )
 
 // Identity is who must have signed. Exactly one of SAN / SANRegex and one of
@@ -191,14 +189,10 @@ func explain(err error, id Identity) string {
 
 // FileDigest streams a file through SHA-256.
 func FileDigest(ctx context.Context, path string) (Artifact, error) {
-	f, err := os.Open(path)
+	h, err := subject.File(ctx, nil, path, nil)
 	if err != nil {
-		return Artifact{}, fail.Configf("artifact: %w", err)
+		return Artifact{}, err
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return Artifact{}, fail.Configf("digesting artifact %s: %w", path, err)
-	}
-	return Artifact{Algorithm: "sha256", Digest: h.Sum(nil)}, ctx.Err()
+	d, _ := hex.DecodeString(h)
+	return Artifact{Algorithm: "sha256", Digest: d}, nil
 }
