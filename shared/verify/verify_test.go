@@ -1,0 +1,116 @@
+package verify_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/verify"
+)
+
+const (
+	ghIssuer    = "https://token.actions.githubusercontent.com"
+	reusableSAN = "https://github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml@09b495c3f12c7881b3cc17209a327792065c1a1d"
+	customSAN   = "https://github.com/too-legit/attest/.github/workflows/integration.yml@refs/heads/main"
+	slsaGenSAN  = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@refs/heads/main"
+)
+
+func pub(name string) string { return filepath.Join("..", "..", "testdata", "public-bundles", name) }
+
+// TestPublicBundles verifies real-world bundles made by GitHub artifact
+// attestations and slsa-github-generator offline against the public-good root,
+// and rejects negative fixtures and every wrong expectation.
+func TestPublicBundles(t *testing.T) {
+	tr, err := root.NewTrustedRootFromPath(filepath.Join("..", "..", "testdata", "trust", "public-good-trusted_root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := func(name string) verify.Artifact {
+		a, err := verify.FileDigest(context.Background(), pub(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	digest := func(s string) verify.Artifact {
+		a, err := verify.ParseDigest(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	slsaDigest := "sha256:2892146b063a94cb4a4318c0e98d38af12dcf2b1e29237486b58463b59607bbd"
+	tests := []struct {
+		name, bundle string
+		art          verify.Artifact
+		id           verify.Identity
+		want         string // "" = must verify
+	}{
+		{"github reusable workflow", "reusable-workflow-attestation.sigstore.json", file("reusable-workflow-artifact"),
+			verify.Identity{SAN: reusableSAN, Issuer: ghIssuer}, ""},
+		{"github enterprise issuer", "custom-issuer.sigstore.json", file("custom-issuer-artifact"),
+			verify.Identity{SAN: customSAN, Issuer: ghIssuer + "/hammer-time"}, ""},
+		{"slsa-github-generator", "valid-v0.3.intoto.sigstore", digest(slsaDigest),
+			verify.Identity{SAN: slsaGenSAN, Issuer: ghIssuer}, ""},
+		{"san regex", "reusable-workflow-attestation.sigstore.json", file("reusable-workflow-artifact"),
+			verify.Identity{SANRegex: `^https://github\.com/github/artifact-attestations-workflows/`, Issuer: ghIssuer}, ""},
+		{"source repository extension", "reusable-workflow-attestation.sigstore.json", file("reusable-workflow-artifact"),
+			verify.Identity{SAN: reusableSAN, Issuer: ghIssuer, Extensions: extRepo("https://github.com/malancas/attest-demo")}, ""},
+
+		{"wrong san", "reusable-workflow-attestation.sigstore.json", file("reusable-workflow-artifact"),
+			verify.Identity{SAN: customSAN, Issuer: ghIssuer}, "not the expected identity"},
+		{"wrong issuer", "custom-issuer.sigstore.json", file("custom-issuer-artifact"),
+			verify.Identity{SAN: customSAN, Issuer: ghIssuer}, "not the expected identity"},
+		{"wrong source repository", "reusable-workflow-attestation.sigstore.json", file("reusable-workflow-artifact"),
+			verify.Identity{SAN: reusableSAN, Issuer: ghIssuer, Extensions: extRepo("https://github.com/someone/else")}, "not the expected identity"},
+		{"wrong artifact", "reusable-workflow-attestation.sigstore.json", file("custom-issuer-artifact"),
+			verify.Identity{SAN: reusableSAN, Issuer: ghIssuer}, "digest"},
+		{"bad signature", "sigstoreBundle-invalid-signature.json", file("reusable-workflow-artifact"),
+			verify.Identity{SAN: reusableSAN, Issuer: ghIssuer}, ""},
+		{"bad dsse signature", "invalid-dsse-sig.intoto.sigstore", digest(slsaDigest), verify.Identity{SANRegex: ".*", Issuer: ghIssuer}, ""},
+		{"bad signed entry timestamp", "invalid-set.intoto.sigstore", digest(slsaDigest), verify.Identity{SANRegex: ".*", Issuer: ghIssuer}, ""},
+		{"log entry for another body", "mismatch-tlog.intoto.sigstore", digest(slsaDigest), verify.Identity{SANRegex: ".*", Issuer: ghIssuer}, ""},
+		{"two dsse signatures", "dsse-2sigs.sigstore.json", digest(slsaDigest), verify.Identity{SANRegex: ".*", Issuer: ghIssuer}, ""},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := bundle.LoadJSONFromPath(pub(tc.bundle))
+			negative := i >= 5
+			if err != nil {
+				if !negative {
+					t.Fatal(err)
+				}
+				return
+			}
+			res, err := verify.Bundle(tr, b, tc.art, tc.id, verify.Options{})
+			if !negative {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Signer == nil || res.PredicateType == "" {
+					t.Fatalf("result lacks signer or predicate type: %+v", res)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("verified, want rejection")
+			}
+			if fail.ClassOf(err) != fail.Verification {
+				t.Fatalf("class %v, want verification failure: %v", fail.ClassOf(err), err)
+			}
+			if tc.want != "" && !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func extRepo(uri string) certificate.Extensions {
+	return certificate.Extensions{SourceRepositoryURI: uri}
+}
