@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/paved-dev/paved/shared/attest"
 	"github.com/paved-dev/paved/shared/fail"
@@ -38,6 +39,7 @@ func Attest() *Command {
 			{Name: "identity-token-file", Usage: "file holding the OIDC identity token"},
 			{Name: "trusted-root", Usage: "trusted_root.json of a private Sigstore instance (default: public-good Sigstore through TUF)"},
 			{Name: "signing-config", Usage: "signing_config.json (v0.2) naming that instance's Fulcio, timestamp authority and Rekor"},
+			{Name: "service-timeout", Default: "30s", Usage: "how long one request to Fulcio, a timestamp authority or Rekor may take; each is tried 4 times with backoff"},
 		},
 		Outputs: []Output{
 			{Name: "bundle-path", Usage: "path of the Sigstore bundle written"},
@@ -85,6 +87,9 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if env.Retry.PerTry, err = time.ParseDuration(v.String("service-timeout")); err != nil || env.Retry.PerTry <= 0 {
+		return nil, fail.Configf("--service-timeout %q: want a positive duration such as 30s or 2m", v.String("service-timeout"))
 	}
 	token, err := idToken(ctx, env, v)
 	if err != nil {
@@ -177,8 +182,19 @@ func attestSummary(subjects []subject.Subject, san, issuer, ownerURI, predType, 
 	}
 	first := subjects[0].Name
 	fmt.Fprintf(&b, "paved verify-bundle --bundle %s --certificate-identity %s --certificate-oidc-issuer %s%s %s\n", bundlePath, san, issuer, root, first)
-	fmt.Fprintf(&b, "cosign verify-blob-attestation --bundle %s --certificate-identity %s --certificate-oidc-issuer %s --type slsaprovenance1%s %s\n",
-		bundlePath, san, issuer, root, first)
+	cosignType := predType
+	if predType == provenance.PredicateType {
+		cosignType = "slsaprovenance1"
+	}
+	var extra string
+	if len(mat.Root.TimestampingAuthorities()) > 0 {
+		extra += " --use-signed-timestamps"
+	}
+	if len(mat.Root.CTLogs()) == 0 {
+		extra += " --insecure-ignore-sct"
+	}
+	fmt.Fprintf(&b, "cosign verify-blob-attestation --bundle %s --certificate-identity %s --certificate-oidc-issuer %s --type %s%s%s %s\n",
+		bundlePath, san, issuer, cosignType, extra, root, first)
 	if owner := strings.TrimPrefix(ownerURI, "https://github.com/"); owner != ownerURI && owner != "" {
 		fmt.Fprintf(&b, "gh attestation verify %s --bundle %s --owner %s\n", first, bundlePath, owner)
 	}
