@@ -282,7 +282,7 @@ func transientRekor(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
-	for _, s := range []string{"getting response", "unexpected response: 5", "unexpected response: 429", "connection reset", "EOF"} {
+	for _, s := range []string{"getting response", "unexpected response: 5", "unexpected response: 429", "unexpected response: 408", "unexpected response: 499", "connection reset", "EOF"} {
 		if strings.Contains(msg, s) {
 			return true
 		}
