@@ -3,7 +3,7 @@
 # action's own source tree. From a ref without a release (a branch, `uses: ./`)
 # paved is built from that source with the runner's Go toolchain.
 set -euo pipefail
-: "${PAVED_SOURCE:?PAVED_SOURCE must point at the action's source}"
+: "${PAVED_SOURCE:?PAVED_SOURCE must point at the source of the action}"
 dest="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/paved-bin"
 mkdir -p "$dest"
 if [ -n "${PAVED_BINARY:-}" ]; then

@@ -1,0 +1,117 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	root, err := filepath.Abs(filepath.Join(filepath.Dir(file), "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func goEnv(t *testing.T, name string) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// gitRepo makes a consumer repository with one commit holding files.
+func gitRepo(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{
+		{"init", "-q", "-b", "main"}, {"add", "-A"},
+		{"-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "build"},
+	} {
+		if r := execIn(t, dir, nil, "git", args...); r.code != 0 {
+			t.Fatalf("git %v: %s", args, r)
+		}
+	}
+	return dir
+}
+
+const consumerWorkflow = `name: build
+on: push
+permissions:
+  contents: read
+  id-token: write
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - name: build
+        run: mkdir -p dist && printf 'app for amd64\n' > dist/app-amd64 && printf 'app for arm64\n' > dist/app-arm64
+      - name: attest
+        id: attest
+        uses: paved-dev/paved@v1
+        with:
+          subject-path: dist/*
+      - name: use the outputs
+        env:
+          BUNDLE: ${{ steps.attest.outputs.bundle-path }}
+          SUBJECTS: ${{ steps.attest.outputs.subjects }}
+          SIGNER: ${{ steps.attest.outputs.signer-identity }}
+        run: |
+          test -s "$BUNDLE"
+          echo "bundle=$BUNDLE"
+          echo "signer=$SIGNER"
+          echo "$SUBJECTS" | grep -c '^sha256:' | sed 's/^/subjects=/'
+          mkdir -p "$OUT_DIR" && cp "$BUNDLE" "$OUT_DIR/" && cp dist/app-amd64 "$OUT_DIR/"
+`
+
+// TestActRunsTheAction runs a consumer workflow that uses this repository's
+// root action (as paved-dev/paved@v1) in nektos/act on the host, against the
+// local Sigstore stack, and verifies what it produced with paved, cosign and gh.
+func TestActRunsTheAction(t *testing.T) {
+	act := tool(t, "act")
+	consumer := gitRepo(t, map[string]string{".github/workflows/build.yml": consumerWorkflow})
+	out := t.TempDir()
+	home := t.TempDir()
+	reqURL, reqToken := stk.GitHubTokenRequest(ghRepo)
+	args := []string{"push", "-W", ".github/workflows/build.yml",
+		"-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "--action-offline-mode",
+		"--local-repository", "paved-dev/paved@v1=" + repoRoot(t),
+		"--env", "ACTIONS_ID_TOKEN_REQUEST_URL=" + reqURL, "--env", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + reqToken,
+		"--env", "PAVED_TRUSTED_ROOT=" + stk.TrustedRootPath, "--env", "PAVED_SIGNING_CONFIG=" + stk.SigningConfigPath,
+		"--env", "OUT_DIR=" + out,
+		// The action builds paved from its own source, offline, from the warm module cache.
+		"--env", "GOMODCACHE=" + goEnv(t, "GOMODCACHE"), "--env", "GOCACHE=" + goEnv(t, "GOCACHE"),
+		"--env", "GOPROXY=off", "--env", "GOFLAGS=-buildvcs=false", "--env", "GOTOOLCHAIN=local",
+	}
+	start := time.Now()
+	r := execIn(t, consumer, []string{"HOME=" + home, "GH_TOKEN=", "GITHUB_TOKEN="}, act, args...)
+	t.Logf("act took %s", time.Since(start))
+	if r.code != 0 || !strings.Contains(r.stdout, "subjects=2") {
+		t.Fatalf("act run failed: %s", r)
+	}
+	bundle := filepath.Join(out, "attestation.sigstore.json")
+	for name, res := range verifiers(t, bundle, filepath.Join(out, "app-amd64"), ghSAN, stk.GitHubIssuer, "paved-dev") {
+		if res.code != 0 {
+			t.Errorf("%s rejects what the action signed: %s", name, res)
+		}
+	}
+	assertNoSecrets(t, []string{reqToken}, []string{r.stdout, r.stderr}, out, consumer)
+}
