@@ -46,6 +46,18 @@ for spec in "${specs[@]}"; do
 done
 
 if selected gitlab-ci-local; then
+  # gitlab-ci-local copies the project with rsync and git.
+  for pkg in rsync git; do
+    if ! command -v "$pkg" >/dev/null 2>&1; then
+      echo "installing $pkg (needed by gitlab-ci-local)..." >&2
+      if [ "$(id -u)" = 0 ]; then
+        (apt-get update -qq && apt-get install -y -qq "$pkg") >&2
+      else
+        echo "tools/install.sh: $pkg is missing; install it (e.g. sudo apt-get install $pkg)" >&2
+        exit 1
+      fi
+    fi
+  done
   key=$( (cat "$here/npm/package.json" "$here/npm/package-lock.json") | sha256sum | cut -c1-16)
   dest="$cache/npm-$key"
   if [ ! -x "$dest/node_modules/.bin/gitlab-ci-local" ]; then

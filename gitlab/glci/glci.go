@@ -18,8 +18,12 @@ import (
 // TokenVariable is the id_tokens variable Paved reads.
 const TokenVariable = "SIGSTORE_ID_TOKEN"
 
-// Detect reports whether the process runs inside a GitLab CI/CD job.
-func Detect(getenv func(string) string) bool { return getenv("GITLAB_CI") == "true" }
+// Detect reports whether the process runs inside a GitLab CI/CD job. Runners set
+// GITLAB_CI=true; gitlab-ci-local sets it to false on purpose but provides the
+// same CI_* job context, which is what Paved needs.
+func Detect(getenv func(string) string) bool {
+	return getenv("GITLAB_CI") == "true" || (getenv("CI_SERVER_URL") != "" && getenv("CI_JOB_ID") != "" && getenv("CI_PIPELINE_ID") != "")
+}
 
 // Door is the GitLab CI/CD front door.
 type Door struct {

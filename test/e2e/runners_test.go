@@ -115,3 +115,69 @@ func TestActRunsTheAction(t *testing.T) {
 	}
 	assertNoSecrets(t, []string{reqToken}, []string{r.stdout, r.stderr}, out, consumer)
 }
+
+const consumerPipeline = `stages: [build, attest, check]
+include:
+  - local: paved/attest.yml
+    inputs:
+      stage: attest
+      needs: [build]
+      paved: $PAVED_BIN
+      subject-path: dist/*
+      trusted-root: $PAVED_STACK_TRUSTED_ROOT
+      signing-config: $PAVED_STACK_SIGNING_CONFIG
+build:
+  stage: build
+  script:
+    - mkdir -p dist && printf 'app for amd64\n' > dist/app-amd64 && printf 'app for arm64\n' > dist/app-arm64
+  artifacts:
+    paths: [dist/]
+check:
+  stage: check
+  needs: [paved-attest]
+  script:
+    - test -s "$PAVED_BUNDLE_PATH"
+    - echo "dotenv bundle=$PAVED_BUNDLE_PATH signer=$PAVED_SIGNER_IDENTITY"
+    - mkdir -p "$OUT_DIR" && cp "$PAVED_BUNDLE_PATH" dist/app-amd64 "$OUT_DIR/"
+`
+
+// TestGitLabCILocalRunsTheComponent runs a consumer pipeline that includes the
+// attest component (templates/attest.yml) in gitlab-ci-local's shell executor,
+// with a GitLab-shaped token from the local issuer, and verifies the bundle.
+// gitlab-ci-local does not implement id_tokens, so the token is passed as the
+// SIGSTORE_ID_TOKEN variable, which is what GitLab sets from id_tokens.
+func TestGitLabCILocalRunsTheComponent(t *testing.T) {
+	glci := tool(t, "gitlab-ci-local")
+	component, err := os.ReadFile(filepath.Join(repoRoot(t), "templates", "attest.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumer := gitRepo(t, map[string]string{".gitlab-ci.yml": consumerPipeline, "paved/attest.yml": string(component)})
+	if r := execIn(t, consumer, nil, "git", "remote", "add", "origin", "https://gitlab.com/"+glProject+".git"); r.code != 0 {
+		t.Fatal(r)
+	}
+	token, err := stk.MintGitLabToken(glProject, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	home := t.TempDir()
+	r := execIn(t, consumer, []string{"HOME=" + home}, glci,
+		"--shell-executor-no-image", "--home", home,
+		"--variable", "SIGSTORE_ID_TOKEN="+token,
+		"--variable", "PAVED_BIN="+paved,
+		"--variable", "PAVED_STACK_TRUSTED_ROOT="+stk.TrustedRootPath,
+		"--variable", "PAVED_STACK_SIGNING_CONFIG="+stk.SigningConfigPath,
+		"--variable", "OUT_DIR="+out,
+	)
+	if r.code != 0 || !strings.Contains(r.stdout, "dotenv bundle=attestation.sigstore.json signer="+glSAN) {
+		t.Fatalf("gitlab-ci-local run failed: %s", r)
+	}
+	bundle := filepath.Join(out, "attestation.sigstore.json")
+	for name, res := range verifiers(t, bundle, filepath.Join(out, "app-amd64"), glSAN, stk.GitLabIssuer, "") {
+		if res.code != 0 {
+			t.Errorf("%s rejects what the component signed: %s", name, res)
+		}
+	}
+	assertNoSecrets(t, []string{token}, []string{r.stdout, r.stderr}, out)
+}
