@@ -136,10 +136,6 @@ func (i *Issuer) Mint(claims map[string]any, audience string, ttl time.Duration)
 	if ttl <= 0 {
 		return "", fmt.Errorf("minting token: ttl must be positive, got %v", ttl)
 	}
-	jti, err := randomHex(16)
-	if err != nil {
-		return "", err
-	}
 	now := time.Now()
 	all := map[string]any{
 		"iss": i.url,
@@ -147,7 +143,7 @@ func (i *Issuer) Mint(claims map[string]any, audience string, ttl time.Duration)
 		"iat": now.Unix(),
 		"nbf": now.Unix(),
 		"exp": now.Add(ttl).Unix(),
-		"jti": jti,
+		"jti": rand.Text(),
 	}
 	maps.Copy(all, claims)
 	token, err := jwt.Signed(i.signer).Claims(all).Serialize()
@@ -163,12 +159,7 @@ func (i *Issuer) Mint(claims map[string]any, audience string, ttl time.Duration)
 // GitHub's, the URL already carries a query, so clients append
 // "&audience=...".
 func (i *Issuer) GitHubRequest(repo string) (requestURL, requestToken string) {
-	token, err := randomHex(32)
-	if err != nil {
-		// crypto/rand does not fail on supported platforms; a test harness
-		// has no sensible fallback.
-		panic(err)
-	}
+	token := rand.Text()
 	i.mu.Lock()
 	i.requests[token] = GitHubClaims(repo)
 	i.mu.Unlock()
@@ -251,14 +242,6 @@ func thumbprint(pub *rsa.PublicKey) (string, error) {
 		return "", fmt.Errorf("computing key id: %w", err)
 	}
 	return hex.EncodeToString(tp[:8]), nil
-}
-
-func randomHex(n int) (string, error) {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("reading random bytes: %w", err)
-	}
-	return hex.EncodeToString(b), nil
 }
 
 // ErrUnauthorized is returned by FetchGitHubToken when the endpoint refuses

@@ -9,7 +9,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -198,10 +197,6 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		"HOME=" + filepath.Join(s.Dir, "home"),
 		"TMPDIR=" + filepath.Join(s.Dir, "tmp"),
 	}
-	legacySocket, err := randomHex(8)
-	if err != nil {
-		return nil, err
-	}
 	bin := func(name string) string { return filepath.Join(opts.BinDir, name) }
 	s.procs = []*proc{
 		newProc("fulcio", bin(FulcioBinary), []string{
@@ -214,7 +209,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			"--metrics-port=" + fulcioMetrics,
 			// Abstract sockets are shared across a network namespace; a
 			// unique name lets stacks coexist in host mode.
-			"--legacy-unix-domain-socket=@paved-stack-fulcio-" + legacySocket,
+			"--legacy-unix-domain-socket=@paved-stack-fulcio-" + rand.Text(),
 			"--log_type=prod",
 		}, env, s.Dir, opts.Log),
 		newProc("timestamp-server", bin(TimestampServerBinary), []string{
@@ -291,6 +286,11 @@ func (s *Stack) makeDir(dir string) error {
 		return fmt.Errorf("state directory: %w", err)
 	}
 	s.Dir = abs
+	// Each start generates a new log key, so a log left by an earlier run of
+	// the same Dir could never verify: start from an empty one.
+	if err := os.RemoveAll(filepath.Join(abs, "rekor", "storage")); err != nil {
+		return fmt.Errorf("clearing old Rekor storage: %w", err)
+	}
 	for _, sub := range []string{"", "home", "tmp", "fulcio", "rekor", "rekor/storage"} {
 		if err := os.MkdirAll(filepath.Join(abs, sub), 0o700); err != nil {
 			return fmt.Errorf("creating state directory: %w", err)
@@ -482,11 +482,3 @@ func (s *Stack) GitHubTokenRequest(repo string) (requestURL, requestToken string
 // HostNetwork reports whether the servers run in the caller's network
 // namespace (Options.HostNetworkUnsafe) rather than a private one.
 func (s *Stack) HostNetwork() bool { return s.ns == nil }
-
-func randomHex(n int) (string, error) {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b), nil
-}
