@@ -8,9 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/paved-dev/paved/shared/attest"
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/identity"
 	"github.com/paved-dev/paved/shared/provenance"
@@ -28,19 +26,14 @@ func Attest() *Command {
 		Summary:   "sign SLSA provenance (or a custom predicate) for build artifacts, keylessly",
 		Args:      "[FILE|GLOB...]",
 		ArgsInput: "subject-path",
-		Inputs: []Input{
+		Inputs: append([]Input{
 			{Name: "subject-path", List: true, Usage: "artifact files or globs to attest (** spans directories)"},
 			{Name: "subject-digest", List: true, Usage: "artifacts given by digest, as NAME@sha256:HEX"},
 			{Name: "subject-checksums", List: true, Usage: "checksums files in sha256sum format listing the artifacts"},
 			{Name: "predicate-type", Default: provenance.PredicateType, Usage: "predicate type URI of the statement"},
 			{Name: "predicate-path", Usage: "JSON file holding a custom predicate (requires --predicate-type)"},
 			{Name: "bundle-path", Usage: "where to write the Sigstore bundle (default: ARTIFACT.sigstore.json for one subject, attestation.sigstore.json for several)"},
-			{Name: "identity-token", Secret: true, CLIOnly: true, Usage: "OIDC identity token to sign with (default: the CI platform's token)"},
-			{Name: "identity-token-file", Usage: "file holding the OIDC identity token"},
-			{Name: "trusted-root", Usage: "trusted_root.json of a private Sigstore instance (default: public-good Sigstore through TUF)"},
-			{Name: "signing-config", Usage: "signing_config.json (v0.2) naming that instance's Fulcio, timestamp authority and Rekor"},
-			{Name: "service-timeout", Default: "30s", Usage: "how long one request to Fulcio, a timestamp authority or Rekor may take; each is tried 4 times with backoff"},
-		},
+		}, signingInputs()...),
 		Outputs: []Output{
 			{Name: "bundle-path", Usage: "path of the Sigstore bundle written"},
 			{Name: "subjects", Usage: "the attested subjects, one \"sha256:HEX NAME\" per line"},
@@ -76,67 +69,34 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 			bundlePath = filepath.Base(subjects[0].Name) + ".sigstore.json"
 		}
 	}
-	if dir := filepath.Dir(bundlePath); dir != "" {
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return nil, fail.Configf("bundle directory %s does not exist: create it or choose another --bundle-path", dir)
-		}
+	if err := checkOutputDir(bundlePath, "bundle-path"); err != nil {
+		return nil, err
 	}
-	mat, err := trust.Load(ctx, trust.Options{
-		TrustedRootPath: v.String("trusted-root"), SigningConfigPath: v.String("signing-config"),
-		TUFCacheDir: env.TUFCacheDir, ForSigning: true,
-	})
+	sg, err := newSigning(ctx, env, v)
 	if err != nil {
 		return nil, err
 	}
-	if env.Retry.PerTry, err = time.ParseDuration(v.String("service-timeout")); err != nil || env.Retry.PerTry <= 0 {
-		return nil, fail.Configf("--service-timeout %q: want a positive duration such as 30s or 2m", v.String("service-timeout"))
-	}
-	token, err := idToken(ctx, env, v)
-	if err != nil {
-		return nil, err
-	}
-	res, err := attestWith(ctx, env, mat, token, subjects, predType, customPredicate, bundlePath)
-	return res, redact(err, token)
-}
-
-func attestWith(ctx context.Context, env Env, mat *trust.Material, token string, subjects []subject.Subject, predType string, predicate []byte, bundlePath string) (*Result, error) {
-	signer, err := attest.NewSigner(ctx, mat, token, attest.Options{Transport: env.Transport, Retry: env.Retry, Now: env.Now})
-	if err != nil {
-		return nil, err
-	}
-	if predicate == nil {
-		if predicate, err = provenance.Build(signer.Extensions(), env.Platform.Run()); err != nil {
+	if customPredicate == nil {
+		if customPredicate, err = provenance.Build(sg.signer.Extensions(), env.Platform.Run()); err != nil {
 			return nil, fmt.Errorf("building provenance: %w", err)
 		}
 	}
-	stmt, err := attest.Statement(subjects, predType, predicate)
-	if err != nil {
+	if _, err := sg.sign(ctx, subjects, predType, customPredicate, bundlePath); err != nil {
 		return nil, err
-	}
-	b, err := signer.SignStatement(ctx, stmt)
-	if err != nil {
-		return nil, err
-	}
-	data, err := attest.Marshal(b)
-	if err != nil {
-		return nil, err
-	}
-	if err := WriteFileAtomic(bundlePath, data, 0o644); err != nil {
-		return nil, fail.Configf("writing bundle: %w", err)
 	}
 	var lines []string
 	for _, s := range subjects {
 		lines = append(lines, "sha256:"+s.SHA256()+" "+s.Name)
 	}
-	ext := signer.Extensions()
+	ext := sg.signer.Extensions()
 	return &Result{
 		Outputs: map[string]string{
 			"bundle-path":     bundlePath,
 			"subjects":        strings.Join(lines, "\n"),
-			"signer-identity": signer.Identity(),
+			"signer-identity": sg.signer.Identity(),
 			"signer-issuer":   ext.Issuer,
 		},
-		Summary: attestSummary(subjects, signer.Identity(), ext.Issuer, ext.SourceRepositoryOwnerURI, predType, bundlePath, mat),
+		Summary: attestSummary(subjects, sg.signer.Identity(), ext.Issuer, ext.SourceRepositoryOwnerURI, predType, bundlePath, sg.mat),
 	}, nil
 }
 

@@ -1,0 +1,94 @@
+package command
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+
+	"github.com/paved-dev/paved/shared/attest"
+	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/subject"
+	"github.com/paved-dev/paved/shared/trust"
+)
+
+// signingInputs are the inputs of every command that signs, declared once.
+func signingInputs() []Input {
+	return []Input{
+		{Name: "identity-token", Secret: true, CLIOnly: true, Usage: "OIDC identity token to sign with (default: the CI platform's token)"},
+		{Name: "identity-token-file", Usage: "file holding the OIDC identity token"},
+		{Name: "trusted-root", Usage: "trusted_root.json of a private Sigstore instance (default: public-good Sigstore through TUF)"},
+		{Name: "signing-config", Usage: "signing_config.json (v0.2) naming that instance's Fulcio, timestamp authority and Rekor"},
+		{Name: "service-timeout", Default: "30s", Usage: "how long one request to Fulcio, a timestamp authority or Rekor may take; each is tried 4 times with backoff"},
+	}
+}
+
+// signing is one invocation's keyless signer: its trust material, identity
+// token and certificate. Commands that sign call newSigning once, after
+// validating their other inputs, and sign every statement through it.
+type signing struct {
+	mat    *trust.Material
+	token  string
+	signer *attest.Signer
+}
+
+// newSigning loads trust material, obtains and checks the identity token and
+// gets the signing certificate. Its errors never contain the token.
+func newSigning(ctx context.Context, env Env, v Values) (*signing, error) {
+	mat, err := trust.Load(ctx, trust.Options{
+		TrustedRootPath: v.String("trusted-root"), SigningConfigPath: v.String("signing-config"),
+		TUFCacheDir: env.TUFCacheDir, ForSigning: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if env.Retry.PerTry, err = time.ParseDuration(v.String("service-timeout")); err != nil || env.Retry.PerTry <= 0 {
+		return nil, fail.Configf("--service-timeout %q: want a positive duration such as 30s or 2m", v.String("service-timeout"))
+	}
+	token, err := idToken(ctx, env, v)
+	if err != nil {
+		return nil, err
+	}
+	s := &signing{mat: mat, token: token}
+	s.signer, err = attest.NewSigner(ctx, mat, token, attest.Options{Transport: env.Transport, Retry: env.Retry, Now: env.Now})
+	if err != nil {
+		return nil, s.redact(err)
+	}
+	return s, nil
+}
+
+// redact removes the identity token from an error message.
+func (s *signing) redact(err error) error { return redact(err, s.token) }
+
+// sign signs an in-toto statement over subjects and writes the bundle to
+// bundlePath atomically. The bundle is verified before it is written.
+func (s *signing) sign(ctx context.Context, subjects []subject.Subject, predType string, predicate []byte, bundlePath string) (*bundle.Bundle, error) {
+	stmt, err := attest.Statement(subjects, predType, predicate)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.signer.SignStatement(ctx, stmt)
+	if err != nil {
+		return nil, s.redact(err)
+	}
+	data, err := attest.Marshal(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := WriteFileAtomic(bundlePath, data, 0o644); err != nil {
+		return nil, fail.Configf("writing bundle: %w", err)
+	}
+	return b, nil
+}
+
+// checkOutputDir fails early, before any signing, when a file cannot be written.
+func checkOutputDir(path, input string) error {
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fail.Configf("directory %s does not exist: create it or choose another --%s", dir, input)
+	}
+	return nil
+}
+
