@@ -15,6 +15,8 @@ import (
 	"github.com/paved-dev/paved/shared/command"
 )
 
+//go:generate go run ./test/cmd/paved-gen
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -40,11 +41,28 @@ func ciInputs(cmd *command.Command) []command.Input {
 	return out
 }
 
+// ciCommands are the commands offered to CI users: those with inputs that are
+// not CLI-only. Each has actions/NAME/action.yml and templates/NAME.yml.
+func ciCommands() []*command.Command {
+	var out []*command.Command
+	for _, c := range command.All() {
+		if len(ciInputs(c)) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // TestActionsMatchDeclarations fails when an action.yml drifts from the
-// command's declared inputs and outputs.
+// command's declared inputs and outputs, or a CI command has no action.
 func TestActionsMatchDeclarations(t *testing.T) {
-	attest, _ := command.Find("attest")
-	for _, path := range []string{"action.yml", "actions/attest/action.yml"} {
+	actions := map[string]*command.Command{}
+	root, _ := command.Find("attest")
+	actions["action.yml"] = root
+	for _, c := range ciCommands() {
+		actions["actions/"+c.Name+"/action.yml"] = c
+	}
+	for path, cmd := range actions {
 		t.Run(path, func(t *testing.T) {
 			raw, err := os.ReadFile(path)
 			if err != nil {
@@ -54,7 +72,7 @@ func TestActionsMatchDeclarations(t *testing.T) {
 			if err := yaml.Unmarshal(raw, &a); err != nil {
 				t.Fatal(err)
 			}
-			want := ciInputs(attest)
+			want := ciInputs(cmd)
 			if len(a.Inputs) != len(want) {
 				t.Errorf("%d inputs, want %d", len(a.Inputs), len(want))
 			}
@@ -62,8 +80,8 @@ func TestActionsMatchDeclarations(t *testing.T) {
 			for _, s := range a.Runs.Steps {
 				if s.ID == "paved" {
 					env = s.Env
-					if strings.TrimSpace(s.Run) != "paved attest" {
-						t.Errorf("step runs %q, want \"paved attest\" with inputs through env", s.Run)
+					if strings.TrimSpace(s.Run) != "paved "+cmd.Name {
+						t.Errorf("step runs %q, want \"paved %s\" with inputs through env", s.Run, cmd.Name)
 					}
 				}
 			}
@@ -81,7 +99,7 @@ func TestActionsMatchDeclarations(t *testing.T) {
 					t.Errorf("env %s = %q, want the input passed through env", key, env[key])
 				}
 			}
-			for _, o := range attest.Outputs {
+			for _, o := range cmd.Outputs {
 				if got, ok := a.Outputs[o.Name]; !ok || got.Description != o.Usage {
 					t.Errorf("output %s = %q, want %q", o.Name, got.Description, o.Usage)
 				}
@@ -90,10 +108,15 @@ func TestActionsMatchDeclarations(t *testing.T) {
 	}
 }
 
-// TestTemplateMatchesDeclarations does the same for the GitLab component.
-func TestTemplateMatchesDeclarations(t *testing.T) {
-	attest, _ := command.Find("attest")
-	raw, err := os.ReadFile("templates/attest.yml")
+// TestTemplatesMatchDeclarations does the same for the GitLab components.
+func TestTemplatesMatchDeclarations(t *testing.T) {
+	for _, cmd := range ciCommands() {
+		t.Run(cmd.Name, func(t *testing.T) { checkTemplate(t, cmd) })
+	}
+}
+
+func checkTemplate(t *testing.T, cmd *command.Command) {
+	raw, err := os.ReadFile("templates/" + cmd.Name + ".yml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,11 +138,11 @@ func TestTemplateMatchesDeclarations(t *testing.T) {
 	if err := dec.Decode(&jobs); err != nil && !errors.Is(err, io.EOF) {
 		t.Fatal(err)
 	}
-	job, ok := jobs["paved-attest$[[ inputs.job-suffix ]]"]
+	job, ok := jobs["paved-"+cmd.Name+"$[[ inputs.job-suffix ]]"]
 	if !ok {
-		t.Fatalf("no paved-attest job in %v", jobs)
+		t.Fatalf("no paved-%s$[[ inputs.job-suffix ]] job in %v", cmd.Name, jobs)
 	}
-	for _, in := range ciInputs(attest) {
+	for _, in := range ciInputs(cmd) {
 		got, ok := header.Spec.Inputs[in.Name]
 		if !ok {
 			t.Errorf("input %s missing", in.Name)
@@ -145,5 +168,14 @@ func TestReadmeShowsHelp(t *testing.T) {
 		if !strings.Contains(string(raw), "```text\n$ paved "+c.Name+" --help\n"+help+"```") {
 			t.Errorf("README.md lacks the current `paved %s --help`; paste this block:\n```text\n$ paved %s --help\n%s```", c.Name, c.Name, help)
 		}
+	}
+}
+
+// TestGeneratedPackagingIsFresh fails when action.yml files or templates were
+// edited by hand or not regenerated after a declaration changed.
+func TestGeneratedPackagingIsFresh(t *testing.T) {
+	out, err := exec.Command("go", "run", "./test/cmd/paved-gen", "-check").CombinedOutput()
+	if err != nil {
+		t.Fatalf("generated packaging is stale (run go generate): %v\n%s", err, out)
 	}
 }

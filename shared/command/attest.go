@@ -40,6 +40,13 @@ func Attest() *Command {
 			{Name: "signer-identity", Usage: "the certificate identity (SAN) that signed"},
 			{Name: "signer-issuer", Usage: "the OIDC issuer of that identity"},
 		},
+		CI: CI{
+			Title:         "Paved attest",
+			Description:   "Sign SLSA provenance (or a custom predicate) for build artifacts keylessly with the job's OIDC identity.",
+			Signs:         true,
+			ArtifactPaths: []string{"*.sigstore.json"},
+			Stage:         "build",
+		},
 		Run: runAttest,
 	}
 }

@@ -56,6 +56,8 @@ type Command struct {
 	ArgsInput string
 	Inputs    []Input
 	Outputs   []Output
+	// CI describes how the command is packaged for CI users.
+	CI CI
 	// Run executes the command.
 	Run func(ctx context.Context, env Env, v Values) (*Result, error)
 }
@@ -68,6 +70,23 @@ func (c *Command) Input(name string) (Input, bool) {
 		}
 	}
 	return Input{}, false
+}
+
+// CI is what the packaging of a command for GitHub Actions and GitLab CI/CD
+// needs besides its inputs and outputs.
+type CI struct {
+	// Title names the action and component, e.g. "Paved attest".
+	Title string
+	// Description is one or two sentences for the action's and component's readers.
+	Description string
+	// Signs marks commands that need the job's OIDC identity token.
+	Signs bool
+	// ArtifactPaths are files a GitLab job keeps as artifacts (globs).
+	ArtifactPaths []string
+	// Reports are GitLab artifacts:reports entries, e.g. "cyclonedx": "*.cdx.json".
+	Reports map[string]string
+	// Stage is the default GitLab stage of the job.
+	Stage string
 }
 
 // Result is what a command produced, for the front door to render.

@@ -1,0 +1,79 @@
+package glci
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/paved-dev/paved/shared/command"
+)
+
+// ComponentYAML renders the GitLab CI/CD component of a command from its
+// declaration: spec:inputs for the stage, job-name suffix, needs, the paved
+// command and every CI input; one job that passes the inputs as PAVED_*
+// variables, declares id_tokens when the command signs, and keeps its outputs
+// as a dotenv report.
+func ComponentYAML(cmd *command.Command) string {
+	q := strconv.Quote
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s: %s\n", cmd.CI.Title, cmd.CI.Description)
+	fmt.Fprintf(&b, "# Generated from the declaration of `paved %s` by `go generate`; do not edit.\n", cmd.Name)
+	stage := cmd.CI.Stage
+	if stage == "" {
+		stage = "test"
+	}
+	b.WriteString("spec:\n  inputs:\n")
+	fmt.Fprintf(&b, "    stage:\n      description: %s\n      default: %s\n", q("stage of the paved "+cmd.Name+" job"), q(stage))
+	fmt.Fprintf(&b, "    job-suffix:\n      description: %s\n      default: \"\"\n", q("appended to the job name, to include the component more than once"))
+	fmt.Fprintf(&b, "    needs:\n      description: %s\n      type: array\n      default: []\n", q("jobs whose artifacts the paved "+cmd.Name+" job needs"))
+	fmt.Fprintf(&b, "    paved:\n      description: %s\n      default: paved\n", q("the paved command to run (a path when the job image does not ship it)"))
+	for _, in := range cmd.Inputs {
+		if in.CLIOnly {
+			continue
+		}
+		fmt.Fprintf(&b, "    %s:\n      description: %s\n", in.Name, q(in.Usage))
+		if in.Bool {
+			def := in.Default
+			if def == "" {
+				def = "false"
+			}
+			fmt.Fprintf(&b, "      type: boolean\n      default: %s\n", def)
+			continue
+		}
+		fmt.Fprintf(&b, "      default: %s\n", q(in.Default))
+	}
+	b.WriteString("---\n")
+	fmt.Fprintf(&b, "\"paved-%s$[[ inputs.job-suffix ]]\":\n  stage: $[[ inputs.stage ]]\n  needs: $[[ inputs.needs ]]\n", cmd.Name)
+	if cmd.CI.Signs {
+		b.WriteString("  id_tokens:\n    SIGSTORE_ID_TOKEN:\n      aud: sigstore\n")
+	}
+	b.WriteString("  variables:\n")
+	for _, in := range cmd.Inputs {
+		if in.CLIOnly {
+			continue
+		}
+		fmt.Fprintf(&b, "    %s: $[[ inputs.%s ]]\n", in.EnvName(), in.Name)
+	}
+	dotenv := "paved-" + cmd.Name + ".env"
+	fmt.Fprintf(&b, "    PAVED_DOTENV: %s\n", dotenv)
+	fmt.Fprintf(&b, "  script:\n    - $[[ inputs.paved ]] %s\n", cmd.Name)
+	b.WriteString("  artifacts:\n    when: always\n")
+	if len(cmd.CI.ArtifactPaths) > 0 {
+		b.WriteString("    paths:\n")
+		for _, p := range cmd.CI.ArtifactPaths {
+			fmt.Fprintf(&b, "      - %s\n", q(p))
+		}
+	}
+	b.WriteString("    reports:\n")
+	fmt.Fprintf(&b, "      dotenv: %s\n", dotenv)
+	keys := make([]string, 0, len(cmd.CI.Reports))
+	for k := range cmd.CI.Reports {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "      %s: %s\n", k, q(cmd.CI.Reports[k]))
+	}
+	return b.String()
+}
