@@ -91,4 +91,3 @@ func checkOutputDir(path, input string) error {
 	}
 	return nil
 }
-
