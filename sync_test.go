@@ -148,8 +148,12 @@ func checkTemplate(t *testing.T, cmd *command.Command) {
 			t.Errorf("input %s missing", in.Name)
 			continue
 		}
-		if got.Description != in.Usage || got.Default != in.Default {
-			t.Errorf("input %s = %q (default %v), want %q (default %q)", in.Name, got.Description, got.Default, in.Usage, in.Default)
+		wantDefault := any(in.Default)
+		if in.Bool {
+			wantDefault = in.Default == "true"
+		}
+		if got.Description != in.Usage || got.Default != wantDefault {
+			t.Errorf("input %s = %q (default %v), want %q (default %v)", in.Name, got.Description, got.Default, in.Usage, wantDefault)
 		}
 		if v := job.Variables[in.EnvName()]; v != "$[[ inputs."+in.Name+" ]]" {
 			t.Errorf("variable %s = %q, want the input", in.EnvName(), v)

@@ -213,7 +213,7 @@ func (s *Signer) sign(ctx context.Context, content sign.Content, art verify.Arti
 		return nil, fmt.Errorf("assembling bundle: %w", err)
 	}
 	if len(art.Digest) > 0 {
-		if _, err := verify.Bundle(s.root, b, art, verify.Identity{SAN: s.san, Issuer: s.ext.Issuer}, verify.Options{}); err != nil {
+		if _, err := verify.Bundle(s.root, b, art, []verify.Identity{{SAN: s.san, Issuer: s.ext.Issuer}}, verify.Options{}); err != nil {
 			return nil, fmt.Errorf("the bundle just signed does not verify against the trusted root (is the trusted root from the same Sigstore instance as the signing config?): %w", err)
 		}
 	}

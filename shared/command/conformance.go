@@ -141,7 +141,11 @@ func runVerifyBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 		}
 	}
 	id := verify.Identity{SAN: v.String("certificate-identity"), SANRegex: v.String("certificate-identity-regexp"), Issuer: v.String("certificate-oidc-issuer")}
-	res, err := verify.Bundle(mat.Root, &b, art, id, o)
+	var ids []verify.Identity
+	if o.Key == nil {
+		ids = []verify.Identity{id}
+	}
+	res, err := verify.Bundle(mat.Root, &b, art, ids, o)
 	if err != nil {
 		return nil, err
 	}

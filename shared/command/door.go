@@ -98,25 +98,44 @@ func Main(ctx context.Context, door Door, args []string, getenv func(string) str
 	}
 	env := Env{Platform: door, Workspace: door.Workspace()}
 	res, err := cmd.Run(ctx, env, v)
+	code := 0
+	if res != nil {
+		// A failed gate still reports what it checked and why it refused.
+		if rerr := render(cmd, door, res, stdout, stderr); rerr != nil && err == nil {
+			code = fail.Internal.ExitCode()
+		}
+	}
 	if err != nil {
 		class := fail.ClassOf(err)
 		fmt.Fprintf(stderr, "paved %s: %s: %v\n", cmd.Name, class, err)
 		door.ReportError(cmd, err)
 		return class.ExitCode()
 	}
+	return code
+}
+
+func render(cmd *Command, door Door, res *Result, stdout, stderr io.Writer) error {
 	for _, n := range res.Notices {
 		fmt.Fprintln(stderr, n)
 	}
-	if err := door.WriteOutputs(cmd, res.Outputs); err != nil {
-		fmt.Fprintf(stderr, "paved %s: writing outputs: %v\n", cmd.Name, err)
-		return fail.Internal.ExitCode()
+	_, local := door.(*Local)
+	if len(res.Document) > 0 {
+		if _, err := stdout.Write(res.Document); err != nil {
+			return err
+		}
+	}
+	if !local || len(res.Document) == 0 {
+		if err := door.WriteOutputs(cmd, res.Outputs); err != nil {
+			fmt.Fprintf(stderr, "paved %s: writing outputs: %v\n", cmd.Name, err)
+			return err
+		}
 	}
 	if res.Summary != "" {
 		if err := door.WriteSummary(res.Summary); err != nil {
 			fmt.Fprintf(stderr, "paved %s: writing summary: %v\n", cmd.Name, err)
 		}
 	}
-	return 0
+	return nil
 }
 
 // FlagSet returns the CLI flags of a command, bound from its declaration.

@@ -97,6 +97,9 @@ type Result struct {
 	Summary string
 	// Notices are one-line messages worth showing in any log.
 	Notices []string
+	// Document, when set, is printed on standard output for scripts (e.g.
+	// --format json) instead of the outputs in a plain shell.
+	Document []byte
 }
 
 // Values are the bound inputs of one invocation.
@@ -156,7 +159,7 @@ func SplitList(s string) []string {
 
 // All is every command Paved has, by name.
 func All() []*Command {
-	cmds := []*Command{Attest(), SignBundle(), VerifyBundle()}
+	cmds := []*Command{Attest(), SignBundle(), VerifyBundle(), Verify()}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	return cmds
 }

@@ -34,7 +34,7 @@ func FuzzBundleJSON(f *testing.F) {
 		if err := b.UnmarshalJSON(data); err != nil {
 			return
 		}
-		if _, err := verify.Bundle(tr, &b, art, id, verify.Options{}); err == nil {
+		if _, err := verify.Bundle(tr, &b, art, []verify.Identity{id}, verify.Options{}); err == nil {
 			t.Fatalf("fuzzed bundle verified for an all-zero digest")
 		}
 	})

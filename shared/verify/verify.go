@@ -7,8 +7,10 @@ import (
 	"context"
 	"crypto"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -42,7 +44,21 @@ func (id Identity) String() string {
 	if iss == "" {
 		iss = "~" + id.IssuerRegex
 	}
-	return san + " (issuer " + iss + ")"
+	extra := ""
+	for _, kv := range [][2]string{
+		{"source repository", id.Extensions.SourceRepositoryURI},
+		{"owner", id.Extensions.SourceRepositoryOwnerURI},
+		{"source ref", id.Extensions.SourceRepositoryRef},
+		{"source digest", id.Extensions.SourceRepositoryDigest},
+		{"signer digest", id.Extensions.BuildSignerDigest},
+		{"build config", id.Extensions.BuildConfigURI},
+		{"runner", id.Extensions.RunnerEnvironment},
+	} {
+		if kv[1] != "" {
+			extra += ", " + kv[0] + " " + kv[1]
+		}
+	}
+	return san + " (issuer " + iss + extra + ")"
 }
 
 // Artifact is what the bundle must be about: a digest, or content to digest.
@@ -70,6 +86,9 @@ func ParseDigest(s string) (Artifact, error) {
 type Options struct {
 	// Key verifies a bundle signed with this public key instead of a certificate.
 	Key crypto.PublicKey
+	// PredicateType, when set, is the predicate type the bundle's in-toto
+	// statement must have; bundles without a statement are then refused.
+	PredicateType string
 	// Now is the clock for messages (default time.Now).
 	Now func() time.Time
 }
@@ -115,9 +134,9 @@ func Config(tm root.TrustedMaterial, b *bundle.Bundle, keyed bool) ([]sgverify.V
 }
 
 // Bundle verifies b: signature, certificate chain, timestamps, log inclusion,
-// artifact and identity. Errors are fail.Verification errors that say what did
-// not match.
-func Bundle(tm root.TrustedMaterial, b *bundle.Bundle, art Artifact, id Identity, o Options) (*Result, error) {
+// artifact, predicate type and identity (any one of ids must match). Errors are
+// fail.Verification errors that say what did not match.
+func Bundle(tm root.TrustedMaterial, b *bundle.Bundle, art Artifact, ids []Identity, o Options) (*Result, error) {
 	if len(art.Digest) == 0 {
 		return nil, fail.Configf("no artifact digest to verify against: name the artifact file or its digest")
 	}
@@ -144,26 +163,32 @@ func Bundle(tm root.TrustedMaterial, b *bundle.Bundle, art Artifact, id Identity
 	if keyed {
 		policy = append(policy, sgverify.WithKey())
 	} else {
-		if (id.SAN == "" && id.SANRegex == "") || (id.Issuer == "" && id.IssuerRegex == "") {
+		if len(ids) == 0 {
 			return nil, fail.Configf("an identity is required: give the certificate identity (or a regex) and the OIDC issuer that must have signed")
 		}
-		san, err := sgverify.NewSANMatcher(id.SAN, id.SANRegex)
-		if err != nil {
-			return nil, fail.Configf("certificate identity regex: %w", err)
+		for _, id := range ids {
+			ci, err := id.certificateIdentity()
+			if err != nil {
+				return nil, err
+			}
+			policy = append(policy, sgverify.WithCertificateIdentity(ci))
 		}
-		iss, err := sgverify.NewIssuerMatcher(id.Issuer, id.IssuerRegex)
-		if err != nil {
-			return nil, fail.Configf("issuer regex: %w", err)
+	}
+	if o.PredicateType != "" {
+		env := b.GetDsseEnvelope()
+		if env == nil {
+			return nil, fail.Verificationf("the bundle holds no in-toto statement, want predicate type %s", o.PredicateType)
 		}
-		ci, err := sgverify.NewCertificateIdentity(san, iss, id.Extensions)
-		if err != nil {
-			return nil, fail.Configf("identity policy: %w", err)
+		var st struct {
+			PredicateType string `json:"predicateType"`
 		}
-		policy = append(policy, sgverify.WithCertificateIdentity(ci))
+		if err := json.Unmarshal(env.GetPayload(), &st); err != nil || st.PredicateType != o.PredicateType {
+			return nil, fail.Verificationf("predicate type is %q, want %q", st.PredicateType, o.PredicateType)
+		}
 	}
 	res, err := v.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(art.Algorithm, art.Digest), policy...))
 	if err != nil {
-		return nil, fail.Verificationf("%s", explain(err, id))
+		return nil, fail.Verificationf("%s", explain(err, ids))
 	}
 	out := &Result{Raw: res}
 	if res.Statement != nil {
@@ -178,11 +203,35 @@ func Bundle(tm root.TrustedMaterial, b *bundle.Bundle, art Artifact, id Identity
 	return out, nil
 }
 
+// certificateIdentity converts id into sigstore-go's form.
+func (id Identity) certificateIdentity() (sgverify.CertificateIdentity, error) {
+	if (id.SAN == "" && id.SANRegex == "") || (id.Issuer == "" && id.IssuerRegex == "") {
+		return sgverify.CertificateIdentity{}, fail.Configf("an identity needs a certificate identity (or a regex) and the OIDC issuer that must have signed")
+	}
+	san, err := sgverify.NewSANMatcher(id.SAN, id.SANRegex)
+	if err != nil {
+		return sgverify.CertificateIdentity{}, fail.Configf("certificate identity regex: %w", err)
+	}
+	iss, err := sgverify.NewIssuerMatcher(id.Issuer, id.IssuerRegex)
+	if err != nil {
+		return sgverify.CertificateIdentity{}, fail.Configf("issuer regex: %w", err)
+	}
+	ci, err := sgverify.NewCertificateIdentity(san, iss, id.Extensions)
+	if err != nil {
+		return sgverify.CertificateIdentity{}, fail.Configf("identity policy: %w", err)
+	}
+	return ci, nil
+}
+
 // explain rewords sigstore-go's errors where a user needs expected vs found.
-func explain(err error, id Identity) string {
+func explain(err error, ids []Identity) string {
 	var none *sgverify.ErrNoMatchingCertificateIdentity
 	if errors.As(err, &none) {
-		return fmt.Sprintf("the signer is not the expected identity %s: %v", id, err)
+		want := make([]string, len(ids))
+		for i, id := range ids {
+			want[i] = id.String()
+		}
+		return fmt.Sprintf("the signer is not an expected identity (%s): %v", strings.Join(want, "; or "), err)
 	}
 	return err.Error()
 }
@@ -195,4 +244,12 @@ func FileDigest(ctx context.Context, path string) (Artifact, error) {
 	}
 	d, _ := hex.DecodeString(h)
 	return Artifact{Algorithm: "sha256", Digest: d}, nil
+}
+
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -64,11 +64,11 @@ func TestPublicBundles(t *testing.T) {
 			verify.Identity{SAN: reusableSAN, Issuer: ghIssuer, Extensions: extRepo("https://github.com/malancas/attest-demo")}, ""},
 
 		{"wrong san", "reusable-workflow-attestation.sigstore.json", file("reusable-workflow-artifact"),
-			verify.Identity{SAN: customSAN, Issuer: ghIssuer}, "not the expected identity"},
+			verify.Identity{SAN: customSAN, Issuer: ghIssuer}, "not an expected identity"},
 		{"wrong issuer", "custom-issuer.sigstore.json", file("custom-issuer-artifact"),
-			verify.Identity{SAN: customSAN, Issuer: ghIssuer}, "not the expected identity"},
+			verify.Identity{SAN: customSAN, Issuer: ghIssuer}, "not an expected identity"},
 		{"wrong source repository", "reusable-workflow-attestation.sigstore.json", file("reusable-workflow-artifact"),
-			verify.Identity{SAN: reusableSAN, Issuer: ghIssuer, Extensions: extRepo("https://github.com/someone/else")}, "not the expected identity"},
+			verify.Identity{SAN: reusableSAN, Issuer: ghIssuer, Extensions: extRepo("https://github.com/someone/else")}, "not an expected identity"},
 		{"wrong artifact", "reusable-workflow-attestation.sigstore.json", file("custom-issuer-artifact"),
 			verify.Identity{SAN: reusableSAN, Issuer: ghIssuer}, "digest"},
 		{"bad signature", "sigstoreBundle-invalid-signature.json", file("reusable-workflow-artifact"),
@@ -88,7 +88,7 @@ func TestPublicBundles(t *testing.T) {
 				}
 				return
 			}
-			res, err := verify.Bundle(tr, b, tc.art, tc.id, verify.Options{})
+			res, err := verify.Bundle(tr, b, tc.art, []verify.Identity{tc.id}, verify.Options{})
 			if !negative {
 				if err != nil {
 					t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/paved-dev/paved/actions/gha"
 	"github.com/paved-dev/paved/gitlab/glci"
@@ -55,10 +56,40 @@ func Files() map[string]string {
 		files[filepath.Join("actions", c.Name, "action.yml")] = gha.ActionYAML(c, c.CI.Title, c.CI.Description, "/../..")
 		files[filepath.Join("templates", c.Name+".yml")] = glci.ComponentYAML(c)
 	}
+	if readme, err := os.ReadFile("README.md"); err == nil {
+		files["README.md"] = readmeWithHelp(string(readme))
+	}
 	attest, _ := command.Find("attest")
 	files["action.yml"] = gha.ActionYAML(attest, "Paved",
 		"Keyless SLSA provenance for your build artifacts: sign with the job's OIDC identity through Sigstore, write a verifiable bundle.", "")
 	return files
+}
+
+// readmeWithHelp refreshes every "$ paved NAME --help" block in README and adds
+// the missing ones at the end of its "## Commands" section.
+func readmeWithHelp(readme string) string {
+	for _, c := range command.All() {
+		block := "```text\n$ paved " + c.Name + " --help\n" + command.CommandHelp(c) + "```\n"
+		start := strings.Index(readme, "```text\n$ paved "+c.Name+" --help\n")
+		if start >= 0 {
+			end := strings.Index(readme[start+8:], "```\n")
+			if end >= 0 {
+				readme = readme[:start] + block + readme[start+8+end+4:]
+				continue
+			}
+		}
+		sec := strings.Index(readme, "## Commands\n")
+		if sec < 0 {
+			continue
+		}
+		next := strings.Index(readme[sec+1:], "\n## ")
+		at := len(readme)
+		if next >= 0 {
+			at = sec + 1 + next + 1
+		}
+		readme = readme[:at] + block + "\n" + readme[at:]
+	}
+	return readme
 }
 
 func hasCIInputs(c *command.Command) bool {

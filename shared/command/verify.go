@@ -1,0 +1,432 @@
+package command
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/provenance"
+	"github.com/paved-dev/paved/shared/subject"
+	"github.com/paved-dev/paved/shared/trust"
+	"github.com/paved-dev/paved/shared/verify"
+)
+
+// publicGood names Sigstore's public-good instance among trusted roots.
+const publicGood = "public-good"
+
+// Verify declares `paved verify`, the gate deploy jobs run.
+func Verify() *Command {
+	return &Command{
+		Name:      "verify",
+		Summary:   "refuse artifacts that cannot prove their history: verify attestations offline against an identity policy",
+		Args:      "FILE|sha256:HEX|oci://IMAGE...",
+		ArgsInput: "artifact",
+		Inputs: []Input{
+			{Name: "artifact", List: true, Usage: "artifacts to verify: files, digests (sha256:HEX, sha512:HEX) or oci://IMAGE references"},
+			{Name: "bundle", List: true, Usage: "Sigstore bundles: files, JSON Lines files or directories of *.sigstore.json"},
+			{Name: "trusted-root", List: true, Usage: "trusted_root.json files to believe, or public-good (default: public-good Sigstore through TUF)"},
+			{Name: "policy", Usage: "YAML policy file with the accepted identities, predicate type and trusted roots"},
+			{Name: "owner", Usage: "GitHub owner of the source repository"},
+			{Name: "repo", Usage: "GitHub source repository, OWNER/REPO"},
+			{Name: "signer-repo", Usage: "repository of the signing workflow when it is a reusable workflow elsewhere, OWNER/REPO"},
+			{Name: "signer-workflow", Usage: "signing workflow, [HOST/]OWNER/REPO/.github/workflows/FILE"},
+			{Name: "hostname", Usage: "GitHub host for owner/repo checks (default github.com)"},
+			{Name: "project", Usage: "GitLab source project, GROUP/PROJECT"},
+			{Name: "namespace", Usage: "GitLab group or user that owns the source project"},
+			{Name: "ci-config-ref-uri", Usage: "GitLab pipeline definition that must have signed, HOST/GROUP/PROJECT//PATH@REF"},
+			{Name: "gitlab-url", Usage: "GitLab instance for project/namespace checks (default https://gitlab.com)"},
+			{Name: "cert-identity", Usage: "exact certificate identity (SAN) that must have signed"},
+			{Name: "cert-identity-regex", Usage: "regular expression the certificate identity must match"},
+			{Name: "cert-oidc-issuer", Usage: "OIDC issuer of the signer (default: GitHub Actions' or the GitLab instance's)"},
+			{Name: "signer-digest", Usage: "commit of the signing workflow"},
+			{Name: "source-ref", Usage: "git ref that was built, e.g. refs/heads/main"},
+			{Name: "source-digest", Usage: "git commit that was built"},
+			{Name: "deny-self-hosted-runners", Bool: true, Usage: "refuse attestations signed on self-hosted runners"},
+			{Name: "predicate-type", Default: provenance.PredicateType, Usage: "predicate type the attestation must have"},
+			{Name: "kit", Usage: "verification kit directory: read bundles, trusted roots and policy from it, or write them there after a successful verification"},
+			{Name: "format", Default: "text", Usage: "text, or json to print the verified statements for scripts"},
+			{Name: "report-path", Usage: "also write the JSON report to this file"},
+			{Name: "any-identity-unsafe", Bool: true, Usage: "accept any signer (prints a warning; for debugging only)"},
+		},
+		Outputs: []Output{
+			{Name: "verified", Usage: "true when every artifact has an attestation that verifies under the policy"},
+			{Name: "artifacts", Usage: "the verified artifacts, one \"DIGEST NAME\" per line"},
+		},
+		CI: CI{
+			Title:       "Paved verify",
+			Description: "Refuse artifacts that cannot prove their history: verify their attestations offline against an identity policy before deploying them.",
+			Stage:       "deploy",
+		},
+		Run: runVerify,
+	}
+}
+
+// report is the machine-readable result of paved verify.
+type report struct {
+	Verified  bool              `json:"verified"`
+	Policy    verify.PolicyFile `json:"policy"`
+	Artifacts []artifactReport  `json:"artifacts"`
+}
+
+type artifactReport struct {
+	Name          string           `json:"name"`
+	Digest        string           `json:"digest"`
+	Verified      bool             `json:"verified"`
+	Bundle        string           `json:"bundle,omitempty"`
+	TrustedRoot   string           `json:"trustedRoot,omitempty"`
+	Signer        *signerReport    `json:"signer,omitempty"`
+	PredicateType string           `json:"predicateType,omitempty"`
+	Statement     json.RawMessage  `json:"statement,omitempty"`
+	Failures      []verify.Failure `json:"failures,omitempty"`
+}
+
+type signerReport struct {
+	Identity          string `json:"identity"`
+	Issuer            string `json:"issuer"`
+	SourceRepository  string `json:"sourceRepository,omitempty"`
+	SourceRef         string `json:"sourceRef,omitempty"`
+	SourceDigest      string `json:"sourceDigest,omitempty"`
+	BuildSigner       string `json:"buildSigner,omitempty"`
+	RunnerEnvironment string `json:"runnerEnvironment,omitempty"`
+	RunInvocation     string `json:"runInvocation,omitempty"`
+}
+
+func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
+	format := v.String("format")
+	if format != "text" && format != "json" {
+		return nil, fail.Configf("--format %q: want text or json", format)
+	}
+	kit := v.String("kit")
+	readKit := kit != "" && fileExists(filepath.Join(kit, kitPolicy))
+	pol, err := verifyPolicy(v, kit, readKit)
+	if err != nil {
+		return nil, err
+	}
+	var notices []string
+	if v.Bool("any-identity-unsafe") {
+		notices = append(notices, "WARNING: --any-identity-unsafe accepts attestations signed by anyone: this proves integrity, not who built the artifact")
+	}
+	ids := make([]verify.Identity, 0, len(pol.Identities))
+	for _, r := range pol.Identities {
+		id, err := r.Identity()
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	if v.Bool("any-identity-unsafe") {
+		ids = []verify.Identity{{SANRegex: ".*", IssuerRegex: ".*"}}
+	}
+
+	targets, err := verifyTargets(ctx, env, v.List("artifact"))
+	if err != nil {
+		return nil, err
+	}
+	bundlePaths := v.List("bundle")
+	if readKit {
+		bundlePaths = append(bundlePaths, filepath.Join(kit, kitBundles))
+	}
+	if len(bundlePaths) == 0 {
+		return nil, fail.Configf("no bundles to verify with: pass --bundle FILE|DIR (bundles written by paved attest, cosign or gh attestation download)")
+	}
+	cands, err := verify.LoadBundles(bundlePaths)
+	if err != nil {
+		return nil, err
+	}
+	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, kit, readKit, v.String("policy"))
+	if err != nil {
+		return nil, err
+	}
+
+	outcomes := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType}, 0)
+	rep := report{Verified: true, Policy: *pol}
+	var verifiedLines []string
+	for _, oc := range outcomes {
+		ar := artifactReport{Name: oc.Target.Name, Digest: oc.Target.Digest(), Verified: oc.Verified, Failures: oc.Failures}
+		if oc.Verified {
+			ar.Bundle, ar.TrustedRoot = oc.Candidate.Source, oc.Root
+			ar.PredicateType = oc.Result.PredicateType
+			ar.Statement = oc.Result.Statement
+			if s := oc.Result.Signer; s != nil {
+				ar.Signer = signerOf(s)
+			}
+			verifiedLines = append(verifiedLines, ar.Digest+" "+ar.Name)
+		} else {
+			rep.Verified = false
+		}
+		rep.Artifacts = append(rep.Artifacts, ar)
+	}
+	doc, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	doc = append(doc, '\n')
+	if p := v.String("report-path"); p != "" {
+		if err := WriteFileAtomic(p, doc, 0o644); err != nil {
+			return nil, fail.Configf("writing report: %w", err)
+		}
+	}
+	res := &Result{
+		Outputs: map[string]string{"verified": fmt.Sprint(rep.Verified), "artifacts": strings.Join(verifiedLines, "\n")},
+		Summary: verifySummary(rep, roots),
+		Notices: notices,
+	}
+	if format == "json" {
+		res.Document = doc
+	}
+	if !rep.Verified {
+		failed := 0
+		for _, a := range rep.Artifacts {
+			if !a.Verified {
+				failed++
+			}
+		}
+		return res, fail.Verificationf("%d of %d artifact(s) have no attestation that verifies under the policy; see the summary for expected vs found", failed, len(rep.Artifacts))
+	}
+	if kit != "" && !readKit {
+		if err := writeKit(kit, outcomes, roots, pol); err != nil {
+			return res, err
+		}
+		res.Notices = append(res.Notices, fmt.Sprintf("verification kit written to %s: verify again offline with 'paved verify --kit %s ARTIFACT'", kit, kit))
+	}
+	return res, nil
+}
+
+// verifyPolicy builds the effective policy from the flags, a policy file, or a kit.
+func verifyPolicy(v Values, kit string, readKit bool) (*verify.PolicyFile, error) {
+	flagRule := verify.Rule{
+		Owner: v.String("owner"), Repo: v.String("repo"), SignerRepo: v.String("signer-repo"), SignerWorkflow: v.String("signer-workflow"),
+		Hostname: v.String("hostname"), Project: v.String("project"), Namespace: v.String("namespace"),
+		CIConfigRefURI: v.String("ci-config-ref-uri"), GitLabURL: v.String("gitlab-url"),
+		CertIdentity: v.String("cert-identity"), CertIdentityRegex: v.String("cert-identity-regex"), CertOIDCIssuer: v.String("cert-oidc-issuer"),
+		SignerDigest: v.String("signer-digest"), SourceRef: v.String("source-ref"), SourceDigest: v.String("source-digest"),
+		DenySelfHostedRunners: v.Bool("deny-self-hosted-runners"),
+	}
+	flagsSet := flagRule != (verify.Rule{})
+	path := v.String("policy")
+	if readKit {
+		if path != "" || flagsSet {
+			return nil, fail.Configf("--kit %s already holds a policy: drop --policy and the identity flags, or use a new kit directory", kit)
+		}
+		path = filepath.Join(kit, kitPolicy)
+	}
+	if path != "" {
+		if flagsSet {
+			return nil, fail.Configf("give the accepted identities either in --policy or as flags, not both")
+		}
+		data, err := readBounded(path, 1<<20)
+		if err != nil {
+			return nil, fail.Configf("reading policy: %w", err)
+		}
+		p, err := verify.ParsePolicy(data)
+		if err != nil {
+			return nil, fail.Configf("%s: %w", path, err)
+		}
+		if p.PredicateType == "" {
+			p.PredicateType = v.String("predicate-type")
+		}
+		return p, nil
+	}
+	p := &verify.PolicyFile{Version: verify.PolicyVersion, PredicateType: v.String("predicate-type"), TrustedRoots: v.List("trusted-root")}
+	if v.Bool("any-identity-unsafe") {
+		return p, nil
+	}
+	if !flagsSet {
+		return nil, fail.Configf("no identity to verify against: give --owner or --repo (GitHub), --project or --namespace (GitLab), --cert-identity with --cert-oidc-issuer, or --policy FILE")
+	}
+	p.Identities = []verify.Rule{flagRule}
+	return p, nil
+}
+
+func verifyTargets(ctx context.Context, env Env, args []string) ([]verify.Target, error) {
+	if len(args) == 0 {
+		return nil, fail.Configf("no artifact to verify: name files, digests (sha256:HEX) or oci://IMAGE references")
+	}
+	var out []verify.Target
+	for _, a := range args {
+		switch {
+		case strings.HasPrefix(a, subject.ImagePrefix):
+			repo, dig, err := subject.ImageDigest(ctx, a, env.Transport)
+			if err != nil {
+				return nil, err
+			}
+			art, err := verify.ParseDigest(dig)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, verify.Target{Name: repo + "@" + dig, Artifact: art})
+		default:
+			art, err := artifactOf(ctx, a)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, verify.Target{Name: a, Artifact: art})
+		}
+	}
+	return out, nil
+}
+
+// verifyRoots loads each trusted root named by the policy, relative to the
+// policy file; none means public-good.
+func verifyRoots(ctx context.Context, env Env, names []string, kit string, readKit bool, policyPath string) ([]verify.Root, error) {
+	if readKit {
+		matches, _ := filepath.Glob(filepath.Join(kit, "trusted_root*.json"))
+		names, policyPath = matches, ""
+		if len(names) == 0 {
+			return nil, fail.Configf("kit %s has no trusted_root*.json", kit)
+		}
+	}
+	if len(names) == 0 {
+		names = []string{publicGood}
+	}
+	var out []verify.Root
+	for _, n := range names {
+		var o trust.Options
+		if n != publicGood {
+			p := n
+			if policyPath != "" && !filepath.IsAbs(p) {
+				p = filepath.Join(filepath.Dir(policyPath), p)
+			}
+			o.TrustedRootPath = p
+		}
+		o.TUFCacheDir = env.TUFCacheDir
+		m, err := trust.Load(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, verify.Root{Name: n, Material: m.Root, JSON: m.RootJSON})
+	}
+	return out, nil
+}
+
+func signerOf(s *certificate.Summary) *signerReport {
+	return &signerReport{
+		Identity: s.SubjectAlternativeName, Issuer: s.Extensions.Issuer,
+		SourceRepository: s.Extensions.SourceRepositoryURI, SourceRef: s.Extensions.SourceRepositoryRef,
+		SourceDigest: s.Extensions.SourceRepositoryDigest, BuildSigner: s.Extensions.BuildSignerURI,
+		RunnerEnvironment: s.Extensions.RunnerEnvironment, RunInvocation: s.Extensions.RunInvocationURI,
+	}
+}
+
+func verifySummary(rep report, roots []verify.Root) string {
+	var b strings.Builder
+	verdict := "every artifact proved its history"
+	if !rep.Verified {
+		verdict = "**refused**: some artifacts cannot prove their history"
+	}
+	names := make([]string, len(roots))
+	for i, r := range roots {
+		names[i] = r.Name
+	}
+	fmt.Fprintf(&b, "### Paved verify: %s\n\n", verdict)
+	fmt.Fprintf(&b, "Policy: predicate type `%s`; accepted signers: ", rep.Policy.PredicateType)
+	var who []string
+	for _, r := range rep.Policy.Identities {
+		id, _ := r.Identity()
+		who = append(who, "`"+id.String()+"`")
+	}
+	if len(who) == 0 {
+		who = []string{"anyone (unsafe)"}
+	}
+	fmt.Fprintf(&b, "%s; trusted roots: %s.\n\n", strings.Join(who, ", "), strings.Join(names, ", "))
+	b.WriteString("| artifact | digest | verdict | signer | source | why |\n| --- | --- | --- | --- | --- | --- |\n")
+	for _, a := range rep.Artifacts {
+		verdict, signer, source, why := "verified", "", "", ""
+		if a.Signer != nil {
+			signer = a.Signer.Identity
+			source = strings.TrimSuffix(a.Signer.SourceRepository+"@"+a.Signer.SourceRef, "@")
+		}
+		if !a.Verified {
+			verdict = "REFUSED"
+			var rs []string
+			for _, f := range a.Failures {
+				r := f.Reason
+				if f.Source != "" {
+					r = filepath.Base(f.Source) + ": " + r
+				}
+				rs = append(rs, r)
+			}
+			why = strings.ReplaceAll(strings.Join(rs, "<br>"), "|", "\\|")
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s | %s |\n", a.Name, shortDigest(a.Digest), verdict, signer, source, why)
+	}
+	return b.String()
+}
+
+func shortDigest(d string) string {
+	alg, h, _ := strings.Cut(d, ":")
+	if len(h) > 16 {
+		h = h[:16] + "…"
+	}
+	return alg + ":" + h
+}
+
+// Verification kit layout.
+const (
+	kitPolicy  = "policy.yaml"
+	kitBundles = "bundles.jsonl"
+)
+
+// writeKit writes what verified each artifact — the bundles, the trusted roots
+// and the policy — into dir, so anyone can verify again offline.
+func writeKit(dir string, outcomes []verify.Outcome, roots []verify.Root, pol *verify.PolicyFile) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail.Configf("creating kit directory: %w", err)
+	}
+	var bundles strings.Builder
+	seen := map[string]bool{}
+	used := map[string]bool{}
+	for _, oc := range outcomes {
+		var line bytes.Buffer
+		if err := json.Compact(&line, oc.Candidate.JSON); err != nil {
+			return fmt.Errorf("compacting bundle for the kit: %w", err)
+		}
+		if !seen[line.String()] {
+			seen[line.String()] = true
+			bundles.Write(line.Bytes())
+			bundles.WriteByte('\n')
+		}
+		used[oc.Root] = true
+	}
+	kp := *pol
+	kp.TrustedRoots = nil
+	for i, r := range roots {
+		if !used[r.Name] {
+			continue
+		}
+		name := fmt.Sprintf("trusted_root-%d.json", i)
+		if err := WriteFileAtomic(filepath.Join(dir, name), r.JSON, 0o644); err != nil {
+			return fail.Configf("writing kit: %w", err)
+		}
+		kp.TrustedRoots = append(kp.TrustedRoots, name)
+	}
+	polYAML, err := yaml.Marshal(kp)
+	if err != nil {
+		return err
+	}
+	header := "# Paved verification kit: verify again offline with\n#   paved verify --kit DIR ARTIFACT\n"
+	if err := WriteFileAtomic(filepath.Join(dir, kitBundles), []byte(bundles.String()), 0o644); err != nil {
+		return fail.Configf("writing kit: %w", err)
+	}
+	return writeKitPolicy(filepath.Join(dir, kitPolicy), append([]byte(header), polYAML...))
+}
+
+func writeKitPolicy(path string, data []byte) error {
+	if err := WriteFileAtomic(path, data, 0o644); err != nil {
+		return fail.Configf("writing kit: %w", err)
+	}
+	return nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}

@@ -1,0 +1,253 @@
+package verify
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/paved-dev/paved/shared/fail"
+)
+
+// maxBundleFile bounds one bundle or JSON Lines file.
+const maxBundleFile = 256 << 20
+
+// Candidate is a bundle that may attest some artifacts, with the digests it
+// names ("sha256:HEX"), so that each artifact is checked only against bundles
+// about it.
+type Candidate struct {
+	Bundle *bundle.Bundle
+	// JSON is the bundle as read, for verification kits and reports.
+	JSON []byte
+	// Source says where the bundle came from.
+	Source  string
+	Digests []string
+}
+
+// ParseBundles reads one bundle JSON document or JSON Lines of bundles.
+func ParseBundles(data []byte, source string) ([]Candidate, error) {
+	trimmed := strings.TrimSpace(string(data))
+	var docs []string
+	if strings.HasPrefix(trimmed, "{") && json.Valid([]byte(trimmed)) {
+		docs = []string{trimmed}
+	} else {
+		for i, line := range strings.Split(trimmed, "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" {
+				continue
+			}
+			if !json.Valid([]byte(line)) {
+				return nil, fail.Verificationf("%s line %d is not JSON: a bundle file holds one Sigstore bundle or one bundle per line", source, i+1)
+			}
+			docs = append(docs, line)
+		}
+	}
+	var out []Candidate
+	for i, d := range docs {
+		var b bundle.Bundle
+		if err := b.UnmarshalJSON([]byte(d)); err != nil {
+			where := source
+			if len(docs) > 1 {
+				where = fmt.Sprintf("%s line %d", source, i+1)
+			}
+			return nil, fail.Verificationf("%s is not a valid Sigstore bundle: %w", where, err)
+		}
+		out = append(out, Candidate{Bundle: &b, JSON: []byte(d), Source: source, Digests: digestsOf(&b)})
+	}
+	return out, nil
+}
+
+// LoadBundles reads bundle files, JSON Lines files, or directories of them
+// (*.sigstore.json, *.sigstore, *.jsonl, *.intoto.jsonl).
+func LoadBundles(paths []string) ([]Candidate, error) {
+	var out []Candidate
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fail.Configf("bundle %s: %w", p, unwrapPathErr(err))
+		}
+		files := []string{p}
+		if st.IsDir() {
+			files = nil
+			entries, err := os.ReadDir(p)
+			if err != nil {
+				return nil, fail.Configf("reading bundle directory: %w", err)
+			}
+			for _, e := range entries {
+				n := e.Name()
+				if !e.IsDir() && (strings.HasSuffix(n, ".sigstore.json") || strings.HasSuffix(n, ".sigstore") || strings.HasSuffix(n, ".jsonl")) {
+					files = append(files, filepath.Join(p, n))
+				}
+			}
+			if len(files) == 0 {
+				return nil, fail.Configf("bundle directory %s holds no *.sigstore.json, *.sigstore or *.jsonl files", p)
+			}
+		}
+		for _, f := range files {
+			data, err := readLimited(f, maxBundleFile)
+			if err != nil {
+				return nil, fail.Configf("reading bundle: %w", err)
+			}
+			c, err := ParseBundles(data, f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c...)
+		}
+	}
+	return out, nil
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	buf := make([]byte, st.Size())
+	_, err = io.ReadFull(f, buf)
+	return buf, err
+}
+
+// digestsOf lists the artifact digests a bundle is about: the subjects of its
+// in-toto statement, or the digest of its message signature.
+func digestsOf(b *bundle.Bundle) []string {
+	var out []string
+	if env := b.GetDsseEnvelope(); env != nil {
+		var st struct {
+			Subject []struct {
+				Digest map[string]string `json:"digest"`
+			} `json:"subject"`
+		}
+		if json.Unmarshal(env.GetPayload(), &st) == nil {
+			for _, s := range st.Subject {
+				for alg, h := range s.Digest {
+					out = append(out, alg+":"+strings.ToLower(h))
+				}
+			}
+		}
+	}
+	if ms := b.GetMessageSignature(); ms != nil && ms.GetMessageDigest() != nil {
+		alg := map[string]string{"SHA2_256": "sha256", "SHA2_384": "sha384", "SHA2_512": "sha512"}[ms.GetMessageDigest().GetAlgorithm().String()]
+		if alg != "" {
+			out = append(out, alg+":"+hex.EncodeToString(ms.GetMessageDigest().GetDigest()))
+		}
+	}
+	return out
+}
+
+// Root is named trust material.
+type Root struct {
+	Name     string
+	Material root.TrustedMaterial
+	// JSON is the trusted root document, for verification kits.
+	JSON []byte
+}
+
+// Target is one artifact to verify.
+type Target struct {
+	Name     string
+	Artifact Artifact
+}
+
+// Digest renders the target's digest as ALGORITHM:HEX.
+func (t Target) Digest() string {
+	return t.Artifact.Algorithm + ":" + hex.EncodeToString(t.Artifact.Digest)
+}
+
+// Failure is why one bundle did not verify an artifact.
+type Failure struct {
+	Source string
+	Reason string
+}
+
+// Outcome is the verdict for one target.
+type Outcome struct {
+	Target   Target
+	Verified bool
+	// Result, Candidate and Root are set when Verified.
+	Result    *Result
+	Candidate *Candidate
+	Root      string
+	// Failures say why each candidate bundle was refused.
+	Failures []Failure
+}
+
+// All verifies every target against the candidate bundles about it, under each
+// root in turn, concurrently. A target is verified when at least one bundle
+// verifies under one root.
+func All(ctx context.Context, roots []Root, targets []Target, cands []Candidate, ids []Identity, o Options, workers int) []Outcome {
+	byDigest := map[string][]int{}
+	for i, c := range cands {
+		for _, d := range c.Digests {
+			byDigest[d] = append(byDigest[d], i)
+		}
+	}
+	if workers <= 0 {
+		workers = 4
+	}
+	out := make([]Outcome, len(targets))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers && w < len(targets); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = one(ctx, roots, targets[i], cands, byDigest[targets[i].Digest()], ids, o)
+			}
+		}()
+	}
+	for i := range targets {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+func one(ctx context.Context, roots []Root, t Target, cands []Candidate, idx []int, ids []Identity, o Options) Outcome {
+	oc := Outcome{Target: t}
+	if len(idx) == 0 {
+		oc.Failures = append(oc.Failures, Failure{Reason: fmt.Sprintf("no attestation names %s among the %d bundle(s) given", t.Digest(), len(cands))})
+		return oc
+	}
+	for _, i := range idx {
+		c := &cands[i]
+		var reasons []string
+		for _, r := range roots {
+			if ctx.Err() != nil {
+				oc.Failures = append(oc.Failures, Failure{Source: c.Source, Reason: ctx.Err().Error()})
+				return oc
+			}
+			res, err := Bundle(r.Material, c.Bundle, t.Artifact, ids, o)
+			if err == nil {
+				oc.Verified, oc.Result, oc.Candidate, oc.Root = true, res, c, r.Name
+				return oc
+			}
+			reasons = append(reasons, fmt.Sprintf("%s: %v", r.Name, err))
+		}
+		if len(roots) == 1 {
+			reasons[0] = strings.TrimPrefix(reasons[0], roots[0].Name+": ")
+		}
+		sort.Strings(reasons)
+		oc.Failures = append(oc.Failures, Failure{Source: c.Source, Reason: strings.Join(reasons, "; ")})
+	}
+	return oc
+}

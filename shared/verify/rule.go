@@ -1,0 +1,220 @@
+package verify
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/paved-dev/paved/shared/fail"
+)
+
+// GitHubIssuer is the OIDC issuer of GitHub Actions on github.com.
+const GitHubIssuer = "https://token.actions.githubusercontent.com"
+
+// Rule is one accepted signer, in the terms of `gh attestation verify` for
+// GitHub Actions and their equivalents for GitLab CI/CD. Zero fields are not
+// checked; a rule must say who signed, through a platform field or a
+// certificate identity.
+type Rule struct {
+	// Name labels the rule in messages.
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+
+	// Owner is the GitHub organisation or user that owns the source repository.
+	Owner string `yaml:"owner,omitempty" json:"owner,omitempty"`
+	// Repo is the source repository, OWNER/REPO.
+	Repo string `yaml:"repo,omitempty" json:"repo,omitempty"`
+	// SignerRepo is the repository of the workflow that signed, when it is not
+	// the source repository (a reusable workflow).
+	SignerRepo string `yaml:"signer-repo,omitempty" json:"signer-repo,omitempty"`
+	// SignerWorkflow is the signing workflow, [HOST/]OWNER/REPO/.github/workflows/FILE.
+	SignerWorkflow string `yaml:"signer-workflow,omitempty" json:"signer-workflow,omitempty"`
+	// Hostname is the GitHub host (default github.com).
+	Hostname string `yaml:"hostname,omitempty" json:"hostname,omitempty"`
+
+	// Project is the GitLab project path, GROUP/PROJECT.
+	Project string `yaml:"project,omitempty" json:"project,omitempty"`
+	// Namespace is the GitLab group or user that owns the project.
+	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// CIConfigRefURI is the pipeline definition that must have signed,
+	// HOST/GROUP/PROJECT//PATH@REF as in GitLab's ci_config_ref_uri claim.
+	CIConfigRefURI string `yaml:"ci-config-ref-uri,omitempty" json:"ci-config-ref-uri,omitempty"`
+	// GitLabURL is the GitLab instance (default https://gitlab.com).
+	GitLabURL string `yaml:"gitlab-url,omitempty" json:"gitlab-url,omitempty"`
+
+	// CertIdentity is the exact certificate identity (SAN).
+	CertIdentity string `yaml:"cert-identity,omitempty" json:"cert-identity,omitempty"`
+	// CertIdentityRegex is a regular expression the SAN must match.
+	CertIdentityRegex string `yaml:"cert-identity-regex,omitempty" json:"cert-identity-regex,omitempty"`
+	// CertOIDCIssuer is the OIDC issuer (default: the platform's).
+	CertOIDCIssuer string `yaml:"cert-oidc-issuer,omitempty" json:"cert-oidc-issuer,omitempty"`
+	// SignerDigest is the commit of the signing workflow.
+	SignerDigest string `yaml:"signer-digest,omitempty" json:"signer-digest,omitempty"`
+	// SourceRef is the git ref that was built, e.g. refs/heads/main.
+	SourceRef string `yaml:"source-ref,omitempty" json:"source-ref,omitempty"`
+	// SourceDigest is the commit that was built.
+	SourceDigest string `yaml:"source-digest,omitempty" json:"source-digest,omitempty"`
+	// DenySelfHostedRunners refuses signatures made on self-hosted runners.
+	DenySelfHostedRunners bool `yaml:"deny-self-hosted-runners,omitempty" json:"deny-self-hosted-runners,omitempty"`
+}
+
+func (r Rule) github() bool {
+	return r.Owner != "" || r.Repo != "" || r.SignerRepo != "" || r.SignerWorkflow != ""
+}
+
+func (r Rule) gitlab() bool { return r.Project != "" || r.Namespace != "" || r.CIConfigRefURI != "" }
+
+// Identity converts the rule into the certificate checks it stands for.
+func (r Rule) Identity() (Identity, error) {
+	if r.github() && r.gitlab() {
+		return Identity{}, fail.Configf("identity %s mixes GitHub fields (owner, repo, signer-*) and GitLab fields (project, namespace, ci-config-ref-uri): use one rule per platform", r.label())
+	}
+	id := Identity{SAN: r.CertIdentity, SANRegex: r.CertIdentityRegex, Issuer: r.CertOIDCIssuer}
+	ext := certificate.Extensions{
+		BuildSignerDigest:      r.SignerDigest,
+		SourceRepositoryRef:    r.SourceRef,
+		SourceRepositoryDigest: r.SourceDigest,
+	}
+	switch {
+	case r.github():
+		host := r.Hostname
+		if host == "" {
+			host = "github.com"
+		}
+		base := "https://" + host + "/"
+		if id.Issuer == "" {
+			id.Issuer = GitHubIssuer
+		}
+		if r.Owner != "" {
+			ext.SourceRepositoryOwnerURI = base + r.Owner
+		}
+		if r.Repo != "" {
+			if !strings.Contains(r.Repo, "/") {
+				return Identity{}, fail.Configf("repo %q: want OWNER/REPO", r.Repo)
+			}
+			ext.SourceRepositoryURI = base + r.Repo
+		}
+		if id.SAN == "" && id.SANRegex == "" {
+			switch {
+			case r.SignerWorkflow != "":
+				wf := strings.TrimPrefix(strings.TrimPrefix(r.SignerWorkflow, "https://"), host+"/")
+				id.SANRegex = "^" + regexp.QuoteMeta(base+wf) + "@"
+			case r.SignerRepo != "":
+				id.SANRegex = "^" + regexp.QuoteMeta(base+r.SignerRepo+"/")
+			case r.Repo != "":
+				id.SANRegex = "^" + regexp.QuoteMeta(base+r.Repo+"/")
+			default:
+				id.SANRegex = "^" + regexp.QuoteMeta(base+r.Owner+"/")
+			}
+		}
+		if r.DenySelfHostedRunners {
+			ext.RunnerEnvironment = "github-hosted"
+		}
+	case r.gitlab():
+		base := strings.TrimSuffix(r.GitLabURL, "/")
+		if base == "" {
+			base = "https://gitlab.com"
+		}
+		if id.Issuer == "" {
+			id.Issuer = base
+		}
+		if r.Project != "" {
+			ext.SourceRepositoryURI = base + "/" + r.Project
+		}
+		if r.Namespace != "" {
+			ext.SourceRepositoryOwnerURI = base + "/" + r.Namespace
+		}
+		if r.CIConfigRefURI != "" {
+			ext.BuildConfigURI = "https://" + strings.TrimPrefix(r.CIConfigRefURI, "https://")
+		}
+		if id.SAN == "" && id.SANRegex == "" {
+			switch {
+			case r.CIConfigRefURI != "":
+				id.SAN = ext.BuildConfigURI
+			case r.Project != "":
+				id.SANRegex = "^" + regexp.QuoteMeta(base+"/"+r.Project+"//")
+			default:
+				id.SANRegex = "^" + regexp.QuoteMeta(base+"/"+r.Namespace+"/")
+			}
+		}
+		if r.DenySelfHostedRunners {
+			ext.RunnerEnvironment = "gitlab-hosted"
+		}
+	default:
+		if id.SAN == "" && id.SANRegex == "" {
+			return Identity{}, fail.Configf("no identity to verify against: give --owner or --repo (GitHub), --project or --namespace (GitLab), or --cert-identity with --cert-oidc-issuer")
+		}
+		if id.Issuer == "" {
+			return Identity{}, fail.Configf("--cert-identity needs --cert-oidc-issuer: the issuer of the identity that must have signed")
+		}
+		if r.DenySelfHostedRunners {
+			return Identity{}, fail.Configf("--deny-self-hosted-runners needs a platform: give --owner/--repo or --project/--namespace")
+		}
+	}
+	if id.SANRegex != "" {
+		if _, err := regexp.Compile(id.SANRegex); err != nil {
+			return Identity{}, fail.Configf("certificate identity regex: %w", err)
+		}
+	}
+	id.Extensions = ext
+	return id, nil
+}
+
+func (r Rule) label() string {
+	if r.Name != "" {
+		return strconvQuote(r.Name)
+	}
+	return "rule"
+}
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
+
+// PolicyVersion is the version of the policy file format this Paved reads.
+const PolicyVersion = 1
+
+// PolicyFile is an organisation's verification policy: the signers it accepts,
+// the predicate type it requires and the trust roots it believes.
+type PolicyFile struct {
+	Version int `yaml:"version" json:"version"`
+	// PredicateType every verified statement must have (default SLSA provenance v1).
+	PredicateType string `yaml:"predicate-type,omitempty" json:"predicate-type,omitempty"`
+	// TrustedRoots are trusted_root.json files, relative to the policy file, or
+	// "public-good" for Sigstore's public-good instance.
+	TrustedRoots []string `yaml:"trusted-roots,omitempty" json:"trusted-roots,omitempty"`
+	// Identities are the accepted signers; any one of them suffices.
+	Identities []Rule `yaml:"identities" json:"identities"`
+}
+
+// ParsePolicy reads a policy file, refusing unknown fields; errors carry the
+// line number.
+func ParsePolicy(data []byte) (*PolicyFile, error) {
+	if len(data) > 1<<20 {
+		return nil, fail.Configf("policy file is larger than 1 MiB")
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var p PolicyFile
+	if err := dec.Decode(&p); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fail.Configf("policy file is empty: it needs version: %d and at least one entry under identities", PolicyVersion)
+		}
+		return nil, fail.Configf("policy file: %w", err)
+	}
+	if p.Version != PolicyVersion {
+		return nil, fail.Configf("policy file version %d is not supported: set version: %d", p.Version, PolicyVersion)
+	}
+	if len(p.Identities) == 0 {
+		return nil, fail.Configf("policy file lists no identities: add at least one under identities (owner, repo, project, or cert-identity with cert-oidc-issuer)")
+	}
+	for i, r := range p.Identities {
+		if _, err := r.Identity(); err != nil {
+			return nil, fail.Configf("policy file identities[%d]: %w", i, err)
+		}
+	}
+	return &p, nil
+}
