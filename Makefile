@@ -23,6 +23,7 @@ test: tools build
 
 fuzz:
 	go test -run '^$$' -fuzz FuzzBundleJSON -fuzztime $(FUZZTIME) ./shared/verify/
+	go test -run '^$$' -fuzz FuzzPolicyFile -fuzztime $(FUZZTIME) ./shared/verify/
 	go test -run '^$$' -fuzz FuzzChecksums -fuzztime $(FUZZTIME) ./shared/subject/
 
 demo: build

@@ -39,3 +39,29 @@ func FuzzBundleJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPolicyFile feeds arbitrary YAML to the policy parser: no panic, and every
+// policy it accepts yields identities that can be checked.
+func FuzzPolicyFile(f *testing.F) {
+	f.Add([]byte("version: 1\nidentities:\n  - owner: o\n    signer-repo: o/r\n"))
+	f.Add([]byte("version: 1\npredicate-type: x\ntrusted-roots: [a.json]\nidentities:\n  - project: g/p\n    deny-self-hosted-runners: true\n"))
+	f.Add([]byte("version: 1\nidentities:\n  - cert-identity-regex: '^a'\n    cert-oidc-issuer: https://i\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := verify.ParsePolicy(data)
+		if err != nil {
+			return
+		}
+		if len(p.Identities) == 0 {
+			t.Fatal("accepted a policy without identities")
+		}
+		for _, r := range p.Identities {
+			id, err := r.Identity()
+			if err != nil {
+				t.Fatalf("accepted rule %+v fails later: %v", r, err)
+			}
+			if (id.SAN == "" && id.SANRegex == "") || (id.Issuer == "" && id.IssuerRegex == "") {
+				t.Fatalf("accepted rule %+v has no identity: %+v", r, id)
+			}
+		}
+	})
+}

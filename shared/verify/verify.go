@@ -188,7 +188,13 @@ func Bundle(tm root.TrustedMaterial, b *bundle.Bundle, art Artifact, ids []Ident
 	}
 	res, err := v.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(art.Algorithm, art.Digest), policy...))
 	if err != nil {
+		if d := diagnose(tm, b); d != "" {
+			return nil, fail.Verificationf("%s: %s", d, explain(err, ids))
+		}
 		return nil, fail.Verificationf("%s", explain(err, ids))
+	}
+	if err := checkLogBodies(b); err != nil {
+		return nil, fail.Verificationf("%w", err)
 	}
 	out := &Result{Raw: res}
 	if res.Statement != nil {
