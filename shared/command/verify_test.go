@@ -104,8 +104,8 @@ identities:
 	var rep struct {
 		Verified  bool
 		Artifacts []struct {
-			Verified bool
-			Signer   struct{ Identity, SourceRepository string }
+			Verified  bool
+			Signer    struct{ Identity, SourceRepository string }
 			Statement map[string]any
 		}
 	}
