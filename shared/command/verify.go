@@ -69,8 +69,8 @@ func Verify() *Command {
 	}
 }
 
-// report is the machine-readable result of paved verify.
-type report struct {
+// verifyReport is the machine-readable result of paved verify.
+type verifyReport struct {
 	Verified  bool              `json:"verified"`
 	Policy    verify.PolicyFile `json:"policy"`
 	Artifacts []artifactReport  `json:"artifacts"`
@@ -147,7 +147,7 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 
 	outcomes := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType}, 0)
-	rep := report{Verified: true, Policy: *pol}
+	rep := verifyReport{Verified: true, Policy: *pol}
 	var verifiedLines []string
 	for _, oc := range outcomes {
 		ar := artifactReport{Name: oc.Target.Name, Digest: oc.Target.Digest(), Verified: oc.Verified, Failures: oc.Failures}
@@ -316,7 +316,7 @@ func signerOf(s *certificate.Summary) *signerReport {
 	}
 }
 
-func verifySummary(rep report, roots []verify.Root) string {
+func verifySummary(rep verifyReport, roots []verify.Root) string {
 	var b strings.Builder
 	verdict := "every artifact proved its history"
 	if !rep.Verified {
