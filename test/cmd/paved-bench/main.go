@@ -32,6 +32,8 @@ func main() {
 func run() error {
 	loops := flag.Int("cosign-files", 100, "files in the many-files case")
 	gib := flag.Int("digest-mib", 1024, "size of the digest test file in MiB")
+	verifyN := flag.Int("verify-bundles", 1000, "bundles in the verification case")
+	cosignSample := flag.Int("cosign-verify-sample", 50, "cosign verify-blob-attestation runs timed to estimate its per-bundle cost")
 	flag.Parse()
 	ctx := context.Background()
 	work, err := os.MkdirTemp("", "paved-bench-")
@@ -112,6 +114,10 @@ func run() error {
 		}
 		fmt.Printf("attest %3d file(s):  paved %8s   cosign attest-blob loop %8s   paved is %.1fx faster (goal for 100: >= 20x)\n",
 			n, pavedTime.Round(time.Millisecond), cosignTime.Round(time.Millisecond), float64(cosignTime)/float64(pavedTime))
+	}
+
+	if err := benchVerify(ctx, stk, paved, cosign, work, *verifyN, *cosignSample); err != nil {
+		return err
 	}
 
 	big := filepath.Join(work, "big.bin")
