@@ -156,12 +156,20 @@ func runVerifyBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 	return &Result{Outputs: out}, nil
 }
 
+// looksLikeDigest reports whether arg is ALGORITHM:HEX rather than a file name.
+func looksLikeDigest(arg string) bool {
+	alg, _, ok := strings.Cut(arg, ":")
+	if !ok || (alg != "sha256" && alg != "sha384" && alg != "sha512") {
+		return false
+	}
+	_, err := os.Stat(arg)
+	return err != nil
+}
+
 // artifactOf takes a digest ("sha256:HEX") or a file to digest.
 func artifactOf(ctx context.Context, arg string) (verify.Artifact, error) {
-	if alg, _, ok := strings.Cut(arg, ":"); ok && (alg == "sha256" || alg == "sha384" || alg == "sha512") {
-		if _, err := os.Stat(arg); err != nil {
-			return verify.ParseDigest(arg)
-		}
+	if looksLikeDigest(arg) {
+		return verify.ParseDigest(arg)
 	}
 	return verify.FileDigest(ctx, arg)
 }

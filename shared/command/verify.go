@@ -77,15 +77,16 @@ type verifyReport struct {
 }
 
 type artifactReport struct {
-	Name          string           `json:"name"`
-	Digest        string           `json:"digest"`
-	Verified      bool             `json:"verified"`
-	Bundle        string           `json:"bundle,omitempty"`
-	TrustedRoot   string           `json:"trustedRoot,omitempty"`
-	Signer        *signerReport    `json:"signer,omitempty"`
-	PredicateType string           `json:"predicateType,omitempty"`
-	Statement     json.RawMessage  `json:"statement,omitempty"`
-	Failures      []verify.Failure `json:"failures,omitempty"`
+	Name          string                `json:"name"`
+	Digest        string                `json:"digest"`
+	Verified      bool                  `json:"verified"`
+	Bundle        string                `json:"bundle,omitempty"`
+	TrustedRoot   string                `json:"trustedRoot,omitempty"`
+	Signer        *signerReport         `json:"signer,omitempty"`
+	PredicateType string                `json:"predicateType,omitempty"`
+	Statement     json.RawMessage       `json:"statement,omitempty"`
+	Build         *provenance.BuildInfo `json:"build,omitempty"`
+	Failures      []verify.Failure      `json:"failures,omitempty"`
 }
 
 type signerReport struct {
@@ -126,10 +127,6 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		ids = []verify.Identity{{SANRegex: ".*", IssuerRegex: ".*"}}
 	}
 
-	targets, err := verifyTargets(ctx, env, v.List("artifact"))
-	if err != nil {
-		return nil, err
-	}
 	bundlePaths := v.List("bundle")
 	if readKit {
 		bundlePaths = append(bundlePaths, filepath.Join(kit, kitBundles))
@@ -138,6 +135,10 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		return nil, fail.Configf("no bundles to verify with: pass --bundle FILE|DIR (bundles written by paved attest, cosign or gh attestation download)")
 	}
 	cands, err := verify.LoadBundles(bundlePaths)
+	if err != nil {
+		return nil, err
+	}
+	targets, err := verifyTargets(ctx, env, v.List("artifact"), verify.NeedsSHA512(cands))
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +156,7 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 			ar.Bundle, ar.TrustedRoot = oc.Candidate.Source, oc.Root
 			ar.PredicateType = oc.Result.PredicateType
 			ar.Statement = oc.Result.Statement
+			ar.Build = provenance.Describe(oc.Result.Statement)
 			if s := oc.Result.Signer; s != nil {
 				ar.Signer = signerOf(s)
 			}
@@ -246,7 +248,7 @@ func verifyPolicy(v Values, kit string, readKit bool) (*verify.PolicyFile, error
 	return p, nil
 }
 
-func verifyTargets(ctx context.Context, env Env, args []string) ([]verify.Target, error) {
+func verifyTargets(ctx context.Context, env Env, args []string, sha512 bool) ([]verify.Target, error) {
 	if len(args) == 0 {
 		return nil, fail.Configf("no artifact to verify: name files, digests (sha256:HEX) or oci://IMAGE references")
 	}
@@ -263,6 +265,12 @@ func verifyTargets(ctx context.Context, env Env, args []string) ([]verify.Target
 				return nil, err
 			}
 			out = append(out, verify.Target{Name: repo + "@" + dig, Artifact: art})
+		case sha512 && !looksLikeDigest(a):
+			a256, a512, err := verify.FileDigests(ctx, a)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, verify.Target{Name: a, Artifact: a256, Alternates: []verify.Artifact{a512}})
 		default:
 			art, err := artifactOf(ctx, a)
 			if err != nil {

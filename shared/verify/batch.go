@@ -164,11 +164,34 @@ type Root struct {
 type Target struct {
 	Name     string
 	Artifact Artifact
+	// Alternates are the same artifact's digests in other algorithms, for
+	// attestations that name it that way (npm provenance uses sha512).
+	Alternates []Artifact
 }
 
 // Digest renders the target's digest as ALGORITHM:HEX.
-func (t Target) Digest() string {
-	return t.Artifact.Algorithm + ":" + hex.EncodeToString(t.Artifact.Digest)
+func (t Target) Digest() string { return t.Artifact.String() }
+
+// names reports whether the candidate names the artifact's digest.
+func (c *Candidate) names(a Artifact) bool {
+	for _, d := range c.Digests {
+		if d == a.String() {
+			return true
+		}
+	}
+	return false
+}
+
+// NeedsSHA512 reports whether any candidate names an artifact by SHA-512.
+func NeedsSHA512(cands []Candidate) bool {
+	for _, c := range cands {
+		for _, d := range c.Digests {
+			if strings.HasPrefix(d, "sha512:") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Failure is why one bundle did not verify an artifact.
@@ -210,7 +233,17 @@ func All(ctx context.Context, roots []Root, targets []Target, cands []Candidate,
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i] = one(ctx, roots, targets[i], cands, byDigest[targets[i].Digest()], ids, o)
+				var idx []int
+				seen := map[int]bool{}
+				for _, a := range append([]Artifact{targets[i].Artifact}, targets[i].Alternates...) {
+					for _, j := range byDigest[a.String()] {
+						if !seen[j] {
+							seen[j] = true
+							idx = append(idx, j)
+						}
+					}
+				}
+				out[i] = one(ctx, roots, targets[i], cands, idx, ids, o)
 			}
 		}()
 	}
@@ -230,13 +263,19 @@ func one(ctx context.Context, roots []Root, t Target, cands []Candidate, idx []i
 	}
 	for _, i := range idx {
 		c := &cands[i]
+		art := t.Artifact
+		for _, a := range t.Alternates {
+			if c.names(a) && !c.names(t.Artifact) {
+				art = a
+			}
+		}
 		var reasons []string
 		for _, r := range roots {
 			if ctx.Err() != nil {
 				oc.Failures = append(oc.Failures, Failure{Source: c.Source, Reason: ctx.Err().Error()})
 				return oc
 			}
-			res, err := Bundle(r.Material, c.Bundle, t.Artifact, ids, o)
+			res, err := Bundle(r.Material, c.Bundle, art, ids, o)
 			if err == nil {
 				oc.Verified, oc.Result, oc.Candidate, oc.Root = true, res, c, r.Name
 				return oc

@@ -6,11 +6,15 @@ package verify
 import (
 	"context"
 	"crypto"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -67,6 +71,9 @@ type Artifact struct {
 	Algorithm string
 	Digest    []byte
 }
+
+// String renders the digest as ALGORITHM:HEX.
+func (a Artifact) String() string { return a.Algorithm + ":" + hex.EncodeToString(a.Digest) }
 
 // ParseDigest parses "sha256:<hex>" (also sha384, sha512).
 func ParseDigest(s string) (Artifact, error) {
@@ -250,6 +257,32 @@ func FileDigest(ctx context.Context, path string) (Artifact, error) {
 	}
 	d, _ := hex.DecodeString(h)
 	return Artifact{Algorithm: "sha256", Digest: d}, nil
+}
+
+// FileDigests streams a file once through SHA-256 and SHA-512.
+func FileDigests(ctx context.Context, path string) (sha256Art, sha512Art Artifact, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Artifact{}, Artifact{}, fail.Configf("artifact: %w", unwrapPathErr(err))
+	}
+	defer f.Close()
+	h256, h512 := sha256.New(), sha512.New()
+	buf := make([]byte, 1<<20)
+	for {
+		if err := ctx.Err(); err != nil {
+			return Artifact{}, Artifact{}, err
+		}
+		n, rerr := f.Read(buf)
+		h256.Write(buf[:n])
+		h512.Write(buf[:n])
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return Artifact{}, Artifact{}, fail.Configf("reading artifact %s: %w", path, rerr)
+		}
+	}
+	return Artifact{Algorithm: "sha256", Digest: h256.Sum(nil)}, Artifact{Algorithm: "sha512", Digest: h512.Sum(nil)}, nil
 }
 
 func unwrapPathErr(err error) error {

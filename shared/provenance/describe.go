@@ -1,0 +1,81 @@
+package provenance
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// LegacyGitHubBuildType is the build type GitHub's tooling used before
+// GitHubBuildType (npm provenance, early artifact attestations).
+const LegacyGitHubBuildType = "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1"
+
+// BuildInfo summarises what a SLSA v1 provenance statement says about its build.
+type BuildInfo struct {
+	BuildType string `json:"buildType,omitempty"`
+	Builder   string `json:"builder,omitempty"`
+	// Workflow (GitHub) or pipeline definition (GitLab) that ran.
+	Repository string `json:"repository,omitempty"`
+	Path       string `json:"path,omitempty"`
+	Ref        string `json:"ref,omitempty"`
+	// Commit of the source, from the resolved dependencies.
+	Commit       string `json:"commit,omitempty"`
+	InvocationID string `json:"invocationId,omitempty"`
+}
+
+// Describe reads the build of an in-toto statement carrying SLSA Provenance v1
+// with a GitHub build type (current or legacy) or Paved's GitLab build type. It
+// returns nil for other statements.
+func Describe(statement []byte) *BuildInfo {
+	var st struct {
+		PredicateType string `json:"predicateType"`
+		Predicate     struct {
+			BuildDefinition struct {
+				BuildType          string `json:"buildType"`
+				ExternalParameters struct {
+					Workflow struct {
+						Ref, Repository, Path string
+					} `json:"workflow"`
+					CIConfigRefURI string `json:"ci_config_ref_uri"`
+					Project        string `json:"project"`
+					Ref            string `json:"ref"`
+				} `json:"externalParameters"`
+				ResolvedDependencies []struct {
+					URI    string            `json:"uri"`
+					Digest map[string]string `json:"digest"`
+				} `json:"resolvedDependencies"`
+			} `json:"buildDefinition"`
+			RunDetails struct {
+				Builder struct {
+					ID string `json:"id"`
+				} `json:"builder"`
+				Metadata struct {
+					InvocationID string `json:"invocationId"`
+				} `json:"metadata"`
+			} `json:"runDetails"`
+		} `json:"predicate"`
+	}
+	if json.Unmarshal(statement, &st) != nil || st.PredicateType != PredicateType {
+		return nil
+	}
+	def := st.Predicate.BuildDefinition
+	b := &BuildInfo{BuildType: def.BuildType, Builder: st.Predicate.RunDetails.Builder.ID, InvocationID: st.Predicate.RunDetails.Metadata.InvocationID}
+	for _, d := range def.ResolvedDependencies {
+		if c := d.Digest["gitCommit"]; c != "" && strings.HasPrefix(d.URI, "git+") {
+			b.Commit = c
+			break
+		}
+	}
+	switch def.BuildType {
+	case GitHubBuildType, LegacyGitHubBuildType:
+		w := def.ExternalParameters.Workflow
+		b.Repository, b.Path, b.Ref = w.Repository, w.Path, w.Ref
+	case GitLabBuildType:
+		b.Repository, b.Ref = def.ExternalParameters.Project, def.ExternalParameters.Ref
+		if _, path, ok := strings.Cut(def.ExternalParameters.CIConfigRefURI, "//"); ok {
+			b.Path, _, _ = strings.Cut(path, "@")
+		}
+	default:
+		return nil
+	}
+	return b
+}
