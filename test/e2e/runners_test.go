@@ -80,6 +80,31 @@ jobs:
           echo "signer=$SIGNER"
           echo "$SUBJECTS" | grep -c '^sha256:' | sed 's/^/subjects=/'
           mkdir -p "$OUT_DIR" && cp "$BUNDLE" "$OUT_DIR/" && cp dist/app-amd64 "$OUT_DIR/"
+      - name: verify gate
+        id: gate
+        uses: paved-dev/paved/actions/verify@v1
+        with:
+          artifact: dist/app-amd64
+          bundle: ${{ steps.attest.outputs.bundle-path }}
+          repo: paved-dev/demo
+          source-ref: refs/heads/main
+          cert-oidc-issuer: ${{ env.STACK_GITHUB_ISSUER }}
+          trusted-root: ${{ env.PAVED_TRUSTED_ROOT }}
+      - name: verify gate refuses another owner
+        id: refused
+        continue-on-error: true
+        uses: paved-dev/paved/actions/verify@v1
+        with:
+          artifact: dist/app-amd64
+          bundle: ${{ steps.attest.outputs.bundle-path }}
+          owner: someone-else
+          cert-oidc-issuer: ${{ env.STACK_GITHUB_ISSUER }}
+          trusted-root: ${{ env.PAVED_TRUSTED_ROOT }}
+      - name: gate outcomes
+        env:
+          GATE: ${{ steps.gate.outputs.verified }}
+          REFUSED: ${{ steps.refused.outcome }}
+        run: echo "gate=$GATE refused=$REFUSED"
 `
 
 // TestActRunsTheAction runs a consumer workflow that uses this repository's
@@ -96,7 +121,7 @@ func TestActRunsTheAction(t *testing.T) {
 		"--local-repository", "paved-dev/paved@v1=" + repoRoot(t),
 		"--env", "ACTIONS_ID_TOKEN_REQUEST_URL=" + reqURL, "--env", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + reqToken,
 		"--env", "PAVED_TRUSTED_ROOT=" + stk.TrustedRootPath, "--env", "PAVED_SIGNING_CONFIG=" + stk.SigningConfigPath,
-		"--env", "OUT_DIR=" + out,
+		"--env", "OUT_DIR=" + out, "--env", "STACK_GITHUB_ISSUER=" + stk.GitHubIssuer,
 		// The action builds paved from its own source, offline, from the warm module cache.
 		"--env", "GOMODCACHE=" + goEnv(t, "GOMODCACHE"), "--env", "GOCACHE=" + goEnv(t, "GOCACHE"),
 		"--env", "GOPROXY=off", "--env", "GOFLAGS=-buildvcs=false", "--env", "GOTOOLCHAIN=local",
@@ -104,7 +129,7 @@ func TestActRunsTheAction(t *testing.T) {
 	start := time.Now()
 	r := execIn(t, consumer, []string{"HOME=" + home, "GH_TOKEN=", "GITHUB_TOKEN="}, act, args...)
 	t.Logf("act took %s", time.Since(start))
-	if r.code != 0 || !strings.Contains(r.stdout, "subjects=2") {
+	if r.code != 0 || !strings.Contains(r.stdout, "subjects=2") || !strings.Contains(r.stdout, "gate=true refused=failure") {
 		t.Fatalf("act run failed: %s", r)
 	}
 	bundle := filepath.Join(out, "attestation.sigstore.json")
@@ -116,8 +141,19 @@ func TestActRunsTheAction(t *testing.T) {
 	assertNoSecrets(t, []string{reqToken}, []string{r.stdout, r.stderr}, out, consumer)
 }
 
-const consumerPipeline = `stages: [build, attest, check]
+const consumerPipeline = `stages: [build, attest, check, deploy]
 include:
+  - local: paved/verify.yml
+    inputs:
+      stage: deploy
+      needs: [paved-attest, build]
+      paved: $PAVED_BIN
+      artifact: dist/app-amd64
+      bundle: attestation.sigstore.json
+      project: paved-dev/demo
+      source-ref: refs/heads/main
+      cert-oidc-issuer: $PAVED_STACK_GITLAB_ISSUER
+      trusted-root: $PAVED_STACK_TRUSTED_ROOT
   - local: paved/attest.yml
     inputs:
       stage: attest
@@ -152,7 +188,11 @@ func TestGitLabCILocalRunsTheComponent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	consumer := gitRepo(t, map[string]string{".gitlab-ci.yml": consumerPipeline, "paved/attest.yml": string(component)})
+	verifyComponent, err := os.ReadFile(filepath.Join(repoRoot(t), "templates", "verify.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumer := gitRepo(t, map[string]string{".gitlab-ci.yml": consumerPipeline, "paved/attest.yml": string(component), "paved/verify.yml": string(verifyComponent)})
 	if r := execIn(t, consumer, nil, "git", "remote", "add", "origin", "https://gitlab.com/"+glProject+".git"); r.code != 0 {
 		t.Fatal(r)
 	}
@@ -168,9 +208,10 @@ func TestGitLabCILocalRunsTheComponent(t *testing.T) {
 		"--variable", "PAVED_BIN="+paved,
 		"--variable", "PAVED_STACK_TRUSTED_ROOT="+stk.TrustedRootPath,
 		"--variable", "PAVED_STACK_SIGNING_CONFIG="+stk.SigningConfigPath,
+		"--variable", "PAVED_STACK_GITLAB_ISSUER="+stk.GitLabIssuer,
 		"--variable", "OUT_DIR="+out,
 	)
-	if r.code != 0 || !strings.Contains(r.stdout, "dotenv bundle=attestation.sigstore.json signer="+glSAN) {
+	if r.code != 0 || !strings.Contains(r.stdout, "dotenv bundle=attestation.sigstore.json signer="+glSAN) || !strings.Contains(r.stdout, "paved-verify") || !strings.Contains(r.stdout, "every artifact proved its history") {
 		t.Fatalf("gitlab-ci-local run failed: %s", r)
 	}
 	bundle := filepath.Join(out, "attestation.sigstore.json")
