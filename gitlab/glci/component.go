@@ -42,6 +42,18 @@ func ComponentYAML(cmd *command.Command) string {
 			continue
 		}
 		fmt.Fprintf(&b, "      default: %s\n", q(in.Default))
+		if len(in.Options) > 0 {
+			opts := make([]string, len(in.Options))
+			for i, o := range in.Options {
+				opts[i] = q(o)
+			}
+			fmt.Fprintf(&b, "      options: [%s]\n", strings.Join(opts, ", "))
+		}
+		if in.Pattern != "" {
+			// GitLab matches the whole regex against the value; an empty value
+			// stays allowed so the default applies.
+			fmt.Fprintf(&b, "      regex: %s\n", q("^$|"+in.Pattern))
+		}
 	}
 	b.WriteString("---\n")
 	fmt.Fprintf(&b, "\"paved-%s$[[ inputs.job-suffix ]]\":\n  stage: $[[ inputs.stage ]]\n  needs: $[[ inputs.needs ]]\n", cmd.Name)

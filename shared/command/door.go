@@ -217,7 +217,10 @@ func Bind(cmd *Command, door Door, args []string, getenv func(string) string) (V
 		}
 	}
 	v, err := NewValues(cmd, m)
-	return v, false, err
+	if err != nil {
+		return Values{}, false, fail.Configf("%w", err)
+	}
+	return v, false, nil
 }
 
 // Help is the top-level help text.

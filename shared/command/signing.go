@@ -21,7 +21,7 @@ func signingInputs() []Input {
 		{Name: "identity-token-file", Usage: "file holding the OIDC identity token"},
 		{Name: "trusted-root", Usage: "trusted_root.json of a private Sigstore instance (default: public-good Sigstore through TUF)"},
 		{Name: "signing-config", Usage: "signing_config.json (v0.2) naming that instance's Fulcio, timestamp authority and Rekor"},
-		{Name: "service-timeout", Default: "30s", Usage: "how long one request to Fulcio, a timestamp authority or Rekor may take; each is tried 4 times with backoff"},
+		{Name: "service-timeout", Default: "30s", Pattern: `^[0-9]+(\.[0-9]+)?(ms|s|m)$`, Usage: "how long one request to Fulcio, a timestamp authority or Rekor may take; each is tried 4 times with backoff"},
 	}
 }
 

@@ -6,6 +6,8 @@ package command
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -28,6 +30,24 @@ type Input struct {
 	Secret bool
 	// CLIOnly inputs are not offered to the CI front doors.
 	CLIOnly bool
+	// Options, when set, are the only values the input takes.
+	Options []string
+	// Pattern, when set, is a regular expression every value must match
+	// (RE2 syntax, anchored by the author).
+	Pattern string
+}
+
+// Check validates one value of the input against its options and pattern.
+func (in Input) Check(value string) error {
+	if len(in.Options) > 0 && !slices.Contains(in.Options, value) {
+		return fmt.Errorf("--%s %q: want one of %s", in.Name, value, strings.Join(in.Options, ", "))
+	}
+	if in.Pattern != "" {
+		if ok, err := regexp.MatchString(in.Pattern, value); err != nil || !ok {
+			return fmt.Errorf("--%s %q does not have the expected form (%s)", in.Name, value, in.Pattern)
+		}
+	}
+	return nil
 }
 
 // EnvName is the environment variable that sets the input anywhere: PAVED_NAME.
@@ -108,12 +128,19 @@ type Values struct {
 	m   map[string][]string
 }
 
-// NewValues binds values to cmd's inputs; unknown names are an error.
+// NewValues binds values to cmd's inputs; unknown names and values outside an
+// input's options or pattern are an error.
 func NewValues(cmd *Command, m map[string][]string) (Values, error) {
 	v := Values{cmd: cmd, m: map[string][]string{}}
 	for k, vals := range m {
-		if _, ok := cmd.Input(k); !ok {
+		in, ok := cmd.Input(k)
+		if !ok {
 			return Values{}, fmt.Errorf("paved %s has no input %q", cmd.Name, k)
+		}
+		for _, val := range vals {
+			if err := in.Check(val); err != nil {
+				return Values{}, err
+			}
 		}
 		v.m[k] = vals
 	}

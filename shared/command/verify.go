@@ -52,7 +52,7 @@ func Verify() *Command {
 			{Name: "deny-self-hosted-runners", Bool: true, Usage: "refuse attestations signed on self-hosted runners"},
 			{Name: "predicate-type", Default: provenance.PredicateType, Usage: "predicate type the attestation must have"},
 			{Name: "kit", Usage: "verification kit directory: read bundles, trusted roots and policy from it, or write them there after a successful verification"},
-			{Name: "format", Default: "text", Usage: "text, or json to print the verified statements for scripts"},
+			{Name: "format", Default: "text", Options: []string{"text", "json"}, Usage: "text, or json to print the verified statements for scripts"},
 			{Name: "report-path", Usage: "also write the JSON report to this file"},
 			{Name: "any-identity-unsafe", Bool: true, Usage: "accept any signer (prints a warning; for debugging only)"},
 		},
@@ -102,9 +102,6 @@ type signerReport struct {
 
 func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	format := v.String("format")
-	if format != "text" && format != "json" {
-		return nil, fail.Configf("--format %q: want text or json", format)
-	}
 	kit := v.String("kit")
 	readKit := kit != "" && fileExists(filepath.Join(kit, kitPolicy))
 	pol, err := verifyPolicy(v, kit, readKit)

@@ -222,3 +222,32 @@ func TestGitLabCILocalRunsTheComponent(t *testing.T) {
 	}
 	assertNoSecrets(t, []string{token}, []string{r.stdout, r.stderr}, out)
 }
+
+// TestComponentInputsAreValidated: GitLab refuses a pipeline that passes a
+// component a value outside an input's options or pattern, before any job runs.
+func TestComponentInputsAreValidated(t *testing.T) {
+	glci := tool(t, "gitlab-ci-local")
+	cases := []struct{ component, input, value, want string }{
+		{"verify", "format", "xml", "not in the list of allowed options"},
+		{"attest", "service-timeout", "forever", "does not match required regex"},
+	}
+	for _, c := range cases {
+		t.Run(c.component+"/"+c.input, func(t *testing.T) {
+			comp, err := os.ReadFile(filepath.Join(repoRoot(t), "templates", c.component+".yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pipeline := "include:\n  - local: paved/c.yml\n    inputs:\n      " + c.input + ": " + c.value + "\n"
+			dir := gitRepo(t, map[string]string{".gitlab-ci.yml": pipeline, "paved/c.yml": string(comp)})
+			r := execIn(t, dir, []string{"HOME=" + t.TempDir()}, glci, "--preview")
+			if r.code == 0 || !strings.Contains(r.stdout+r.stderr, c.want) {
+				t.Fatalf("want the pipeline refused with %q: %s", c.want, r)
+			}
+			ok := "include:\n  - local: paved/c.yml\n"
+			dir = gitRepo(t, map[string]string{".gitlab-ci.yml": ok, "paved/c.yml": string(comp)})
+			if r := execIn(t, dir, []string{"HOME=" + t.TempDir()}, glci, "--preview"); r.code != 0 {
+				t.Fatalf("the component with its defaults must be valid: %s", r)
+			}
+		})
+	}
+}
