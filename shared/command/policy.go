@@ -1,0 +1,339 @@
+package command
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/policy"
+	policyreport "github.com/paved-dev/paved/shared/report"
+	"github.com/paved-dev/paved/shared/subject"
+)
+
+// VSAPredicateType is the SLSA Verification Summary Attestation predicate type.
+const VSAPredicateType = "https://slsa.dev/verification_summary/v1"
+
+// policyVerifierID names Paved's policy gate as the verifier in a VSA.
+const policyVerifierID = "https://github.com/paved-dev/paved/policy"
+
+// maxNotices bounds the per-finding log lines of one run.
+const maxNotices = 200
+
+// Policy declares `paved policy`.
+func Policy() *Command {
+	return &Command{
+		Name:      "policy",
+		Summary:   "gate dependencies: deny malicious, vulnerable, unmaintained, unlicensed or unprovenanced components of an SBOM",
+		Args:      "SBOM",
+		ArgsInput: "sbom",
+		Inputs: append([]Input{
+			{Name: "sbom", Usage: "SPDX 2.3 or CycloneDX 1.4-1.6 JSON SBOM to evaluate"},
+			{Name: "policy", Usage: "policy file (YAML, version: 1; schema in shared/policy/schema)"},
+			{Name: "osv-db", List: true, Usage: "offline OSV database: directories of OSV JSON records or ecosystem all.zip exports"},
+			{Name: "data", Usage: "offline maintenance and provenance data file (JSON)"},
+			{Name: "mode", Default: "enforce", Usage: "enforce: denied findings fail the job; warn: report them and pass"},
+			{Name: "online", Bool: true, Usage: "also query the OSV API and deps.dev API v3 (besides what the policy's online section enables)"},
+			{Name: "osv-api-url", CLIOnly: true, Usage: "base URL of the OSV API (default https://api.osv.dev)"},
+			{Name: "deps-dev-url", CLIOnly: true, Usage: "base URL of the deps.dev API (default https://api.deps.dev)"},
+			{Name: "cache-dir", Usage: "directory caching online answers between runs"},
+			{Name: "sarif", Default: "paved-policy.sarif", Usage: "where to write the SARIF 2.1.0 report (\"\" to skip)"},
+			{Name: "junit", Default: "paved-policy.junit.xml", Usage: "where to write the JUnit XML report (\"\" to skip)"},
+			{Name: "json", Default: "paved-policy.json", Usage: "where to write the JSON report (\"\" to skip)"},
+			{Name: "vsa", Bool: true, Usage: "sign a SLSA Verification Summary Attestation of the verdict over the artifact"},
+			{Name: "subject-path", List: true, Usage: "the artifact files the VSA is about (default: the SBOM)"},
+			{Name: "subject-digest", List: true, Usage: "artifacts the VSA is about, given by digest, as NAME@sha256:HEX"},
+			{Name: "bundle-path", Default: "paved-policy.sigstore.json", Usage: "where to write the VSA's Sigstore bundle"},
+		}, signingInputs()...),
+		Outputs: []Output{
+			{Name: "verdict", Usage: "PASSED or FAILED"},
+			{Name: "denied", Usage: "number of findings that deny"},
+			{Name: "warnings", Usage: "number of findings that warn"},
+			{Name: "excused", Usage: "number of findings excused by the policy"},
+			{Name: "policy-digest", Usage: "sha256 of the policy file"},
+			{Name: "sarif", Usage: "path of the SARIF report"},
+			{Name: "junit", Usage: "path of the JUnit XML report"},
+			{Name: "json", Usage: "path of the JSON report"},
+			{Name: "bundle-path", Usage: "path of the VSA bundle, when --vsa"},
+		},
+		CI: CI{
+			Title:         "Paved policy",
+			Description:   "Fail the pipeline on malicious, vulnerable, unmaintained, unlicensed or unprovenanced dependencies listed in an SBOM, with SARIF, JUnit and JSON reports and an optional signed SLSA verification summary.",
+			Signs:         true,
+			ArtifactPaths: []string{"paved-policy.*", "*.sigstore.json"},
+			Reports:       map[string]string{"junit": "paved-policy.junit.xml"},
+			Stage:         "test",
+		},
+		Run: runPolicy,
+	}
+}
+
+func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
+	sbomPath := v.String("sbom")
+	if sbomPath == "" {
+		return nil, fail.Configf("no SBOM: pass it as the argument (paved policy sbom.cdx.json) or set --sbom")
+	}
+	if v.String("policy") == "" {
+		return nil, fail.Configf("no policy: set --policy to a policy file (YAML, version: 1)")
+	}
+	mode := v.String("mode")
+	if mode != "enforce" && mode != "warn" {
+		return nil, fail.Configf("--mode %q: want enforce or warn", mode)
+	}
+	for _, out := range []string{"sarif", "junit", "json"} {
+		if p := v.String(out); p != "" {
+			if err := checkOutputDir(p, out); err != nil {
+				return nil, err
+			}
+		}
+	}
+	sbomRaw, err := readInput(env, sbomPath, policy.MaxSBOM)
+	if err != nil {
+		return nil, fail.Configf("reading SBOM: %w", err)
+	}
+	sb, err := policy.ReadSBOM(bytes.NewReader(sbomRaw))
+	if err != nil {
+		return nil, fail.Configf("SBOM %s: %w", sbomPath, err)
+	}
+	polRaw, err := readInput(env, v.String("policy"), policy.MaxPolicy)
+	if err != nil {
+		return nil, fail.Configf("reading policy: %w", err)
+	}
+	pol, err := policy.Parse(v.String("policy"), polRaw)
+	if err != nil {
+		return nil, fail.Configf("invalid policy: %w", err)
+	}
+	var subjects []subject.Subject
+	if v.Bool("vsa") {
+		if err := checkOutputDir(v.String("bundle-path"), "bundle-path"); err != nil {
+			return nil, err
+		}
+		spec := subject.Spec{Paths: v.List("subject-path"), Digests: v.List("subject-digest")}
+		if spec.Empty() {
+			spec.Paths = []string{sbomPath}
+		}
+		if subjects, err = subject.Resolve(ctx, spec, subject.Options{Root: env.Workspace}); err != nil {
+			return nil, err
+		}
+	}
+	opts := policy.Options{Now: env.Now}
+	var dbPaths []string
+	for _, p := range v.List("osv-db") {
+		if p, err = confine(env, p); err != nil {
+			return nil, fail.Configf("--osv-db: %w", err)
+		}
+		dbPaths = append(dbPaths, p)
+	}
+	if len(dbPaths) > 0 {
+		if opts.DB, err = policy.LoadOSV(ctx, dbPaths, sb.Components); err != nil {
+			return nil, fail.Configf("loading the OSV database: %w", err)
+		}
+	}
+	if d := v.String("data"); d != "" {
+		raw, err := readInput(env, d, policy.MaxData)
+		if err != nil {
+			return nil, fail.Configf("reading --data: %w", err)
+		}
+		if opts.Data, err = policy.ParseData(d, raw); err != nil {
+			return nil, fail.Configf("--data: %w", err)
+		}
+	}
+	if v.Bool("online") {
+		pol.Online.OSV, pol.Online.DepsDev = true, true
+	}
+	if pol.Online.OSV || pol.Online.DepsDev {
+		if env.Retry.PerTry, err = time.ParseDuration(v.String("service-timeout")); err != nil || env.Retry.PerTry <= 0 {
+			return nil, fail.Configf("--service-timeout %q: want a positive duration such as 30s or 2m", v.String("service-timeout"))
+		}
+		var tr http.RoundTripper = http.DefaultTransport
+		if env.Transport != nil {
+			tr = env.Transport
+		}
+		opts.Online = policy.NewClient(policy.ClientOptions{
+			OSVURL: v.String("osv-api-url"), DepsDevURL: v.String("deps-dev-url"),
+			Transport: tr, Retry: env.Retry,
+			CacheDir: v.String("cache-dir"), Now: env.Now,
+		})
+	} else if len(dbPaths) == 0 {
+		fmt.Fprintln(env.log(), "paved policy: no OSV data (--osv-db) and no online source: malicious and vulnerable packages cannot be detected")
+	}
+	rep, err := policy.Evaluate(ctx, sb, pol, opts)
+	if err != nil {
+		var se *policy.SourceError
+		if errors.As(err, &se) {
+			return nil, fail.Transientf("%w", err)
+		}
+		return nil, fail.Configf("evaluating the policy: %w", err)
+	}
+	verdict := "PASSED"
+	if rep.Denied {
+		verdict = "FAILED"
+	}
+	outputs := map[string]string{
+		"verdict": verdict, "policy-digest": "sha256:" + pol.Digest,
+		"denied": fmt.Sprint(rep.Count(policy.Deny)), "warnings": fmt.Sprint(rep.Count(policy.Warn)), "excused": fmt.Sprint(rep.Count(policy.Excused)),
+	}
+	ropts := policyreport.Options{SBOMPath: filepath.ToSlash(sbomPath), ToolVersion: Version()}
+	writers := []struct {
+		input string
+		write func(*bytes.Buffer) error
+	}{
+		{"sarif", func(b *bytes.Buffer) error { return policyreport.SARIF(b, rep, ropts) }},
+		{"junit", func(b *bytes.Buffer) error { return policyreport.JUnit(b, rep) }},
+		{"json", func(b *bytes.Buffer) error { return policyreport.JSON(b, rep) }},
+	}
+	for _, w := range writers {
+		path := v.String(w.input)
+		if path == "" {
+			continue
+		}
+		var buf bytes.Buffer
+		if err := w.write(&buf); err != nil {
+			return nil, fmt.Errorf("rendering the %s report: %w", w.input, err)
+		}
+		if err := WriteFileAtomic(path, buf.Bytes(), 0o644); err != nil {
+			return nil, fail.Configf("writing --%s %s: %w", w.input, path, err)
+		}
+		outputs[w.input] = path
+	}
+	res := &Result{Outputs: outputs}
+	if v.Bool("vsa") {
+		pred, err := vsaPredicate(rep, pol, verdict, sbomPath, sbomRaw, subjects, env.now())
+		if err != nil {
+			return nil, err
+		}
+		sg, err := newSigning(ctx, env, v)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := sg.sign(ctx, subjects, VSAPredicateType, pred, v.String("bundle-path")); err != nil {
+			return nil, err
+		}
+		outputs["bundle-path"] = v.String("bundle-path")
+	}
+	shown := verdict
+	if rep.Denied && mode == "warn" {
+		shown = "FAILED (warn mode: not enforced)"
+	}
+	res.Summary = policyreport.Markdown(rep, shown, 100)
+	for _, f := range rep.Findings {
+		if f.Action == policy.Excused {
+			continue
+		}
+		if len(res.Notices) == maxNotices {
+			res.Notices = append(res.Notices, fmt.Sprintf("paved policy: … %d findings in all; see the reports", len(rep.Findings)))
+			break
+		}
+		res.Notices = append(res.Notices, noticeLine(f))
+	}
+	res.Notices = append(res.Notices, rep.Notes...)
+	if rep.Denied && mode == "enforce" {
+		return res, fail.Verificationf("%s", deniedMessage(rep))
+	}
+	return res, nil
+}
+
+// noticeLine is one finding on one line, for logs and CI annotations.
+func noticeLine(f policy.Finding) string {
+	s := fmt.Sprintf("paved policy: %s %s %s", f.Action, f.Rule, f.Component)
+	if f.Record != "" && f.Record != f.Component {
+		s += " [" + f.Record + "]"
+	}
+	s += ": " + f.Message
+	if len(f.Path) > 1 {
+		s += " (via " + strings.Join(f.Path, " > ") + ")"
+	}
+	if f.Fix != "" {
+		s += "; fix: " + f.Fix
+	}
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// deniedMessage is the error of a denied run: the count and the first denials,
+// so that the log says what to fix even where no summary is shown.
+func deniedMessage(rep *policy.Report) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the policy denies %d finding(s) in %d components", rep.Count(policy.Deny), rep.Components)
+	n := 0
+	for _, f := range rep.Findings {
+		if f.Action != policy.Deny {
+			continue
+		}
+		if n == 20 {
+			b.WriteString("\n  …")
+			break
+		}
+		n++
+		b.WriteString("\n  " + strings.TrimPrefix(noticeLine(f), "paved policy: deny "))
+	}
+	b.WriteString("\nfix them, or excuse them under exceptions: in the policy (purl, rule, reason, expires); --mode warn reports without failing")
+	return b.String()
+}
+
+// vsaPredicate builds a SLSA Verification Summary (v1) naming the policy by
+// digest, the SBOM as the input evaluated, and the verdict.
+func vsaPredicate(rep *policy.Report, pol *policy.Policy, verdict, sbomPath string, sbomRaw []byte, subjects []subject.Subject, now time.Time) ([]byte, error) {
+	sum := sha256.Sum256(sbomRaw)
+	levels := []string{"PAVED_DEPENDENCY_POLICY"}
+	if verdict != "PASSED" {
+		levels = []string{"FAILED"}
+	}
+	resource := subjects[0].Name
+	pred := map[string]any{
+		"verifier":           map[string]any{"id": policyVerifierID, "version": map[string]string{"paved": Version()}},
+		"timeVerified":       now.UTC().Format(time.RFC3339),
+		"resourceUri":        resource,
+		"policy":             map[string]any{"uri": filepath.Base(pol.Name), "digest": map[string]string{"sha256": pol.Digest}},
+		"inputAttestations":  []any{map[string]any{"uri": filepath.Base(sbomPath), "digest": map[string]string{"sha256": hex.EncodeToString(sum[:])}}},
+		"verificationResult": verdict,
+		"verifiedLevels":     levels,
+		"paved": map[string]any{
+			"sbomFormat": rep.SBOMFormat, "components": rep.Components,
+			"denied": rep.Count(policy.Deny), "warnings": rep.Count(policy.Warn), "excused": rep.Count(policy.Excused),
+		},
+	}
+	return json.Marshal(pred)
+}
+
+// readInput reads a file the user named, confined to the workspace when the
+// front door sets one.
+func readInput(env Env, path string, limit int64) ([]byte, error) {
+	p, err := confine(env, path)
+	if err != nil {
+		return nil, err
+	}
+	return readBounded(p, limit)
+}
+
+// confine refuses paths that leave the workspace (after following symlinks).
+func confine(env Env, path string) (string, error) {
+	if env.Workspace == "" {
+		return path, nil
+	}
+	ws, err := filepath.EvalSymlinks(env.Workspace)
+	if err != nil {
+		return "", err
+	}
+	abs := path
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(env.Workspace, path)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(ws, real)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(os.PathSeparator)) {
+		return "", fmt.Errorf("%s is outside the workspace %s", path, env.Workspace)
+	}
+	return real, nil
+}

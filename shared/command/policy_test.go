@@ -1,0 +1,259 @@
+package command_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
+
+	"github.com/paved-dev/paved/shared/command"
+	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/retry"
+)
+
+const policyTestdata = "../policy/testdata"
+
+func runPaved(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	door := &command.Local{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
+	code := command.Main(context.Background(), door, args, door.Getenv, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func policyArgs(dir string, extra ...string) []string {
+	return append([]string{"policy",
+		"--policy", filepath.Join(policyTestdata, "policy-all.yaml"),
+		"--osv-db", filepath.Join(policyTestdata, "osv"),
+		"--data", filepath.Join(policyTestdata, "maintenance.json"),
+		"--sarif", filepath.Join(dir, "p.sarif"), "--junit", filepath.Join(dir, "p.junit.xml"), "--json", filepath.Join(dir, "p.json"),
+	}, extra...)
+}
+
+func TestPolicyDeniesAndReports(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runPaved(t, policyArgs(dir, filepath.Join(policyTestdata, "sbom-syft.cdx.json"))...)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (denied)\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"verification failed", "malicious pkg:npm/evil-pkg@1.0.0 [MAL-2025-1001]", "exceptions:", "--mode warn"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	rep, err := sarif.Open(filepath.Join(dir, "p.sarif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Validate(); err != nil {
+		t.Fatalf("SARIF does not validate against the 2.1.0 schema: %v", err)
+	}
+	var suppressed, errorsN int
+	for _, r := range rep.Runs[0].Results {
+		if len(r.Suppressions) > 0 {
+			suppressed++
+		}
+		if r.Level == "error" && len(r.Suppressions) == 0 {
+			errorsN++
+		}
+	}
+	if suppressed != 2 || errorsN < 10 {
+		t.Errorf("SARIF: %d suppressed (want 2 excused), %d errors", suppressed, errorsN)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "p.junit.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ju struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Skipped  int `xml:"skipped,attr"`
+	}
+	if err := xml.Unmarshal(raw, &ju); err != nil {
+		t.Fatal(err)
+	}
+	var js struct {
+		Denied   bool `json:"denied"`
+		Findings []struct {
+			Rule, Action, Component string
+		} `json:"findings"`
+	}
+	raw, err = os.ReadFile(filepath.Join(dir, "p.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &js); err != nil {
+		t.Fatal(err)
+	}
+	if !js.Denied || len(js.Findings) != ju.Tests || ju.Skipped != 2 || ju.Failures != len(js.Findings)-2-countWarn(js.Findings) {
+		t.Fatalf("JUnit %+v vs JSON %d findings", ju, len(js.Findings))
+	}
+}
+
+func countWarn(fs []struct{ Rule, Action, Component string }) int {
+	n := 0
+	for _, f := range fs {
+		if f.Action == "warn" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestPolicyWarnModePasses(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runPaved(t, policyArgs(dir, "--mode", "warn", filepath.Join(policyTestdata, "sbom-syft.cdx.json"))...)
+	if code != 0 || !strings.Contains(stdout, "verdict: FAILED") || !strings.Contains(stderr, "warn mode: not enforced") {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "| deny | malicious | `pkg:npm/evil-pkg@1.0.0` |") {
+		t.Errorf("summary table lacks the malicious row:\n%s", stderr)
+	}
+}
+
+func TestPolicyInvalidFileNamesLine(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("version: 1\nrules:\n  license:\n    allow: [MIT]\n    unknwn: deny\n"), 0o644)
+	code, _, stderr := runPaved(t, "policy", "--policy", bad, "--sarif", "", "--junit", "", "--json", "", filepath.Join(policyTestdata, "sbom-syft.cdx.json"))
+	if code != 2 || !strings.Contains(stderr, bad+":5:") || !strings.Contains(stderr, "unknwn") {
+		t.Fatalf("exit %d, want 2 naming %s:5\n%s", code, bad, stderr)
+	}
+	if _, err := os.Stat("paved-policy.json"); err == nil {
+		t.Fatal("an invalid policy must write nothing")
+	}
+}
+
+// osvAPI speaks the OSV API as documented at https://google.github.io/osv.dev/post-v1-querybatch/
+// and https://google.github.io/osv.dev/get-v1-vulns/: POST /v1/querybatch answers ids per query
+// (with next_page_token for more), GET /v1/vulns/{id} answers the full record.
+func osvAPI(t *testing.T, records map[string]string, byPURL map[string][]string) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/v1/querybatch":
+			var req struct {
+				Queries []struct {
+					Package struct {
+						PURL string `json:"purl"`
+					} `json:"package"`
+				} `json:"queries"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+				http.Error(w, err.Error(), 400)
+				return
+			}
+			type vuln struct {
+				ID       string `json:"id"`
+				Modified string `json:"modified"`
+			}
+			type result struct {
+				Vulns []vuln `json:"vulns,omitempty"`
+			}
+			out := struct {
+				Results []result `json:"results"`
+			}{}
+			for _, q := range req.Queries {
+				var res result
+				for _, id := range byPURL[q.Package.PURL] {
+					res.Vulns = append(res.Vulns, vuln{ID: id, Modified: "2025-03-01T00:00:00Z"})
+				}
+				out.Results = append(out.Results, res)
+			}
+			json.NewEncoder(w).Encode(out)
+		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/vulns/"):
+			rec, ok := records[strings.TrimPrefix(r.URL.Path, "/v1/vulns/")]
+			if !ok {
+				http.Error(w, `{"code":5,"message":"Bug not found."}`, 404)
+				return
+			}
+			w.Write([]byte(rec))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+}
+
+func TestPolicyOnlineOSV(t *testing.T) {
+	rec, err := os.ReadFile(filepath.Join(policyTestdata, "osv", "MAL-2025-1001.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := osvAPI(t, map[string]string{"MAL-2025-1001": string(rec)}, map[string][]string{"pkg:npm/evil-pkg@1.0.0": {"MAL-2025-1001"}})
+	defer srv.Close()
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "online.yaml")
+	os.WriteFile(pol, []byte("version: 1\nonline:\n  osv: true\n"), 0o644)
+	code, _, stderr := runPaved(t, "policy", "--policy", pol, "--osv-api-url", srv.URL, "--json", filepath.Join(dir, "o.json"), "--sarif", "", "--junit", "",
+		filepath.Join(policyTestdata, "sbom-github.spdx.json"))
+	if code != 1 || !strings.Contains(stderr, "malicious pkg:npm/evil-pkg@1.0.0 [MAL-2025-1001]") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+}
+
+func TestPolicyOnlineUnreachable(t *testing.T) {
+	var hits atomic.Int32
+	var release chan struct{}
+	failing := map[string]http.HandlerFunc{
+		"500": func(w http.ResponseWriter, r *http.Request) { hits.Add(1); http.Error(w, "boom", 500) },
+		"429": func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			w.Header().Set("Retry-After", "0")
+			http.Error(w, "slow down", 429)
+		},
+		"timeout": func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			case <-time.After(time.Minute):
+			}
+		},
+	}
+	for name, h := range failing {
+		for _, failOpen := range []bool{false, true} {
+			t.Run(name+map[bool]string{false: "/closed", true: "/open"}[failOpen], func(t *testing.T) {
+				hits.Store(0)
+				release = make(chan struct{})
+				srv := httptest.NewServer(h)
+				defer srv.Close()
+				defer close(release)
+				dir := t.TempDir()
+				pol := filepath.Join(dir, "online.yaml")
+				src := "version: 1\nonline:\n  osv: true\n"
+				if failOpen {
+					src += "  fail-open: true\n"
+				}
+				os.WriteFile(pol, []byte(src), 0o644)
+				var stdout, stderr bytes.Buffer
+				cmd := command.Policy()
+				v, err := command.NewValues(cmd, map[string][]string{"policy": {pol}, "osv-api-url": {srv.URL}, "service-timeout": {"300ms"},
+					"json": {filepath.Join(dir, "o.json")}, "sarif": {""}, "junit": {""}, "sbom": {filepath.Join(policyTestdata, "sbom-github.spdx.json")}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				env := command.Env{Platform: &command.Local{Stdout: &stdout, Stderr: &stderr}, Retry: retry.Options{Attempts: 3, BaseDelay: time.Millisecond}}
+				res, err := cmd.Run(context.Background(), env, v)
+				if failOpen {
+					if err != nil || res.Outputs["warnings"] == "0" || !strings.Contains(strings.Join(res.Notices, "\n"), "warn source OSV API") {
+						t.Fatalf("fail-open: %v %+v", err, res)
+					}
+				} else if fail.ClassOf(err) != fail.Transient || !strings.Contains(err.Error(), "fails closed") || !strings.Contains(err.Error(), "online.fail-open") {
+					t.Fatalf("fail-closed: want a transient error with a clear message, got %v", err)
+				}
+				if n := hits.Load(); n != 3 {
+					t.Errorf("%d requests: want 3 (bounded retries)", n)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,391 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/paved-dev/paved/shared/retry"
+)
+
+// ClientOptions configure a Client. The zero value means defaults.
+type ClientOptions struct {
+	// OSVURL is the OSV API's base URL (default https://api.osv.dev).
+	OSVURL string
+	// DepsDevURL is the deps.dev API's base URL (default https://api.deps.dev).
+	DepsDevURL string
+	// Transport sends requests (default http.DefaultTransport); it is wrapped
+	// in a retrying transport.
+	Transport http.RoundTripper
+	// Retry bounds retries of 429, 5xx and timeouts (zero value: retry defaults).
+	Retry retry.Options
+	// CacheDir keeps answers between runs ("" = only for this run).
+	CacheDir string
+	// CacheTTL is how long a cached answer is used (default 6h).
+	CacheTTL time.Duration
+	// Now is the clock for the cache (default time.Now).
+	Now func() time.Time
+	// Concurrency bounds requests in flight (default 4).
+	Concurrency int
+}
+
+// Client asks the OSV API (query batch) and the deps.dev API v3.
+type Client struct {
+	o    ClientOptions
+	hc   *http.Client
+	mu   sync.Mutex
+	memo map[string][]byte
+}
+
+// NewClient returns a client for the online sources.
+func NewClient(o ClientOptions) *Client {
+	if o.OSVURL == "" {
+		o.OSVURL = "https://api.osv.dev"
+	}
+	if o.DepsDevURL == "" {
+		o.DepsDevURL = "https://api.deps.dev"
+	}
+	if o.CacheTTL <= 0 {
+		o.CacheTTL = 6 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	ro := o.Retry
+	ro.Next = o.Transport
+	return &Client{o: o, hc: &http.Client{Transport: retry.New(ro)}, memo: map[string][]byte{}}
+}
+
+// maxAnswer bounds one API answer.
+const maxAnswer = 32 << 20
+
+// errNotFound is a 404: the source knows nothing about the thing asked.
+var errNotFound = fmt.Errorf("not found")
+
+// do sends a request, answering from the cache when it can.
+func (c *Client) do(ctx context.Context, method, u string, body []byte) ([]byte, error) {
+	sum := sha256.Sum256([]byte(method + " " + u + "\n" + string(body)))
+	key := hex.EncodeToString(sum[:])
+	c.mu.Lock()
+	if b, ok := c.memo[key]; ok {
+		c.mu.Unlock()
+		return b, nil
+	}
+	c.mu.Unlock()
+	cacheFile := ""
+	if c.o.CacheDir != "" {
+		cacheFile = filepath.Join(c.o.CacheDir, key+".json")
+		if st, err := os.Stat(cacheFile); err == nil && c.o.Now().Sub(st.ModTime()) < c.o.CacheTTL {
+			if b, err := readLimited(cacheFile, maxAnswer); err == nil {
+				return b, nil
+			}
+		}
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: reading answer: %w", method, redactURL(req.URL), err)
+	}
+	if len(b) > maxAnswer {
+		return nil, fmt.Errorf("%s %s: answer larger than %d bytes", method, redactURL(req.URL), maxAnswer)
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, errNotFound
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("%s %s: HTTP %d", method, redactURL(req.URL), resp.StatusCode)
+	}
+	c.mu.Lock()
+	c.memo[key] = b
+	c.mu.Unlock()
+	if cacheFile != "" {
+		if err := os.MkdirAll(c.o.CacheDir, 0o755); err == nil {
+			tmp := cacheFile + ".tmp"
+			if os.WriteFile(tmp, b, 0o644) == nil {
+				_ = os.Rename(tmp, cacheFile)
+			}
+		}
+	}
+	return b, nil
+}
+
+func redactURL(u *url.URL) string {
+	x := *u
+	x.User, x.RawQuery = nil, ""
+	return x.String()
+}
+
+// osvBatch is the OSV API's query batch limit.
+const osvBatch = 1000
+
+// OSV implements Sources with the OSV API: POST /v1/querybatch for the ids,
+// then GET /v1/vulns/{id} for each record.
+func (c *Client) OSV(ctx context.Context, comps []Component) (map[string][]*Record, error) {
+	type query struct {
+		Package struct {
+			PURL string `json:"purl"`
+		} `json:"package"`
+		PageToken string `json:"page_token,omitempty"`
+	}
+	var queries []query
+	var purls []string
+	for _, comp := range comps {
+		if _, ok := osvPackage(comp.purl); !ok || comp.Version == "" {
+			continue
+		}
+		p := comp.purl
+		p.Qualifiers, p.Subpath = nil, ""
+		var q query
+		q.Package.PURL = p.ToString()
+		queries = append(queries, q)
+		purls = append(purls, comp.PURL)
+	}
+	ids := map[string][]string{}
+	for start := 0; start < len(queries); start += osvBatch {
+		end := min(start+osvBatch, len(queries))
+		pending := append([]query(nil), queries[start:end]...)
+		idx := make([]int, len(pending))
+		for i := range idx {
+			idx[i] = start + i
+		}
+		for page := 0; len(pending) > 0; page++ {
+			if page >= 10 {
+				return nil, fmt.Errorf("OSV query batch: more than 10 pages of results")
+			}
+			body, _ := json.Marshal(map[string]any{"queries": pending})
+			raw, err := c.do(ctx, http.MethodPost, c.o.OSVURL+"/v1/querybatch", body)
+			if err != nil {
+				return nil, err
+			}
+			var ans struct {
+				Results []struct {
+					Vulns []struct {
+						ID string `json:"id"`
+					} `json:"vulns"`
+					NextPageToken string `json:"next_page_token"`
+				} `json:"results"`
+			}
+			if err := json.Unmarshal(raw, &ans); err != nil {
+				return nil, fmt.Errorf("OSV query batch: unexpected answer: %w", err)
+			}
+			if len(ans.Results) != len(pending) {
+				return nil, fmt.Errorf("OSV query batch: %d results for %d queries", len(ans.Results), len(pending))
+			}
+			var next []query
+			var nextIdx []int
+			for i, res := range ans.Results {
+				for _, v := range res.Vulns {
+					ids[purls[idx[i]]] = append(ids[purls[idx[i]]], v.ID)
+				}
+				if res.NextPageToken != "" {
+					q := pending[i]
+					q.PageToken = res.NextPageToken
+					next = append(next, q)
+					nextIdx = append(nextIdx, idx[i])
+				}
+			}
+			pending, idx = next, nextIdx
+		}
+	}
+	unique := map[string]*Record{}
+	for _, list := range ids {
+		for _, id := range list {
+			unique[id] = nil
+		}
+	}
+	idList := keys(unique)
+	if err := c.parallel(ctx, len(idList), func(i int) error {
+		id := idList[i]
+		raw, err := c.do(ctx, http.MethodGet, c.o.OSVURL+"/v1/vulns/"+url.PathEscape(id), nil)
+		if err != nil {
+			return err
+		}
+		var r Record
+		if err := json.Unmarshal(raw, &r); err != nil || r.ID == "" {
+			return fmt.Errorf("OSV record %s: not an OSV record", id)
+		}
+		c.mu.Lock()
+		unique[id] = &r
+		c.mu.Unlock()
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := map[string][]*Record{}
+	for purl, list := range ids {
+		for _, id := range list {
+			if r := unique[id]; r != nil {
+				out[purl] = append(out[purl], r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Packages implements Sources with the deps.dev API v3: GetPackage for the
+// newest release date, GetVersion for attestations and SLSA provenance.
+func (c *Client) Packages(ctx context.Context, comps []Component) ([]PackageInfo, error) {
+	type job struct {
+		system, name, version, purl string
+	}
+	var jobs []job
+	byName := map[string]bool{}
+	for _, comp := range comps {
+		sys, name := depsDevSystem(comp.purl)
+		if sys == "" {
+			continue
+		}
+		id := packageID(comp.PURL)
+		if byName[id+"@"+comp.Version] {
+			continue
+		}
+		byName[id+"@"+comp.Version] = true
+		jobs = append(jobs, job{sys, name, comp.Version, id})
+	}
+	infos := map[string]*PackageInfo{}
+	err := c.parallel(ctx, len(jobs), func(i int) error {
+		j := jobs[i]
+		base := c.o.DepsDevURL + "/v3/systems/" + url.PathEscape(j.system) + "/packages/" + url.PathEscape(j.name)
+		info := PackageInfo{PURL: j.purl, Provenance: map[string]string{}}
+		raw, err := c.do(ctx, http.MethodGet, base, nil)
+		switch {
+		case err == errNotFound:
+		case err != nil:
+			return err
+		default:
+			var pkg struct {
+				Versions []struct {
+					PublishedAt time.Time `json:"publishedAt"`
+				} `json:"versions"`
+			}
+			if err := json.Unmarshal(raw, &pkg); err != nil {
+				return fmt.Errorf("deps.dev package %s: unexpected answer: %w", j.name, err)
+			}
+			for _, v := range pkg.Versions {
+				if v.PublishedAt.After(info.lastRelease) {
+					info.lastRelease = v.PublishedAt
+				}
+			}
+			if !info.lastRelease.IsZero() {
+				info.LastRelease = info.lastRelease.Format(time.RFC3339)
+			}
+		}
+		if j.version != "" {
+			raw, err := c.do(ctx, http.MethodGet, base+"/versions/"+url.PathEscape(j.version), nil)
+			switch {
+			case err == errNotFound:
+			case err != nil:
+				return err
+			default:
+				var ver struct {
+					Attestations []struct {
+						Type     string `json:"type"`
+						Verified bool   `json:"verified"`
+					} `json:"attestations"`
+					SLSAProvenances []struct {
+						Verified bool `json:"verified"`
+					} `json:"slsaProvenances"`
+				}
+				if err := json.Unmarshal(raw, &ver); err != nil {
+					return fmt.Errorf("deps.dev version %s@%s: unexpected answer: %w", j.name, j.version, err)
+				}
+				for _, a := range ver.Attestations {
+					if a.Verified {
+						info.Provenance[j.version] = a.Type
+					}
+				}
+				for _, p := range ver.SLSAProvenances {
+					if p.Verified && info.Provenance[j.version] == "" {
+						info.Provenance[j.version] = "https://slsa.dev/provenance/v1"
+					}
+				}
+			}
+		}
+		c.mu.Lock()
+		if cur, ok := infos[j.purl]; ok {
+			for v, t := range info.Provenance {
+				cur.Provenance[v] = t
+			}
+		} else {
+			infos[j.purl] = &info
+		}
+		c.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PackageInfo, 0, len(infos))
+	for _, k := range keys(infos) {
+		out = append(out, *infos[k])
+	}
+	return out, nil
+}
+
+// parallel runs fn for each item with bounded concurrency; the first error wins.
+func (c *Client) parallel(ctx context.Context, n int, fn func(int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, c.o.Concurrency)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for it := range n {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fn(it); err != nil {
+				once.Do(func() { first = err; cancel() })
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

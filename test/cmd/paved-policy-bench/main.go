@@ -1,0 +1,238 @@
+// Command paved-policy-bench measures the dependency policy gate: 10,000 SBOM
+// components against 200,000 generated OSV records in an all.zip export. It
+// prints the time to load the database and to evaluate the policy, the live
+// heap after loading, and the peak resident memory of the measuring process
+// (generation runs in a separate process so its memory does not count).
+//
+//	go run ./test/cmd/paved-policy-bench [-components 10000] [-records 200000] [-dir DIR]
+package main
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/paved-dev/paved/shared/policy"
+)
+
+func main() {
+	components := flag.Int("components", 10000, "SBOM components")
+	records := flag.Int("records", 200000, "OSV records in the all.zip")
+	dir := flag.String("dir", "", "work directory (default: a temporary one, removed afterwards)")
+	measure := flag.Bool("measure", false, "internal: measure an existing work directory")
+	flag.Parse()
+	if *measure {
+		if err := run(*dir); err != nil {
+			fmt.Fprintln(os.Stderr, "paved-policy-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "paved-policy-bench-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer os.RemoveAll(d)
+		*dir = d
+	}
+	start := time.Now()
+	if err := generate(*dir, *components, *records); err != nil {
+		fmt.Fprintln(os.Stderr, "paved-policy-bench: generating:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("generated %d components and %d OSV records in %s\n", *components, *records, time.Since(start).Round(time.Millisecond))
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	cmd := exec.Command(self, "-measure", "-dir", *dir)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "paved-policy-bench: measuring:", err)
+		os.Exit(1)
+	}
+	compareOSVScanner(*dir)
+}
+
+var ecosystems = []struct{ osv, purlType string }{{"npm", "npm"}, {"PyPI", "pypi"}, {"Go", "golang"}, {"Maven", "maven"}}
+
+func pkgName(eco, i int) string {
+	switch ecosystems[eco].osv {
+	case "Go":
+		return fmt.Sprintf("github.com/bench/mod%d", i)
+	case "Maven":
+		return fmt.Sprintf("org.bench:artifact%d", i)
+	}
+	return fmt.Sprintf("bench-pkg-%d", i)
+}
+
+func purl(eco, i int, version string) string {
+	name := pkgName(eco, i)
+	switch ecosystems[eco].osv {
+	case "Maven":
+		g, a, _ := strings.Cut(name, ":")
+		return "pkg:maven/" + g + "/" + a + "@" + version
+	case "Go":
+		return "pkg:golang/" + name + "@v" + version
+	}
+	return "pkg:" + ecosystems[eco].purlType + "/" + name + "@" + version
+}
+
+// generate writes sbom.cdx.json, all.zip and policy.yaml. Every record
+// affects package i (for i < records); components are every stride-th package,
+// so records/stride records are relevant and the rest are not.
+func generate(dir string, components, records int) error {
+	stride := max(records/components, 1)
+	zf, err := os.Create(filepath.Join(dir, "all.zip"))
+	if err != nil {
+		return err
+	}
+	zw := zip.NewWriter(bufio.NewWriterSize(zf, 1<<20))
+	for i := range records {
+		eco := i % len(ecosystems)
+		id := fmt.Sprintf("BENCH-%07d", i)
+		rec := policy.Record{ID: id, Modified: "2025-01-01T00:00:00Z", Published: "2025-01-01T00:00:00Z",
+			Aliases: []string{fmt.Sprintf("CVE-2025-%d", 100000+i)}, Summary: "generated record " + id,
+			Severity: []policy.Severity{{Type: "CVSS_V3", Score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}}}
+		var a policy.Affected
+		a.Package.Ecosystem, a.Package.Name = ecosystems[eco].osv, pkgName(eco, i)
+		a.Ranges = []policy.Range{{Type: "ECOSYSTEM", Events: []policy.Event{{Introduced: "1.0.0"}, {Fixed: "1.2.0"}}}}
+		if ecosystems[eco].osv == "Go" {
+			a.Ranges[0].Type = "SEMVER"
+		}
+		if i%1000 == 0 {
+			rec.ID = fmt.Sprintf("MAL-2025-%d", i)
+			a.Ranges = []policy.Range{{Type: "ECOSYSTEM", Events: []policy.Event{{Introduced: "0"}}}}
+		}
+		rec.Affected = []policy.Affected{a}
+		raw, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		w, err := zw.Create(rec.ID + ".json")
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(raw); err != nil {
+			return err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	if err := zf.Close(); err != nil {
+		return err
+	}
+	type comp struct {
+		Type    string `json:"type"`
+		BOMRef  string `json:"bom-ref"`
+		Name    string `json:"name"`
+		Version string `json:"version"`
+		PURL    string `json:"purl"`
+	}
+	var comps []comp
+	for c := range components {
+		i := c * stride
+		eco := i % len(ecosystems)
+		version := "1.1.0"
+		if c%2 == 1 {
+			version = "1.3.0"
+		}
+		p := purl(eco, i, version)
+		comps = append(comps, comp{"library", p, pkgName(eco, i), version, p})
+	}
+	sbom, err := json.Marshal(map[string]any{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": comps})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sbom.cdx.json"), sbom, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte("version: 1\nrules:\n  vulnerable:\n    min-severity: high\n"), 0o644)
+}
+
+func run(dir string) error {
+	ctx := context.Background()
+	t0 := time.Now()
+	raw, err := os.ReadFile(filepath.Join(dir, "sbom.cdx.json"))
+	if err != nil {
+		return err
+	}
+	sb, err := policy.ReadSBOM(bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	polRaw, err := os.ReadFile(filepath.Join(dir, "policy.yaml"))
+	if err != nil {
+		return err
+	}
+	pol, err := policy.Parse("policy.yaml", polRaw)
+	if err != nil {
+		return err
+	}
+	t1 := time.Now()
+	db, err := policy.LoadOSV(ctx, []string{filepath.Join(dir, "all.zip")}, sb.Components)
+	if err != nil {
+		return err
+	}
+	t2 := time.Now()
+	rep, err := policy.Evaluate(ctx, sb, pol, policy.Options{DB: db})
+	if err != nil {
+		return err
+	}
+	t3 := time.Now()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("components:            %d\n", len(sb.Components))
+	fmt.Printf("OSV records scanned:   %d (kept %d relevant)\n", db.Scanned, db.Kept)
+	fmt.Printf("findings:              %d (%d deny)\n", len(rep.Findings), rep.Count(policy.Deny))
+	fmt.Printf("read SBOM + policy:    %s\n", t1.Sub(t0).Round(time.Millisecond))
+	fmt.Printf("load OSV all.zip:      %s\n", t2.Sub(t1).Round(time.Millisecond))
+	fmt.Printf("evaluate:              %s\n", t3.Sub(t2).Round(time.Millisecond))
+	fmt.Printf("total:                 %s (goal 500ms)\n", t3.Sub(t0).Round(time.Millisecond))
+	fmt.Printf("live heap after load:  %.1f MiB\n", float64(ms.HeapAlloc)/(1<<20))
+	fmt.Printf("peak RSS:              %s\n", peakRSS())
+	runtime.KeepAlive(db)
+	return nil
+}
+
+// peakRSS reads the process's high-water resident set size (Linux).
+func peakRSS() string {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
+		}
+	}
+	return "unknown"
+}
+
+func compareOSVScanner(dir string) {
+	bin, err := exec.LookPath("osv-scanner")
+	if err != nil {
+		fmt.Println("osv-scanner: not installed here; no comparison")
+		return
+	}
+	start := time.Now()
+	cmd := exec.Command(bin, "scan", "source", "--offline", "--sbom", filepath.Join(dir, "sbom.cdx.json"))
+	cmd.Env = append(os.Environ(), "OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY="+dir)
+	out, err := cmd.CombinedOutput()
+	fmt.Printf("osv-scanner --offline: %s (exit %v, %d bytes of output)\n", time.Since(start).Round(time.Millisecond), err, len(out))
+}
