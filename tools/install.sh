@@ -21,6 +21,7 @@ specs=(
   "cosign|github.com/sigstore/cosign/v3/cmd/cosign|cosign"
   "gh|github.com/cli/cli/v2/cmd/gh|gh"
   "act|github.com/nektos/act|act"
+  "registry|github.com/distribution/distribution/v3/cmd/registry|registry"
 )
 
 want=("$@")
@@ -45,7 +46,7 @@ for spec in "${specs[@]}"; do
   ln -sf "$out" "$bin/$name"
 done
 
-if selected gitlab-ci-local; then
+if selected gitlab-ci-local || selected action-validator; then
   # gitlab-ci-local copies the project with rsync and git.
   for pkg in rsync git; do
     if ! command -v "$pkg" >/dev/null 2>&1; then
@@ -60,8 +61,8 @@ if selected gitlab-ci-local; then
   done
   key=$( (cat "$here/npm/package.json" "$here/npm/package-lock.json") | sha256sum | cut -c1-16)
   dest="$cache/npm-$key"
-  if [ ! -x "$dest/node_modules/.bin/gitlab-ci-local" ]; then
-    echo "installing gitlab-ci-local ($key)..." >&2
+  if [ ! -x "$dest/node_modules/.bin/gitlab-ci-local" ] || [ ! -x "$dest/node_modules/.bin/action-validator" ]; then
+    echo "installing gitlab-ci-local and action-validator ($key)..." >&2
     rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
     cp "$here/npm/package.json" "$here/npm/package-lock.json" "$dest.tmp/"
     (cd "$dest.tmp" && npm ci --no-audit --no-fund --loglevel=error) >&2
@@ -73,5 +74,11 @@ if selected gitlab-ci-local; then
 exec "$dest/node_modules/.bin/node" "$dest/node_modules/gitlab-ci-local/dist/index.js" "\$@"
 SH
   chmod +x "$bin/gitlab-ci-local"
+  # action-validator checks action.yml and workflow files against their schemas.
+  cat > "$bin/action-validator" <<SH
+#!/usr/bin/env bash
+exec "$dest/node_modules/.bin/node" "$dest/node_modules/@action-validator/cli/cli.mjs" "\$@"
+SH
+  chmod +x "$bin/action-validator"
 fi
 echo "$bin"

@@ -116,3 +116,14 @@ func TestErrorAnnotation(t *testing.T) {
 		t.Fatalf("annotation %q", got)
 	}
 }
+
+func TestAnnotations(t *testing.T) {
+	var stdout bytes.Buffer
+	d := gha.New(gha.Options{Getenv: env(nil), Stdout: &stdout, Stderr: io.Discard})
+	d.Annotate(command.Annotation{Level: command.LevelError, Title: "paved policy: malicious pkg:npm/x@1", Message: "deny: MAL-1"})
+	d.Annotate(command.Annotation{Level: command.LevelWarning, Title: "t", Message: "w"})
+	want := "::error title=paved policy%3A malicious pkg%3Anpm/x@1::deny: MAL-1\n::warning title=t::w\n" // properties escape ":" as GitHub documents
+	if stdout.String() != want {
+		t.Fatalf("got %q, want %q", stdout.String(), want)
+	}
+}

@@ -33,18 +33,18 @@ func Attest() *Command {
 			{Name: "predicate-type", Default: provenance.PredicateType, Usage: "predicate type URI of the statement"},
 			{Name: "predicate-path", Usage: "JSON file holding a custom predicate (requires --predicate-type)"},
 			{Name: "bundle-path", Usage: "where to write the Sigstore bundle (default: ARTIFACT.sigstore.json for one subject, attestation.sigstore.json for several)"},
-		}, signingInputs()...),
-		Outputs: []Output{
+		}, append(signingInputs(), storeInputs()...)...),
+		Outputs: append([]Output{
 			{Name: "bundle-path", Usage: "path of the Sigstore bundle written"},
 			{Name: "subjects", Usage: "the attested subjects, one \"sha256:HEX NAME\" per line"},
 			{Name: "signer-identity", Usage: "the certificate identity (SAN) that signed"},
 			{Name: "signer-issuer", Usage: "the OIDC issuer of that identity"},
-		},
+		}, storeOutputs()...),
 		CI: CI{
 			Title:         "Paved attest",
 			Description:   "Sign SLSA provenance (or a custom predicate) for build artifacts keylessly with the job's OIDC identity.",
 			Signs:         true,
-			ArtifactPaths: []string{"*.sigstore.json"},
+			ArtifactPaths: []string{"*.sigstore.json", "attestations.jsonl"},
 			Stage:         "build",
 		},
 		Run: runAttest,
@@ -79,6 +79,10 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err := checkOutputDir(bundlePath, "bundle-path"); err != nil {
 		return nil, err
 	}
+	st, err := newStoring(env, v, bundlePath)
+	if err != nil {
+		return nil, err
+	}
 	sg, err := newSigning(ctx, env, v)
 	if err != nil {
 		return nil, err
@@ -91,18 +95,30 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 	if _, err := sg.sign(ctx, subjects, predType, customPredicate, bundlePath); err != nil {
 		return nil, err
 	}
+	bundleJSON, err := readBounded(bundlePath, maxPredicate)
+	if err != nil {
+		return nil, fmt.Errorf("reading the bundle written: %w", err)
+	}
+	stored, err := st.put(ctx, env, bundleJSON, subjects)
+	if err != nil {
+		return nil, sg.redact(err)
+	}
 	var lines []string
 	for _, s := range subjects {
 		lines = append(lines, "sha256:"+s.SHA256()+" "+s.Name)
 	}
 	ext := sg.signer.Extensions()
+	outputs := map[string]string{
+		"bundle-path":     bundlePath,
+		"subjects":        strings.Join(lines, "\n"),
+		"signer-identity": sg.signer.Identity(),
+		"signer-issuer":   ext.Issuer,
+	}
+	for k, val := range stored {
+		outputs[k] = val
+	}
 	return &Result{
-		Outputs: map[string]string{
-			"bundle-path":     bundlePath,
-			"subjects":        strings.Join(lines, "\n"),
-			"signer-identity": sg.signer.Identity(),
-			"signer-issuer":   ext.Issuer,
-		},
+		Outputs: outputs,
 		Summary: attestSummary(subjects, sg.signer.Identity(), ext.Issuer, ext.SourceRepositoryOwnerURI, predType, bundlePath, sg.mat),
 	}, nil
 }

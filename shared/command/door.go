@@ -118,6 +118,14 @@ func render(cmd *Command, door Door, res *Result, stdout, stderr io.Writer) erro
 	for _, n := range res.Notices {
 		fmt.Fprintln(stderr, n)
 	}
+	ann, native := door.(Annotator)
+	for _, a := range res.Annotations {
+		if native {
+			ann.Annotate(a)
+			continue
+		}
+		fmt.Fprintf(stderr, "%s: %s: %s\n", a.Level, a.Title, a.Message)
+	}
 	_, local := door.(*Local)
 	if len(res.Document) > 0 {
 		if _, err := stdout.Write(res.Document); err != nil {

@@ -229,11 +229,15 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		if f.Action == policy.Excused {
 			continue
 		}
-		if len(res.Notices) == maxNotices {
+		if len(res.Annotations) == maxNotices {
 			res.Notices = append(res.Notices, fmt.Sprintf("paved policy: … %d findings in all; see the reports", len(rep.Findings)))
 			break
 		}
-		res.Notices = append(res.Notices, noticeLine(f))
+		level := LevelWarning
+		if f.Action == policy.Deny && mode == "enforce" {
+			level = LevelError
+		}
+		res.Annotations = append(res.Annotations, Annotation{Level: level, Title: fmt.Sprintf("paved policy: %s %s", f.Rule, f.Component), Message: noticeLine(f)})
 	}
 	res.Notices = append(res.Notices, rep.Notes...)
 	if rep.Denied && mode == "enforce" {

@@ -117,9 +117,34 @@ type Result struct {
 	Summary string
 	// Notices are one-line messages worth showing in any log.
 	Notices []string
+	// Annotations are findings worth pointing at one by one: GitHub shows them
+	// on the run, other platforms print them as log lines.
+	Annotations []Annotation
 	// Document, when set, is printed on standard output for scripts (e.g.
 	// --format json) instead of the outputs in a plain shell.
 	Document []byte
+}
+
+// Level ranks an annotation.
+type Level string
+
+// Annotation levels.
+const (
+	LevelError   Level = "error"
+	LevelWarning Level = "warning"
+	LevelNotice  Level = "notice"
+)
+
+// Annotation is one finding for the platform to show.
+type Annotation struct {
+	Level   Level
+	Title   string
+	Message string
+}
+
+// Annotator is implemented by front doors that show annotations natively.
+type Annotator interface {
+	Annotate(a Annotation)
 }
 
 // Values are the bound inputs of one invocation.

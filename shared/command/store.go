@@ -1,0 +1,212 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/store"
+	"github.com/paved-dev/paved/shared/subject"
+)
+
+// storeInputs are the inputs of every command that stores bundles, named after
+// the options of GitHub's own attest action where they mean the same.
+func storeInputs() []Input {
+	return []Input{
+		{Name: "bundles-jsonl", Usage: "JSON Lines file collecting every bundle of the run (default: attestations.jsonl beside the bundle; \"none\" to skip)"},
+		{Name: "push-to-registry", Bool: true, Usage: "attach the bundle to each --registry-image as an OCI 1.1 referrer (registry credentials from the Docker config)"},
+		{Name: "registry-image", List: true, Usage: "images the attestation is about, by tag or digest, for --push-to-registry"},
+		{Name: "registry-platforms", Bool: true, Usage: "also attach to each platform manifest of a multi-arch image that the attestation names as a subject"},
+		{Name: "github-attestations", Bool: true, Usage: "store the bundle with GitHub's artifact attestations API (needs 'permissions: attestations: write')"},
+		{Name: "github-repository", Usage: "OWNER/NAME for --github-attestations (default: the workflow's repository)"},
+		{Name: "github-token", Secret: true, Usage: "token for --github-attestations (in GitHub Actions, default: GITHUB_TOKEN from the step's environment)"},
+		{Name: "github-api-url", Usage: "GitHub REST API base for --github-attestations (default: GITHUB_API_URL in GitHub Actions, else derived from the server URL)"},
+		{Name: "gitlab-package", Usage: "in GitLab CI/CD, also store the bundle in the project's generic package registry under this package name (with the job token)"},
+		{Name: "gitlab-package-version", Usage: "version of --gitlab-package (default: the tag, else the commit SHA)"},
+	}
+}
+
+// StoreProvider is implemented by front doors that add storage targets of
+// their own platform (the GitLab package registry), which the core cannot
+// import. StoreTargets returns none when the inputs ask for none.
+type StoreProvider interface {
+	StoreTargets(v Values) ([]store.Writer, error)
+}
+
+// GitHubEnv is implemented by the GitHub Actions front door: the job's API URL
+// and token, the defaults of --github-api-url and --github-token.
+type GitHubEnv interface {
+	GitHubAPIURL() string
+	GitHubToken() string
+}
+
+// storing is one invocation's set of storage targets, validated before any
+// signing so that bad inputs fail early and nothing is half-stored.
+type storing struct {
+	writers []store.Writer
+	jsonl   string
+}
+
+// newStoring validates the storage inputs and builds the targets. bundlePath
+// places the default JSON Lines file.
+func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
+	s := &storing{}
+	httpo := store.HTTPOptions{Transport: env.Transport, Retry: env.Retry}
+	switch p := v.String("bundles-jsonl"); p {
+	case "none":
+	case "":
+		s.jsonl = filepath.Join(filepath.Dir(bundlePath), "attestations.jsonl")
+	default:
+		if err := checkOutputDir(p, "bundles-jsonl"); err != nil {
+			return nil, err
+		}
+		s.jsonl = p
+	}
+	if s.jsonl != "" {
+		s.writers = append(s.writers, &store.JSONLines{Path: s.jsonl})
+	}
+	images := v.List("registry-image")
+	switch {
+	case v.Bool("push-to-registry"):
+		if len(images) == 0 {
+			return nil, fail.Configf("--push-to-registry needs --registry-image: name the images to attach the attestation to")
+		}
+		oci, err := store.NewOCI(images, store.OCIOptions{HTTPOptions: httpo, Platforms: v.Bool("registry-platforms")})
+		if err != nil {
+			return nil, err
+		}
+		s.writers = append(s.writers, oci)
+	case len(images) > 0:
+		return nil, fail.Configf("--registry-image is set but --push-to-registry is not: set push-to-registry to attach the attestation to the images")
+	}
+	if v.Bool("github-attestations") {
+		gh, err := githubTarget(env, v, httpo)
+		if err != nil {
+			return nil, err
+		}
+		s.writers = append(s.writers, gh)
+	}
+	if p, ok := env.Platform.(StoreProvider); ok {
+		extra, err := p.StoreTargets(v)
+		if err != nil {
+			return nil, err
+		}
+		s.writers = append(s.writers, extra...)
+	} else if v.String("gitlab-package") != "" {
+		return nil, fail.Configf("--gitlab-package works only inside a GitLab CI/CD job (it uses the job token)")
+	}
+	return s, nil
+}
+
+func githubTarget(env Env, v Values, httpo store.HTTPOptions) (*store.GitHub, error) {
+	gh, _ := env.Platform.(GitHubEnv)
+	run := env.Platform.Run()
+	repo := v.String("github-repository")
+	if repo == "" && gh != nil {
+		repo = run.ProjectPath
+	}
+	if repo == "" {
+		return nil, fail.Configf("--github-attestations needs --github-repository OWNER/NAME outside GitHub Actions")
+	}
+	token := v.String("github-token")
+	if token == "" && gh != nil {
+		token = gh.GitHubToken()
+	}
+	if token == "" {
+		return nil, fail.Configf("--github-attestations needs a token: pass github-token: ${{ github.token }} (with 'permissions: attestations: write') or set --github-token")
+	}
+	env.Platform.Mask(token)
+	api := v.String("github-api-url")
+	if api == "" && gh != nil {
+		api = gh.GitHubAPIURL()
+	}
+	server := run.ServerURL
+	if server == "" {
+		server = "https://github.com"
+	}
+	if api == "" {
+		api = apiFromServer(server)
+	}
+	return store.NewGitHub(repo, store.GitHubOptions{APIURL: api, ServerURL: server, Token: token, HTTPOptions: httpo})
+}
+
+// apiFromServer derives the REST API base from a GitHub server URL: the
+// public service, GHE.com subdomains, or a GitHub Enterprise Server.
+func apiFromServer(server string) string {
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" {
+		return "https://api.github.com"
+	}
+	switch {
+	case strings.EqualFold(u.Host, "github.com"):
+		return "https://api.github.com"
+	case strings.HasSuffix(strings.ToLower(u.Host), ".ghe.com"):
+		return u.Scheme + "://api." + u.Host
+	}
+	return strings.TrimRight(server, "/") + "/api/v3"
+}
+
+// put stores one bundle in every target. A failing target is reported after
+// the others completed; the log says where the bundle is.
+func (s *storing) put(ctx context.Context, env Env, bundleJSON []byte, subjects []subject.Subject) (map[string]string, error) {
+	b, err := store.Parse(bundleJSON)
+	if err != nil {
+		return nil, fmt.Errorf("storing the bundle: %w", err)
+	}
+	for _, sub := range subjects {
+		if !b.About("sha256:" + sub.SHA256()) {
+			return nil, fmt.Errorf("storing the bundle: it does not name subject %s", sub.Name)
+		}
+	}
+	outputs := map[string]string{}
+	if s.jsonl != "" {
+		outputs["bundles-jsonl"] = s.jsonl
+	}
+	results := store.PutAll(ctx, b, s.writers)
+	var refs []string
+	for _, r := range results {
+		if r.Err != nil {
+			fmt.Fprintf(env.log(), "paved: storing in %s failed\n", r.Target)
+			continue
+		}
+		state := "stored"
+		if r.Receipt.Existed {
+			state = "already stored"
+		}
+		where := strings.Join(r.Receipt.Locations, ", ")
+		if r.Receipt.URL != "" {
+			where = r.Receipt.URL
+		}
+		fmt.Fprintf(env.log(), "paved: %s in %s: %s\n", state, r.Target, where)
+		switch w := r.Target; {
+		case w == "GitHub attestations":
+			outputs["attestation-id"] = r.Receipt.ID
+			outputs["attestation-url"] = r.Receipt.URL
+		case w == "OCI registry":
+			refs = append(refs, r.Receipt.Locations...)
+		case strings.HasPrefix(w, "GitLab"):
+			outputs["gitlab-package-url"] = r.Receipt.URL
+		}
+	}
+	if len(refs) > 0 {
+		outputs["registry-referrer"] = strings.Join(refs, "\n")
+	}
+	if err := store.Errors(results); err != nil {
+		return outputs, fmt.Errorf("the bundle is signed and written, but storing it failed: %w", err)
+	}
+	return outputs, nil
+}
+
+// storeOutputs are the outputs of commands that store bundles.
+func storeOutputs() []Output {
+	return []Output{
+		{Name: "bundles-jsonl", Usage: "the JSON Lines file of this run's bundles"},
+		{Name: "attestation-id", Usage: "id of the attestation stored with GitHub's attestations API"},
+		{Name: "attestation-url", Usage: "where GitHub shows that attestation"},
+		{Name: "registry-referrer", Usage: "the referrer manifests attached to the images, one IMAGE@sha256:HEX per line"},
+		{Name: "gitlab-package-url", Usage: "the bundle in the GitLab generic package registry"},
+	}
+}
