@@ -14,6 +14,7 @@ import (
 
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/provenance"
+	"github.com/paved-dev/paved/shared/store"
 	"github.com/paved-dev/paved/shared/subject"
 	"github.com/paved-dev/paved/shared/trust"
 	"github.com/paved-dev/paved/shared/verify"
@@ -29,33 +30,20 @@ func Verify() *Command {
 		Summary:   "refuse artifacts that cannot prove their history: verify attestations offline against an identity policy",
 		Args:      "FILE|sha256:HEX|oci://IMAGE...",
 		ArgsInput: "artifact",
-		Inputs: []Input{
+		Inputs: append([]Input{
 			{Name: "artifact", List: true, Usage: "artifacts to verify: files, digests (sha256:HEX, sha512:HEX) or oci://IMAGE references"},
 			{Name: "bundle", List: true, Usage: "Sigstore bundles: files, JSON Lines files or directories of *.sigstore.json"},
+			{Name: "bundle-from", List: true, Options: []string{"registry", "github"}, Usage: "also fetch bundles by artifact digest: registry (OCI referrers of oci:// artifacts; the default for them without --bundle), github (the artifact attestations API of --repo or --github-repository)"},
+			{Name: "github-repository", Usage: "OWNER/NAME whose attestations API --bundle-from github reads (default: --repo)"},
+			{Name: "github-token", Secret: true, Usage: "token for --bundle-from github (in GitHub Actions, default: GITHUB_TOKEN from the step's environment; public repositories need none)"},
+			{Name: "github-api-url", Usage: "GitHub REST API base for --bundle-from github (default: GITHUB_API_URL in GitHub Actions, else derived from --hostname)"},
 			{Name: "trusted-root", List: true, Usage: "trusted_root.json files to believe, or public-good (default: public-good Sigstore through TUF)"},
-			{Name: "policy", Usage: "YAML policy file with the accepted identities, predicate type and trusted roots"},
-			{Name: "owner", Usage: "GitHub owner of the source repository"},
-			{Name: "repo", Usage: "GitHub source repository, OWNER/REPO"},
-			{Name: "signer-repo", Usage: "repository of the signing workflow when it is a reusable workflow elsewhere, OWNER/REPO"},
-			{Name: "signer-workflow", Usage: "signing workflow, [HOST/]OWNER/REPO/.github/workflows/FILE"},
-			{Name: "hostname", Usage: "GitHub host for owner/repo checks (default github.com)"},
-			{Name: "project", Usage: "GitLab source project, GROUP/PROJECT"},
-			{Name: "namespace", Usage: "GitLab group or user that owns the source project"},
-			{Name: "ci-config-ref-uri", Usage: "GitLab pipeline definition that must have signed, HOST/GROUP/PROJECT//PATH@REF"},
-			{Name: "gitlab-url", Usage: "GitLab instance for project/namespace checks (default https://gitlab.com)"},
-			{Name: "cert-identity", Usage: "exact certificate identity (SAN) that must have signed"},
-			{Name: "cert-identity-regex", Usage: "regular expression the certificate identity must match"},
-			{Name: "cert-oidc-issuer", Usage: "OIDC issuer of the signer (default: GitHub Actions' or the GitLab instance's)"},
-			{Name: "signer-digest", Usage: "commit of the signing workflow"},
-			{Name: "source-ref", Usage: "git ref that was built, e.g. refs/heads/main"},
-			{Name: "source-digest", Usage: "git commit that was built"},
-			{Name: "deny-self-hosted-runners", Bool: true, Usage: "refuse attestations signed on self-hosted runners"},
-			{Name: "predicate-type", Default: provenance.PredicateType, Usage: "predicate type the attestation must have"},
+		}, append(verifyPolicyInputs(), []Input{
 			{Name: "kit", Usage: "verification kit directory: read bundles, trusted roots and policy from it, or write them there after a successful verification"},
 			{Name: "format", Default: "text", Options: []string{"text", "json"}, Usage: "text, or json to print the verified statements for scripts"},
 			{Name: "report-path", Usage: "also write the JSON report to this file"},
 			{Name: "any-identity-unsafe", Bool: true, Usage: "accept any signer (prints a warning; for debugging only)"},
-		},
+		}...)...),
 		Outputs: []Output{
 			{Name: "verified", Usage: "true when every artifact has an attestation that verifies under the policy"},
 			{Name: "artifacts", Usage: "the verified artifacts, one \"DIGEST NAME\" per line"},
@@ -66,6 +54,31 @@ func Verify() *Command {
 			Stage:       "deploy",
 		},
 		Run: runVerify,
+	}
+}
+
+// verifyPolicyInputs are the inputs that say whose attestations a gate
+// accepts, shared by every command that verifies before it acts.
+func verifyPolicyInputs() []Input {
+	return []Input{
+		{Name: "policy", Usage: "YAML policy file with the accepted identities, predicate type and trusted roots"},
+		{Name: "owner", Usage: "GitHub owner of the source repository"},
+		{Name: "repo", Usage: "GitHub source repository, OWNER/REPO"},
+		{Name: "signer-repo", Usage: "repository of the signing workflow when it is a reusable workflow elsewhere, OWNER/REPO"},
+		{Name: "signer-workflow", Usage: "signing workflow, [HOST/]OWNER/REPO/.github/workflows/FILE"},
+		{Name: "hostname", Usage: "GitHub host for owner/repo checks (default github.com)"},
+		{Name: "project", Usage: "GitLab source project, GROUP/PROJECT"},
+		{Name: "namespace", Usage: "GitLab group or user that owns the source project"},
+		{Name: "ci-config-ref-uri", Usage: "GitLab pipeline definition that must have signed, HOST/GROUP/PROJECT//PATH@REF"},
+		{Name: "gitlab-url", Usage: "GitLab instance for project/namespace checks (default https://gitlab.com)"},
+		{Name: "cert-identity", Usage: "exact certificate identity (SAN) that must have signed"},
+		{Name: "cert-identity-regex", Usage: "regular expression the certificate identity must match"},
+		{Name: "cert-oidc-issuer", Usage: "OIDC issuer of the signer (default: GitHub Actions' or the GitLab instance's)"},
+		{Name: "signer-digest", Usage: "commit of the signing workflow"},
+		{Name: "source-ref", Usage: "git ref that was built, e.g. refs/heads/main"},
+		{Name: "source-digest", Usage: "git commit that was built"},
+		{Name: "deny-self-hosted-runners", Bool: true, Usage: "refuse attestations signed on self-hosted runners"},
+		{Name: "predicate-type", Default: provenance.PredicateType, Usage: "predicate type the attestation must have"},
 	}
 }
 
@@ -128,17 +141,34 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	if readKit {
 		bundlePaths = append(bundlePaths, filepath.Join(kit, kitBundles))
 	}
-	if len(bundlePaths) == 0 {
-		return nil, fail.Configf("no bundles to verify with: pass --bundle FILE|DIR (bundles written by paved attest, cosign or gh attestation download)")
+	from := v.List("bundle-from")
+	var images []string
+	for _, a := range v.List("artifact") {
+		if strings.HasPrefix(a, subject.ImagePrefix) {
+			images = append(images, strings.TrimPrefix(a, subject.ImagePrefix))
+		}
 	}
-	cands, err := verify.LoadBundles(bundlePaths)
-	if err != nil {
-		return nil, err
+	if len(from) == 0 && len(bundlePaths) == 0 && len(images) > 0 {
+		from = []string{"registry"}
+	}
+	if len(bundlePaths) == 0 && len(from) == 0 {
+		return nil, fail.Configf("no bundles to verify with: pass --bundle FILE|DIR (bundles written by paved attest, cosign or gh attestation download), or --bundle-from registry|github")
+	}
+	var cands []verify.Candidate
+	if len(bundlePaths) > 0 {
+		if cands, err = verify.LoadBundles(bundlePaths); err != nil {
+			return nil, err
+		}
 	}
 	targets, err := verifyTargets(ctx, env, v.List("artifact"), verify.NeedsSHA512(cands))
 	if err != nil {
 		return nil, err
 	}
+	fetched, err := fetchBundles(ctx, env, v, from, images, targets)
+	if err != nil {
+		return nil, err
+	}
+	cands = append(cands, fetched...)
 	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, kit, readKit, v.String("policy"))
 	if err != nil {
 		return nil, err
@@ -197,6 +227,87 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		res.Notices = append(res.Notices, fmt.Sprintf("verification kit written to %s: verify again offline with 'paved verify --kit %s ARTIFACT'", kit, kit))
 	}
 	return res, nil
+}
+
+// fetchBundles gets the bundles about each target from the named sources.
+// Fetching is the only network step of verification; what is fetched is
+// verified offline afterwards like any file.
+func fetchBundles(ctx context.Context, env Env, v Values, from, images []string, targets []verify.Target) ([]verify.Candidate, error) {
+	var fetchers []struct {
+		name string
+		f    store.Fetcher
+	}
+	httpo := store.HTTPOptions{Transport: env.Transport, Retry: env.Retry}
+	for _, src := range from {
+		switch src {
+		case "registry":
+			if len(images) == 0 {
+				return nil, fail.Configf("--bundle-from registry reads the referrers of oci:// artifacts: name the image as oci://REGISTRY/REPO@sha256:HEX or :TAG")
+			}
+			oci, err := store.NewOCI(images, store.OCIOptions{HTTPOptions: httpo})
+			if err != nil {
+				return nil, err
+			}
+			fetchers = append(fetchers, struct {
+				name string
+				f    store.Fetcher
+			}{"registry", oci})
+		case "github":
+			repo := v.String("github-repository")
+			if repo == "" {
+				repo = v.String("repo")
+			}
+			if repo == "" {
+				return nil, fail.Configf("--bundle-from github needs the repository whose attestations to read: --repo OWNER/NAME or --github-repository")
+			}
+			gh, _ := env.Platform.(GitHubEnv)
+			token, api := v.String("github-token"), v.String("github-api-url")
+			if token == "" && gh != nil {
+				token = gh.GitHubToken()
+			}
+			if api == "" && gh != nil {
+				api = gh.GitHubAPIURL()
+			}
+			if api == "" {
+				host := v.String("hostname")
+				if host == "" {
+					host = "github.com"
+				}
+				api = apiFromServer("https://" + host)
+			}
+			if token != "" {
+				env.Platform.Mask(token)
+			}
+			g, err := store.NewGitHub(repo, store.GitHubOptions{APIURL: api, Token: token, HTTPOptions: httpo})
+			if err != nil {
+				return nil, err
+			}
+			fetchers = append(fetchers, struct {
+				name string
+				f    store.Fetcher
+			}{"GitHub attestations API of " + repo, g})
+		}
+	}
+	var out []verify.Candidate
+	for _, t := range targets {
+		if t.Artifact.Algorithm != "sha256" {
+			continue
+		}
+		for _, f := range fetchers {
+			docs, err := f.f.Fetch(ctx, t.Digest())
+			if err != nil {
+				return nil, fmt.Errorf("fetching bundles for %s from %s: %w", t.Name, f.name, err)
+			}
+			for i, d := range docs {
+				c, err := verify.ParseBundles(d, fmt.Sprintf("%s #%d for %s", f.name, i+1, shortDigest(t.Digest())))
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, c...)
+			}
+		}
+	}
+	return out, nil
 }
 
 // verifyPolicy builds the effective policy from the flags, a policy file, or a kit.

@@ -209,6 +209,24 @@ func TestStoreRegistryAndGitHub(t *testing.T) {
 		}
 	}
 
+	// paved verify fetches the bundles itself: the image's referrers by default
+	// for an oci:// artifact, the GitHub attestations API when asked.
+	for name, args := range map[string][]string{
+		"registry": {"oci://" + ref.String()},
+		"github":   {artifact, "--bundle-from", "github", "--github-api-url", srv.URL, "--github-token", ghToken},
+	} {
+		v := execIn(t, "", nil, paved, append([]string{"verify", "--repo", ghRepo, "--cert-oidc-issuer", stk.GitHubIssuer,
+			"--trusted-root", stk.TrustedRootPath}, args...)...)
+		if v.code != 0 || !strings.Contains(v.stdout, "verified: true") {
+			t.Errorf("paved verify with bundles from %s: %s", name, v)
+		}
+		assertNoSecrets(t, []string{ghToken}, []string{v.stdout, v.stderr})
+	}
+	if v := execIn(t, "", nil, paved, "verify", "oci://"+ref.String(), "--owner", "someone-else", "--cert-oidc-issuer", stk.GitHubIssuer,
+		"--trusted-root", stk.TrustedRootPath); v.code != 1 {
+		t.Errorf("the registry's attestation must not pass another owner's policy: %s", v)
+	}
+
 	// One target failing: GitHub refuses, the registry still gets the new
 	// attestation, and the error names the permission to add.
 	api.mu.Lock()
