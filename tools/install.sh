@@ -21,6 +21,7 @@ specs=(
   "cosign|github.com/sigstore/cosign/v3/cmd/cosign|cosign"
   "gh|github.com/cli/cli/v2/cmd/gh|gh"
   "act|github.com/nektos/act|act"
+  "syft|github.com/anchore/syft/cmd/syft|syft"
   "registry|github.com/distribution/distribution/v3/cmd/registry|registry"
 )
 

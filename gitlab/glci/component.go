@@ -2,6 +2,7 @@ package glci
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,7 +43,17 @@ func ComponentYAML(cmd *command.Command) string {
 			continue
 		}
 		fmt.Fprintf(&b, "      default: %s\n", q(in.Default))
-		if len(in.Options) > 0 {
+		switch {
+		case len(in.Options) > 0 && (in.List || in.Default == ""):
+			// GitLab requires the default among the options, and a list input
+			// holds several of them: check the values with a regex instead.
+			alt := make([]string, len(in.Options))
+			for i, o := range in.Options {
+				alt[i] = regexp.QuoteMeta(o)
+			}
+			one := "(" + strings.Join(alt, "|") + ")"
+			fmt.Fprintf(&b, "      regex: %s\n", q("^$|^"+one+"([,\n ]+"+one+")*$"))
+		case len(in.Options) > 0:
 			opts := make([]string, len(in.Options))
 			for i, o := range in.Options {
 				opts[i] = q(o)

@@ -1,0 +1,334 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/sbom"
+	"github.com/paved-dev/paved/shared/subject"
+)
+
+// Sbom declares `paved sbom`.
+func Sbom() *Command {
+	return &Command{
+		Name:      "sbom",
+		Summary:   "generate SBOMs (SPDX 2.3 and CycloneDX 1.6 JSON, one scan) of a directory, file or image, and optionally attest them",
+		Args:      "[DIR|FILE|IMAGE]",
+		ArgsInput: "source",
+		Inputs: append([]Input{
+			{Name: "source", Default: ".", Usage: "what to scan: a directory, a file or archive, an OCI layout, a docker-archive tarball or an image reference (registry host included)"},
+			{Name: "source-type", Default: string(sbom.Auto), Usage: "auto, dir, file, oci-layout, docker-archive or registry"},
+			{Name: "format", List: true, Default: "spdx-json,cyclonedx-json", Usage: "SBOM formats to write: spdx-json, cyclonedx-json"},
+			{Name: "output-dir", Default: ".", Usage: "directory the SBOMs (NAME.spdx.json, NAME.cdx.json) and bundles are written to"},
+			{Name: "output-name", Usage: "NAME of the files written (default: from the source: directory, file or image repository name)"},
+			{Name: "catalogers", List: true, Usage: "syft catalogers: names or tags replace the default set for the source kind; +NAME adds one, -NAME removes one"},
+			{Name: "platform", Usage: "os/arch of the image to scan in a multi-platform index (default linux/amd64 for registries)"},
+			{Name: "network", Bool: true, Usage: "let catalogers look up licenses remotely (Go module proxy, npm, PyPI, Maven); off by default"},
+			{Name: "registry-username", Usage: "username for the image's registry (default: the Docker config's credentials)"},
+			{Name: "registry-password", Secret: true, Usage: "password or token for the image's registry, e.g. GITHUB_TOKEN for ghcr.io or CI_REGISTRY_PASSWORD"},
+			{Name: "attest", Bool: true, Usage: "also sign an attestation of each SBOM (predicate types https://spdx.dev/Document/v2.3 and https://cyclonedx.org/bom)"},
+			{Name: "subject-path", List: true, Usage: "with --attest: artifact files or globs the SBOM describes (default: the image digest, or the scanned file)"},
+			{Name: "subject-digest", List: true, Usage: "with --attest: artifacts the SBOM describes, as NAME@sha256:HEX"},
+			{Name: "inline-limit", Default: "2MiB", Usage: "with --attest: larger SBOMs are attested by digest reference instead of inline (the transparency log refuses big entries)"},
+		}, signingInputs()...),
+		Outputs: []Output{
+			{Name: "spdx-path", Usage: "path of the SPDX 2.3 JSON SBOM"},
+			{Name: "cyclonedx-path", Usage: "path of the CycloneDX 1.6 JSON SBOM"},
+			{Name: "components", Usage: "number of components found"},
+			{Name: "bundle-paths", Usage: "with --attest: the Sigstore bundles written, one per line"},
+		},
+		CI: CI{
+			Title:         "Paved SBOM",
+			Description:   "Generate SPDX 2.3 and CycloneDX 1.6 SBOMs of the build with syft in one scan, and optionally attest them keylessly with the job's OIDC identity.",
+			Signs:         true,
+			ArtifactPaths: []string{"*.spdx.json", "*.cdx.json", "*.sigstore.json"},
+			Reports:       map[string]string{"cyclonedx": "*.cdx.json"},
+			Stage:         "build",
+		},
+		Run: runSbom,
+	}
+}
+
+func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
+	sources := v.List("source")
+	if len(sources) > 1 {
+		return nil, fail.Configf("one source at a time, got %d: %q", len(sources), sources)
+	}
+	input := v.String("source")
+	typ := sbom.SourceType(strings.ToLower(v.String("source-type")))
+	formats, err := sbomFormats(v)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := parseSize(v.String("inline-limit"))
+	if err != nil {
+		return nil, fail.Configf("--inline-limit %q: %v", v.String("inline-limit"), err)
+	}
+	outDir := v.String("output-dir")
+	if err := checkOutputDir(filepath.Join(outDir, "x"), "output-dir"); err != nil {
+		return nil, err
+	}
+	if env.Workspace != "" {
+		if err := insideWorkspace(env.Workspace, outDir, "output-dir"); err != nil {
+			return nil, err
+		}
+		if typ != sbom.Registry && !looksLikeImageRef(input) {
+			if err := insideWorkspace(env.Workspace, input, "source"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	attest := v.Bool("attest")
+	spec := subject.Spec{Paths: v.List("subject-path"), Digests: v.List("subject-digest")}
+	var explicit []subject.Subject
+	if attest && !spec.Empty() {
+		// Resolved before the scan, so a wrong subject fails fast.
+		if explicit, err = subject.Resolve(ctx, spec, subject.Options{Root: env.Workspace}); err != nil {
+			return nil, err
+		}
+	} else if !spec.Empty() {
+		return nil, fail.Configf("--subject-path and --subject-digest name what an attestation is about: add --attest, or drop them")
+	}
+	if pw := v.String("registry-password"); pw != "" && env.Platform != nil {
+		env.Platform.Mask(pw)
+	}
+
+	opts := sbom.Options{
+		Type:        typ,
+		Catalogers:  v.List("catalogers"),
+		Network:     v.Bool("network"),
+		Credentials: sbom.Credentials{Username: v.String("registry-username"), Password: v.String("registry-password")},
+		Platform:    v.String("platform"),
+		Progress:    env.log(),
+		Now:         env.Now,
+	}
+	s, err := sbom.Generate(ctx, input, opts)
+	if err != nil {
+		return nil, redact(err, v.String("registry-password"))
+	}
+
+	subjects := explicit
+	if attest && len(subjects) == 0 {
+		if s.Source.Digest == "" {
+			return nil, fail.Configf("--attest on a directory needs --subject-path or --subject-digest: name the artifacts the SBOM describes (a directory has no digest of its own)")
+		}
+		subjects = []subject.Subject{{Name: s.Source.Name, Digest: map[string]string{"sha256": strings.TrimPrefix(s.Source.Digest, "sha256:")}}}
+	}
+
+	name := v.String("output-name")
+	if name == "" {
+		name = outputName(s.Source)
+	}
+	// Everything is written or nothing: on failure, remove what this run wrote.
+	var written []string
+	cleanup := func(err error) error {
+		for _, p := range written {
+			_ = os.Remove(p)
+		}
+		return err
+	}
+	outputs := map[string]string{}
+	var docs []sbom.Written
+	for _, f := range formats {
+		path := filepath.Join(outDir, name+f.Extension())
+		w, err := s.WriteFile(path, f, opts)
+		if err != nil {
+			return nil, cleanup(fail.Configf("writing %s: %w", path, err))
+		}
+		written = append(written, path)
+		docs = append(docs, w)
+		if f == sbom.SPDXJSON {
+			outputs["spdx-path"] = path
+		} else {
+			outputs["cyclonedx-path"] = path
+		}
+	}
+	pkgs := s.Packages()
+	outputs["components"] = strconv.Itoa(len(pkgs))
+
+	var notices, bundles, attestLines []string
+	if attest {
+		sg, err := newSigning(ctx, env, v)
+		if err != nil {
+			return nil, cleanup(err)
+		}
+		for _, d := range docs {
+			predType, pred, inline, err := sbomPredicate(d, len(pkgs), limit)
+			if err != nil {
+				return nil, cleanup(err)
+			}
+			bundlePath := d.Path + ".sigstore.json"
+			if _, err := sg.sign(ctx, subjects, predType, pred, bundlePath); err != nil {
+				return nil, cleanup(err)
+			}
+			written = append(written, bundlePath)
+			bundles = append(bundles, bundlePath)
+			how := "inline"
+			if !inline {
+				how = fmt.Sprintf("by reference (%d bytes is over --inline-limit %d; keep %s beside the bundle)", d.Size, limit, filepath.Base(d.Path))
+				notices = append(notices, fmt.Sprintf("paved sbom: %s attested %s", d.Path, how))
+			}
+			attestLines = append(attestLines, fmt.Sprintf("| `%s` | `%s` | %s |", bundlePath, predType, how))
+		}
+		outputs["bundle-paths"] = strings.Join(bundles, "\n")
+		fmt.Fprintf(env.log(), "sbom: signed %d attestation(s) as %s\n", len(bundles), sg.signer.Identity())
+	}
+	var paths []string
+	for _, d := range docs {
+		paths = append(paths, "`"+d.Path+"`")
+	}
+	return &Result{Outputs: outputs, Summary: sbomSummary(s, paths, subjects, attestLines), Notices: notices}, nil
+}
+
+// sbomPredicate attests a written SBOM: inline when it fits the limit (read
+// back, so it is bounded by the limit), by reference to its digest otherwise.
+func sbomPredicate(d sbom.Written, components int, limit int64) (string, []byte, bool, error) {
+	if d.Size > limit {
+		pred, err := sbom.ReferenceTo(d.Format, filepath.Base(d.Path), d.SHA256, d.Size, components)
+		return sbom.ReferencePredicateType, pred, false, err
+	}
+	data, err := readBounded(d.Path, limit)
+	if err != nil {
+		return "", nil, false, fail.Configf("reading back %s: %w", d.Path, err)
+	}
+	return sbom.Predicate(d.Format, data, filepath.Base(d.Path), components, limit)
+}
+
+func sbomFormats(v Values) ([]sbom.Format, error) {
+	raw := v.List("format")
+	if len(raw) == 0 {
+		in, _ := v.cmd.Input("format")
+		raw = SplitList(in.Default)
+	}
+	seen := map[sbom.Format]bool{}
+	var out []sbom.Format
+	for _, r := range raw {
+		for _, item := range SplitList(r) {
+			f, err := sbom.ParseFormat(item)
+			if err != nil {
+				return nil, err
+			}
+			if !seen[f] {
+				seen[f] = true
+				out = append(out, f)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fail.Configf("--format: name at least one of spdx-json, cyclonedx-json")
+	}
+	return out, nil
+}
+
+var sizeRE = regexp.MustCompile(`^([0-9]+)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$`)
+
+// parseSize reads a byte count such as 2097152, 512KiB or 2MiB.
+func parseSize(s string) (int64, error) {
+	m := sizeRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, errors.New("want a size in bytes such as 2MiB, 512KiB or 1048576")
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil || n <= 0 {
+		return 0, errors.New("want a positive size")
+	}
+	mult := map[string]int64{"": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "KB": 1e3, "MB": 1e6, "GB": 1e9}[m[2]]
+	return n * mult, nil
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// outputName derives the file name stem from what was scanned.
+func outputName(src sbom.Source) string {
+	n := src.Name
+	if src.Type.IsImage() && src.Type != sbom.DockerArchive {
+		n = n[strings.LastIndex(n, "/")+1:]
+		if i := strings.IndexAny(n, ":@"); i > 0 {
+			n = n[:i]
+		}
+	}
+	n = strings.Trim(unsafeName.ReplaceAllString(n, "-"), "-.")
+	if n == "" {
+		return "sbom"
+	}
+	return n
+}
+
+// looksLikeImageRef reports whether a source names a registry image rather
+// than a path: it does not exist locally and starts with a registry host.
+func looksLikeImageRef(s string) bool {
+	if _, err := os.Stat(s); err == nil {
+		return false
+	}
+	first, _, ok := strings.Cut(s, "/")
+	return ok && (strings.ContainsAny(first, ".:") || first == "localhost")
+}
+
+// insideWorkspace refuses paths that leave the workspace, symlinks resolved.
+func insideWorkspace(workspace, path, input string) error {
+	ws, err := filepath.EvalSymlinks(workspace)
+	if err != nil {
+		return fail.Configf("workspace %s: %w", workspace, err)
+	}
+	p := path
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(ws, p)
+	}
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		p = r
+	}
+	rel, err := filepath.Rel(ws, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fail.Configf("--%s %s is outside the workspace %s: use a path inside it", input, path, workspace)
+	}
+	return nil
+}
+
+func sbomSummary(s *sbom.SBOM, paths []string, subjects []subject.Subject, attestLines []string) string {
+	var b strings.Builder
+	b.WriteString("### Paved SBOM\n\n")
+	total := 0
+	eco := s.Ecosystems()
+	keys := make([]string, 0, len(eco))
+	for k, n := range eco {
+		keys = append(keys, k)
+		total += n
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(&b, "Scanned %s `%s`%s: **%d components**.\n\n", s.Source.Type, s.Source.Name, digestNote(s.Source.Digest), total)
+	if total > 0 {
+		b.WriteString("| ecosystem | components |\n| --- | ---: |\n")
+		for _, k := range keys {
+			fmt.Fprintf(&b, "| %s | %d |\n", k, eco[k])
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("SBOMs: " + strings.Join(paths, ", ") + "\n")
+	if len(attestLines) > 0 {
+		b.WriteString("\nAttested for ")
+		for i, sub := range subjects {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "`%s` (sha256:%s)", sub.Name, sub.SHA256())
+		}
+		b.WriteString(":\n\n| bundle | predicate type | SBOM |\n| --- | --- | --- |\n")
+		b.WriteString(strings.Join(attestLines, "\n") + "\n")
+	}
+	return b.String()
+}
+
+func digestNote(d string) string {
+	if d == "" {
+		return ""
+	}
+	return " (" + d + ")"
+}

@@ -1,0 +1,83 @@
+package sbom
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+)
+
+const (
+	// SPDXPredicateType is the in-toto predicate type of an SPDX 2.3 document.
+	SPDXPredicateType = "https://spdx.dev/Document/v2.3"
+	// CycloneDXPredicateType is the in-toto predicate type of a CycloneDX BOM.
+	CycloneDXPredicateType = "https://cyclonedx.org/bom"
+	// ReferencePredicateType is the predicate type of an attestation that binds
+	// an SBOM too large to carry inline by its digest; the SBOM file is kept
+	// beside the bundle. See docs/predicates/sbom-reference-v1.md.
+	ReferencePredicateType = "https://github.com/paved-dev/paved/blob/main/docs/predicates/sbom-reference-v1.md"
+)
+
+// DefaultInlineLimit is the largest SBOM carried inline in an attestation.
+//
+// A DSSE envelope base64-encodes the statement and a transparency log receives
+// the whole envelope: Rekor v2 refuses requests over 4 MiB by default, so an
+// SBOM much above 3 MiB cannot be logged inline however it is signed. Larger
+// SBOMs are attested by reference instead (see Predicate), which has no size
+// limit at all.
+const DefaultInlineLimit = 2 << 20
+
+// Reference is the predicate of ReferencePredicateType.
+type Reference struct {
+	// SBOM is an in-toto ResourceDescriptor of the SBOM file.
+	SBOM Descriptor `json:"sbom"`
+	// SBOMPredicateType is the predicate type the document would have inline.
+	SBOMPredicateType string `json:"sbomPredicateType"`
+	// Size is the document's size in bytes.
+	Size int64 `json:"size"`
+	// Components is how many components the document lists.
+	Components int `json:"components"`
+}
+
+// Descriptor is the subset of an in-toto ResourceDescriptor Reference uses.
+type Descriptor struct {
+	Name      string            `json:"name"`
+	Digest    map[string]string `json:"digest"`
+	MediaType string            `json:"mediaType"`
+}
+
+// Predicate returns the predicate type and predicate that attest doc, an SBOM
+// document in format f written to a file called fileName. Documents up to
+// inlineLimit bytes once compacted (DefaultInlineLimit when <= 0) are the
+// predicate themselves; larger ones are bound by a Reference, and inline is
+// false.
+func Predicate(f Format, doc []byte, fileName string, components int, inlineLimit int64) (predType string, predicate []byte, inline bool, err error) {
+	if inlineLimit <= 0 {
+		inlineLimit = DefaultInlineLimit
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, doc); err != nil {
+		return "", nil, false, fmt.Errorf("%s document is not JSON: %w", f, err)
+	}
+	if int64(buf.Len()) <= inlineLimit {
+		return f.PredicateType(), buf.Bytes(), true, nil
+	}
+	sum := sha256.Sum256(doc)
+	out, err := ReferenceTo(f, fileName, hex.EncodeToString(sum[:]), int64(len(doc)), components)
+	if err != nil {
+		return "", nil, false, err
+	}
+	return ReferencePredicateType, out, false, nil
+}
+
+// ReferenceTo returns the ReferencePredicateType predicate binding an SBOM
+// file in format f by its SHA-256 (hex) and size, without reading it.
+func ReferenceTo(f Format, fileName, sha256Hex string, size int64, components int) ([]byte, error) {
+	return json.Marshal(Reference{
+		SBOM:              Descriptor{Name: fileName, Digest: map[string]string{"sha256": sha256Hex}, MediaType: f.MediaType()},
+		SBOMPredicateType: f.PredicateType(),
+		Size:              size,
+		Components:        components,
+	})
+}

@@ -1,0 +1,459 @@
+// Package sbom generates software bills of materials with syft as a library: one
+// scan of a directory, a file or archive, or a container image (OCI layout,
+// docker-archive tarball or registry), encoded as SPDX 2.3 JSON and CycloneDX 1.6
+// JSON from that same scan, and turned into in-toto predicates for attestation.
+//
+// Scans make no network requests unless Options.Network asks for them; the only
+// exception is pulling a registry image, which is the source itself.
+package sbom
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/anchore/syft/syft"
+	"github.com/anchore/syft/syft/cataloging"
+	"github.com/anchore/syft/syft/format/cyclonedxjson"
+	"github.com/anchore/syft/syft/format/spdxjson"
+	"github.com/anchore/syft/syft/pkg"
+	syftsbom "github.com/anchore/syft/syft/sbom"
+	"github.com/google/go-containerregistry/pkg/authn"
+	// syft reads newer RPM databases through database/sql; this registers the
+	// pure-Go driver it expects, as syft's own CLI does.
+	_ "modernc.org/sqlite"
+
+	"github.com/paved-dev/paved/shared/fail"
+)
+
+// SourceType names what kind of thing is scanned.
+type SourceType string
+
+const (
+	// Auto picks the type from the input: an existing directory is a directory
+	// (or an OCI layout when it holds one), an existing file is a file (or a
+	// docker-archive when it holds a docker save tarball), and anything else
+	// that names a registry host is a registry image.
+	Auto SourceType = "auto"
+	// Dir is a directory: a checked-out repository or build output.
+	Dir SourceType = "dir"
+	// File is a single file; archives (tar, zip, ...) are unpacked and scanned.
+	File SourceType = "file"
+	// OCILayout is a directory in OCI image layout.
+	OCILayout SourceType = "oci-layout"
+	// DockerArchive is a tarball written by docker save.
+	DockerArchive SourceType = "docker-archive"
+	// Registry is an image reference pulled from a registry.
+	Registry SourceType = "registry"
+)
+
+// SourceTypes are the valid source types, Auto first.
+var SourceTypes = []SourceType{Auto, Dir, File, OCILayout, DockerArchive, Registry}
+
+// IsImage reports whether the type is a container image.
+func (t SourceType) IsImage() bool { return t == OCILayout || t == DockerArchive || t == Registry }
+
+// Format is an SBOM document format.
+type Format string
+
+const (
+	// SPDXJSON is SPDX 2.3 in JSON.
+	SPDXJSON Format = "spdx-json"
+	// CycloneDXJSON is CycloneDX 1.6 in JSON.
+	CycloneDXJSON Format = "cyclonedx-json"
+)
+
+// SyftVersion is the version of syft this package is built and tested with; it
+// must match go.mod (a test checks).
+const SyftVersion = "v1.57.1"
+
+// Formats are the supported formats, in the order they are written.
+var Formats = []Format{SPDXJSON, CycloneDXJSON}
+
+// Extension is the conventional file name suffix of the format.
+func (f Format) Extension() string {
+	if f == CycloneDXJSON {
+		return ".cdx.json"
+	}
+	return ".spdx.json"
+}
+
+// MediaType is the IANA media type of the format.
+func (f Format) MediaType() string {
+	if f == CycloneDXJSON {
+		return "application/vnd.cyclonedx+json"
+	}
+	return "application/spdx+json"
+}
+
+// PredicateType is the in-toto predicate type of an attestation carrying the
+// document inline.
+func (f Format) PredicateType() string {
+	if f == CycloneDXJSON {
+		return CycloneDXPredicateType
+	}
+	return SPDXPredicateType
+}
+
+// ParseFormat accepts a format name and the common aliases (spdx, cyclonedx, cdx).
+func ParseFormat(s string) (Format, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "spdx-json", "spdx", "spdxjson", "spdx-2.3":
+		return SPDXJSON, nil
+	case "cyclonedx-json", "cyclonedx", "cdx", "cdx-json", "cyclonedxjson":
+		return CycloneDXJSON, nil
+	}
+	return "", fail.Configf("unknown SBOM format %q: want spdx-json or cyclonedx-json", s)
+}
+
+// Credentials authenticate registry pulls.
+type Credentials struct {
+	// Username and Password are used for the image's registry when both are set.
+	Username string
+	Password string
+	// Keychain is consulted otherwise (default authn.DefaultKeychain: the Docker
+	// config of the job, including credential helpers).
+	Keychain authn.Keychain
+}
+
+// Options configure Generate. The zero value means defaults.
+type Options struct {
+	// Type is the source type (default Auto).
+	Type SourceType
+	// Catalogers overrides syft's cataloger selection. Plain names or tags
+	// replace the default set for the source kind ("directory" for
+	// directories and files, "image" for images); entries starting with "+"
+	// add a cataloger and "-" remove one from whatever set applies.
+	Catalogers []string
+	// Network allows catalogers to look up licenses and metadata remotely
+	// (Go module proxy, npm, PyPI, Maven). Off by default.
+	Network bool
+	// Credentials authenticate registry pulls.
+	Credentials Credentials
+	// Transport carries registry requests (default: go-containerregistry's).
+	Transport http.RoundTripper
+	// Platform selects an image from a multi-platform index, as os/arch[/variant]
+	// (default linux/amd64 for a registry index; the only image of a layout).
+	Platform string
+	// Progress receives one line per phase (default: discarded).
+	Progress io.Writer
+	// Parallelism bounds syft's concurrent cataloging (default: syft's, 4 per CPU).
+	Parallelism int
+	// Now is the clock for phase timings (default time.Now).
+	Now func() time.Time
+}
+
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o Options) progress() io.Writer {
+	if o.Progress == nil {
+		return io.Discard
+	}
+	return o.Progress
+}
+
+// Source describes what was scanned.
+type Source struct {
+	// Type is the resolved source type (never Auto).
+	Type SourceType
+	// Input is what the caller named.
+	Input string
+	// Name names the artifact: the repository of an image reference, the base
+	// name of a file, layout or directory.
+	Name string
+	// Digest is "sha256:HEX" of the image manifest (registry, OCI layout) or of
+	// the file (file, docker-archive); "" for a directory.
+	Digest string
+}
+
+// SBOM is the result of one scan. It is encoded into as many formats as wanted
+// without scanning again.
+type SBOM struct {
+	// Source is what was scanned.
+	Source Source
+	doc    *syftsbom.SBOM
+}
+
+// Package is one component found.
+type Package struct {
+	Name    string
+	Version string
+	PURL    string
+	// Type is syft's package type, e.g. "go-module", "npm", "python".
+	Type string
+}
+
+// licenseValues carries syft's license scanner. Building it compiles every
+// license text licensecheck knows (about a second of CPU), so a process builds
+// it once and every scan shares it; syft's API hands the scanner over only
+// inside a context, which is why a values-only context is kept here.
+var licenseValues = sync.OnceValues(func() (context.Context, error) {
+	return syft.SetContextLicenseScanner(context.Background(), cataloging.DefaultLicenseConfig())
+})
+
+// withValues is ctx (deadline, cancellation, values) plus the values of extra.
+type withValues struct {
+	context.Context
+	extra context.Context
+}
+
+func (c withValues) Value(key any) any {
+	if v := c.Context.Value(key); v != nil {
+		return v
+	}
+	return c.extra.Value(key)
+}
+
+// WithLicenseScanner returns ctx carrying syft's license scanner, built once
+// per process.
+func WithLicenseScanner(ctx context.Context) (context.Context, error) {
+	lv, err := licenseValues()
+	if err != nil {
+		return nil, fmt.Errorf("building the license scanner: %w", err)
+	}
+	return withValues{ctx, lv}, nil
+}
+
+// Generate scans input once and returns its SBOM. Temporary files (unpacked
+// archives, image layers) are removed before it returns.
+func Generate(ctx context.Context, input string, opts Options) (*SBOM, error) {
+	log := opts.progress()
+	start := opts.now()
+	// The license scanner is CPU work that needs nothing from the source: build
+	// it while the source is resolved (an image pull and unpack).
+	go func() { _, _ = licenseValues() }()
+	fmt.Fprintf(log, "sbom: resolving source %s\n", input)
+	src, err := openSource(ctx, input, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+	fmt.Fprintf(log, "sbom: source is %s %s%s (%s)\n", src.meta.Type, src.meta.Name, digestSuffix(src.meta.Digest), since(opts, start))
+
+	cfg, err := createConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	start = opts.now()
+	fmt.Fprintf(log, "sbom: cataloging\n")
+	// syft indexes the source, then builds the license scanner, one after the
+	// other; indexing here, while the scanner builds in the background, overlaps
+	// them. Sources keep their index, so CreateSBOM reuses it.
+	if _, err := src.src.FileResolver(cfg.Search.Scope); err != nil {
+		return nil, fmt.Errorf("indexing %s: %w", input, err)
+	}
+	ctx, err = WithLicenseScanner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := syft.CreateSBOM(ctx, src.src, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fail.Transientf("cataloging %s: %w", input, ctx.Err())
+		}
+		if len(opts.Catalogers) > 0 {
+			return nil, fail.Configf("cataloging %s with catalogers %q: %w (check the catalogers input: names or tags such as go-module-file-cataloger, javascript, image)", input, opts.Catalogers, err)
+		}
+		return nil, fmt.Errorf("cataloging %s: %w", input, err)
+	}
+	s := &SBOM{Source: src.meta, doc: doc}
+	fmt.Fprintf(log, "sbom: cataloged %d packages (%s)\n", doc.Artifacts.Packages.PackageCount(), since(opts, start))
+	return s, nil
+}
+
+func digestSuffix(d string) string {
+	if d == "" {
+		return ""
+	}
+	return "@" + d
+}
+
+func since(opts Options, start time.Time) string {
+	return opts.now().Sub(start).Round(time.Millisecond).String()
+}
+
+// createConfig turns Options into syft's configuration in one place.
+func createConfig(opts Options) (*syft.CreateSBOMConfig, error) {
+	cfg := syft.DefaultCreateSBOMConfig()
+	if cfg.ToolVersion == "" {
+		// Binaries without module information (test binaries among them) would
+		// otherwise record an empty version.
+		cfg.ToolVersion = SyftVersion
+	}
+	if opts.Parallelism > 0 {
+		cfg = cfg.WithParallelism(opts.Parallelism)
+	}
+	pk := cfg.Packages
+	// go/packages runs the go tool, which downloads modules: never use it.
+	pk.Golang.UsePackagesLib = false
+	pk.Golang.SearchRemoteLicenses = opts.Network
+	pk.JavaScript.SearchRemoteLicenses = opts.Network
+	pk.Python.SearchRemoteLicenses = opts.Network
+	pk.JavaArchive.UseNetwork = opts.Network
+	cfg = cfg.WithPackagesConfig(pk)
+
+	if len(opts.Catalogers) > 0 {
+		sel := cataloging.NewSelectionRequest()
+		var defaults, exprs []string
+		for _, c := range opts.Catalogers {
+			for _, item := range strings.Split(c, ",") {
+				item = strings.TrimSpace(item)
+				switch {
+				case item == "":
+				case strings.HasPrefix(item, "+") || strings.HasPrefix(item, "-"):
+					exprs = append(exprs, item)
+				default:
+					defaults = append(defaults, item)
+				}
+			}
+		}
+		if len(defaults) > 0 {
+			sel = sel.WithDefaults(defaults...)
+		}
+		if len(exprs) > 0 {
+			sel = sel.WithExpression(exprs...)
+		}
+		cfg = cfg.WithCatalogerSelection(sel)
+	}
+	return cfg, nil
+}
+
+// Encode writes the SBOM in format f with syft's own encoder, compact as the
+// syft CLI writes it.
+func (s *SBOM) Encode(w io.Writer, f Format) error {
+	var enc syftsbom.FormatEncoder
+	var err error
+	switch f {
+	case SPDXJSON:
+		c := spdxjson.DefaultEncoderConfig()
+		c.Version = "2.3"
+		enc, err = spdxjson.NewFormatEncoderWithConfig(c)
+	case CycloneDXJSON:
+		c := cyclonedxjson.DefaultEncoderConfig()
+		c.Version = "1.6"
+		enc, err = cyclonedxjson.NewFormatEncoderWithConfig(c)
+	default:
+		return fail.Configf("unknown SBOM format %q: want spdx-json or cyclonedx-json", f)
+	}
+	if err != nil {
+		return fmt.Errorf("creating %s encoder: %w", f, err)
+	}
+	if err := enc.Encode(w, *s.doc); err != nil {
+		return fmt.Errorf("encoding %s: %w", f, err)
+	}
+	return nil
+}
+
+// Bytes encodes the SBOM in format f into memory, reporting the phase to
+// opts.Progress.
+func (s *SBOM) Bytes(f Format, opts Options) ([]byte, error) {
+	start := opts.now()
+	var buf bytes.Buffer
+	if err := s.Encode(&buf, f); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opts.progress(), "sbom: encoded %s, %d bytes (%s)\n", f, buf.Len(), since(opts, start))
+	return buf.Bytes(), nil
+}
+
+// Written describes an SBOM file written by WriteFile.
+type Written struct {
+	Path   string
+	Format Format
+	Size   int64
+	// SHA256 is the hex digest of the file's bytes.
+	SHA256 string
+}
+
+// WriteFile streams the SBOM in format f into path atomically: through a
+// temporary file in the same directory, renamed into place only when complete,
+// so a failure leaves nothing behind and the document is never held in memory.
+func (s *SBOM) WriteFile(path string, f Format, opts Options) (Written, error) {
+	start := opts.now()
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".paved-sbom-*.tmp")
+	if err != nil {
+		return Written{}, err
+	}
+	h := sha256.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<16)
+	err = s.Encode(bw, f)
+	if err == nil {
+		err = bw.Flush()
+	}
+	var size int64
+	if err == nil {
+		size, err = tmp.Seek(0, io.SeekCurrent)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return Written{}, err
+	}
+	fmt.Fprintf(opts.progress(), "sbom: encoded %s, %d bytes (%s)\n", f, size, since(opts, start))
+	return Written{Path: path, Format: f, Size: size, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// Packages returns the components found, sorted by type, name and version.
+func (s *SBOM) Packages() []Package {
+	var out []Package
+	for p := range s.doc.Artifacts.Packages.Enumerate() {
+		out = append(out, Package{Name: p.Name, Version: p.Version, PURL: p.PURL, Type: string(p.Type)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.Version < b.Version
+	})
+	return out
+}
+
+// Ecosystems counts components by ecosystem: the purl type ("golang", "npm",
+// "pypi"...), or syft's package type for a component without a purl.
+func (s *SBOM) Ecosystems() map[string]int {
+	out := map[string]int{}
+	for p := range s.doc.Artifacts.Packages.Enumerate() {
+		out[ecosystem(p)]++
+	}
+	return out
+}
+
+func ecosystem(p pkg.Package) string {
+	if rest, ok := strings.CutPrefix(p.PURL, "pkg:"); ok {
+		if i := strings.IndexByte(rest, '/'); i > 0 {
+			return strings.ToLower(rest[:i])
+		}
+	}
+	if p.Type == "" {
+		return "unknown"
+	}
+	return string(p.Type)
+}
