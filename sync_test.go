@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/paved-dev/paved/actions/gha"
 	"github.com/paved-dev/paved/shared/command"
 )
 
@@ -54,7 +55,8 @@ func ciCommands() []*command.Command {
 }
 
 // TestActionsMatchDeclarations fails when an action.yml drifts from the
-// command's declared inputs and outputs, or a CI command has no action.
+// command's declared inputs and outputs or from the packaging inputs every
+// action has (how it gets the paved binary), or a CI command has no action.
 func TestActionsMatchDeclarations(t *testing.T) {
 	actions := map[string]*command.Command{}
 	root, _ := command.Find("attest")
@@ -73,11 +75,17 @@ func TestActionsMatchDeclarations(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := ciInputs(cmd)
-			if len(a.Inputs) != len(want) {
-				t.Errorf("%d inputs, want %d", len(a.Inputs), len(want))
+			if len(a.Inputs) != len(want)+len(gha.PackagingInputs) {
+				t.Errorf("%d inputs, want %d command inputs and %d packaging inputs", len(a.Inputs), len(want), len(gha.PackagingInputs))
 			}
-			var env map[string]string
-			for _, s := range a.Runs.Steps {
+			var env, setup map[string]string
+			for i, s := range a.Runs.Steps {
+				if i == 0 {
+					setup = s.Env
+					if strings.TrimSpace(s.Run) != gha.SetupRun {
+						t.Errorf("first step runs %q, want %q", s.Run, gha.SetupRun)
+					}
+				}
 				if s.ID == "paved" {
 					env = s.Env
 					if strings.TrimSpace(s.Run) != "paved "+cmd.Name {
@@ -97,6 +105,25 @@ func TestActionsMatchDeclarations(t *testing.T) {
 				key := "INPUT_" + strings.ToUpper(strings.ReplaceAll(in.Name, "-", "_"))
 				if env[key] != "${{ inputs."+in.Name+" }}" {
 					t.Errorf("env %s = %q, want the input passed through env", key, env[key])
+				}
+			}
+			for _, in := range gha.PackagingInputs {
+				for _, c := range want {
+					if c.Name == in.Name {
+						t.Errorf("command input %s collides with the packaging input of the same name", c.Name)
+					}
+				}
+				got, ok := a.Inputs[in.Name]
+				if !ok || got.Description != in.Description || got.Default != "" {
+					t.Errorf("packaging input %s = %q (default %q), want %q", in.Name, got.Description, got.Default, in.Description)
+				}
+				if setup[in.Env] != "${{ inputs."+in.Name+" }}" {
+					t.Errorf("setup step env %s = %q, want the packaging input passed through env", in.Env, setup[in.Env])
+				}
+			}
+			for key, want := range map[string]string{"PAVED_ACTION_REF": "${{ github.action_ref }}", "PAVED_ACTION_REPOSITORY": "${{ github.action_repository }}"} {
+				if setup[key] != want {
+					t.Errorf("setup step env %s = %q, want %q", key, setup[key], want)
 				}
 			}
 			for _, o := range cmd.Outputs {

@@ -22,6 +22,7 @@ specs=(
   "gh|github.com/cli/cli/v2/cmd/gh|gh"
   "act|github.com/nektos/act|act"
   "syft|github.com/anchore/syft/cmd/syft|syft"
+  "actionlint|github.com/rhysd/actionlint/cmd/actionlint|actionlint"
   "registry|github.com/distribution/distribution/v3/cmd/registry|registry"
 )
 

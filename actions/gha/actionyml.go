@@ -8,8 +8,29 @@ import (
 	"github.com/paved-dev/paved/shared/command"
 )
 
+// PackagingInput is an input that every action has for how it gets the paved
+// binary, as opposed to the inputs of the command it runs. It reaches
+// actions/setup.sh as the environment variable Env.
+type PackagingInput struct {
+	Name, Description, Env string
+}
+
+// PackagingInputs are the packaging inputs of every generated action.
+var PackagingInputs = []PackagingInput{{
+	Name: "download-url",
+	Description: "base URL of the paved release downloads, serving TAG/paved_OS_ARCH (for GHES mirrors and air-gapped runners); " +
+		"the binary must match the SHA-256 pinned in the action (default: the action repository's GitHub releases)",
+	Env: "PAVED_DOWNLOAD_URL",
+}}
+
+// SetupRun is the script of every action's first step. Quoted, so that a
+// runner path with spaces stays one word; through bash, so that the script's
+// executable bit does not matter (it is lost on some Windows checkouts).
+const SetupRun = `bash "$PAVED_SOURCE/actions/setup.sh"`
+
 // ActionYAML renders the composite action of a command from its declaration:
-// every CI input and output, a setup step that puts paved on PATH, and one step
+// every CI input and output, the packaging inputs, a setup step that puts paved
+// on PATH (a pinned release binary, or one built from source), and one step
 // that runs `paved NAME` with the inputs passed through env (never spliced into
 // the script). source is the path from the action's directory to the
 // repository root ("" for the root action).
@@ -27,6 +48,9 @@ func ActionYAML(cmd *command.Command, title, description, source string) string 
 			fmt.Fprintf(&b, "    default: %s\n", q(in.Default))
 		}
 	}
+	for _, in := range PackagingInputs {
+		fmt.Fprintf(&b, "  %s:\n    description: %s\n    required: false\n", in.Name, q(in.Description))
+	}
 	if len(cmd.Outputs) > 0 {
 		b.WriteString("outputs:\n")
 		for _, o := range cmd.Outputs {
@@ -36,7 +60,13 @@ func ActionYAML(cmd *command.Command, title, description, source string) string 
 	b.WriteString("runs:\n  using: composite\n  steps:\n")
 	b.WriteString("    - name: Set up paved\n      shell: bash\n      env:\n")
 	fmt.Fprintf(&b, "        PAVED_SOURCE: ${{ github.action_path }}%s\n", source)
-	b.WriteString("      run: \"$PAVED_SOURCE/actions/setup.sh\"\n")
+	// github.action_ref and github.action_repository are empty inside a
+	// composite action's run: script; evaluated in env: they are set.
+	b.WriteString("        PAVED_ACTION_REF: ${{ github.action_ref }}\n        PAVED_ACTION_REPOSITORY: ${{ github.action_repository }}\n")
+	for _, in := range PackagingInputs {
+		fmt.Fprintf(&b, "        %s: ${{ inputs.%s }}\n", in.Env, in.Name)
+	}
+	b.WriteString("      run: " + SetupRun + "\n")
 	fmt.Fprintf(&b, "    - name: paved %s\n      id: paved\n      shell: bash\n      env:\n", cmd.Name)
 	for _, in := range cmd.Inputs {
 		if in.CLIOnly {
