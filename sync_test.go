@@ -59,7 +59,7 @@ func ciCommands() []*command.Command {
 // action has (how it gets the paved binary), or a CI command has no action.
 func TestActionsMatchDeclarations(t *testing.T) {
 	actions := map[string]*command.Command{}
-	root, _ := command.Find("attest")
+	root, _ := command.Find("supply-chain")
 	actions["action.yml"] = root
 	for _, c := range ciCommands() {
 		actions["actions/"+c.Name+"/action.yml"] = c

@@ -30,6 +30,7 @@ type Door struct {
 	action *githubactions.Action
 	getenv func(string) string
 	stderr io.Writer
+	masked map[string]bool
 }
 
 var _ command.Door = (*Door)(nil)
@@ -99,11 +100,16 @@ func (d *Door) TokenFix() string {
 	return "add 'permissions: id-token: write' to the workflow job (GitHub withholds the token from pull requests of forks)"
 }
 
-// Mask implements ci.Platform.
+// Mask implements ci.Platform; each secret is registered once.
 func (d *Door) Mask(secret string) {
-	if strings.TrimSpace(secret) != "" {
-		d.action.AddMask(secret)
+	if strings.TrimSpace(secret) == "" || d.masked[secret] {
+		return
 	}
+	if d.masked == nil {
+		d.masked = map[string]bool{}
+	}
+	d.masked[secret] = true
+	d.action.AddMask(secret)
 }
 
 // Log implements ci.Platform.

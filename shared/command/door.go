@@ -33,6 +33,10 @@ type Env struct {
 	Workspace string
 	// TUFCacheDir caches public-good trust metadata ("" = sigstore-go default).
 	TUFCacheDir string
+
+	// shared is the signer of an enclosing command (paved supply-chain), so
+	// one run signs everything with one certificate.
+	shared *signing
 }
 
 func (e Env) now() time.Time {

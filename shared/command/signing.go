@@ -37,6 +37,9 @@ type signing struct {
 // newSigning loads trust material, obtains and checks the identity token and
 // gets the signing certificate. Its errors never contain the token.
 func newSigning(ctx context.Context, env Env, v Values) (*signing, error) {
+	if env.shared != nil {
+		return env.shared, nil
+	}
 	mat, err := trust.Load(ctx, trust.Options{
 		TrustedRootPath: v.String("trusted-root"), SigningConfigPath: v.String("signing-config"),
 		TUFCacheDir: env.TUFCacheDir, ForSigning: true,

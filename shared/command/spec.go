@@ -211,7 +211,7 @@ func SplitList(s string) []string {
 
 // All is every command Paved has, by name.
 func All() []*Command {
-	cmds := []*Command{Attest(), SignBundle(), VerifyBundle(), Verify(), Policy(), Sbom()}
+	cmds := []*Command{Attest(), SignBundle(), VerifyBundle(), Verify(), Policy(), Sbom(), Promote(), SupplyChain()}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	return cmds
 }

@@ -59,9 +59,9 @@ func Files() map[string]string {
 	if readme, err := os.ReadFile("README.md"); err == nil {
 		files["README.md"] = readmeWithHelp(string(readme))
 	}
-	attest, _ := command.Find("attest")
-	files["action.yml"] = gha.ActionYAML(attest, "Paved",
-		"Keyless SLSA provenance for your build artifacts: sign with the job's OIDC identity through Sigstore, write a verifiable bundle.", "")
+	// The root action is the all-in-one step; its component is templates/supply-chain.yml.
+	all, _ := command.Find("supply-chain")
+	files["action.yml"] = gha.ActionYAML(all, all.CI.Title, all.CI.Description, "")
 	return files
 }
 
