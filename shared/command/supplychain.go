@@ -54,7 +54,13 @@ func SupplyChain() *Command {
 
 func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 	// Validate every step's inputs before anything is signed.
-	av, err := subValues(Attest(), v)
+	// One fixed name for the provenance bundle, whatever the number of
+	// subjects, so that later jobs and steps can rely on it.
+	bundlePath := v.String("bundle-path")
+	if bundlePath == "" {
+		bundlePath = "attestation.sigstore.json"
+	}
+	av, err := subValuesWith(Attest(), v, map[string][]string{"bundle-path": {bundlePath}})
 	if err != nil {
 		return nil, err
 	}
@@ -104,9 +110,7 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 			if d := v.String("policy-data"); d != "" {
 				m["data"] = []string{d}
 			}
-			if bp := v.String("bundle-path"); bp != "" {
-				m["bundle-path"] = []string{filepath.Join(filepath.Dir(bp), "paved-policy.sigstore.json")}
-			}
+			m["bundle-path"] = []string{filepath.Join(filepath.Dir(bundlePath), "paved-policy.sigstore.json")}
 			pv, err = subValuesWith(Policy(), v, m)
 			if err != nil {
 				return out, err
