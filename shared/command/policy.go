@@ -45,7 +45,7 @@ func Policy() *Command {
 			{Name: "online", Bool: true, Usage: "also query the OSV API and deps.dev API v3 (besides what the policy's online section enables)"},
 			{Name: "osv-api-url", CLIOnly: true, Usage: "base URL of the OSV API (default https://api.osv.dev)"},
 			{Name: "deps-dev-url", CLIOnly: true, Usage: "base URL of the deps.dev API (default https://api.deps.dev)"},
-			{Name: "cache-dir", Usage: "directory caching online answers between runs"},
+			{Name: "cache-dir", Usage: "directory caching online answers and the indexes of OSV export zips between runs (default for indexes: beside each zip)"},
 			{Name: "sarif", Default: "paved-policy.sarif", Usage: "where to write the SARIF 2.1.0 report (\"\" to skip)"},
 			{Name: "junit", Default: "paved-policy.junit.xml", Usage: "where to write the JUnit XML report (\"\" to skip)"},
 			{Name: "json", Default: "paved-policy.json", Usage: "where to write the JSON report (\"\" to skip)"},
@@ -134,7 +134,7 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		dbPaths = append(dbPaths, p)
 	}
 	if len(dbPaths) > 0 {
-		if opts.DB, err = policy.LoadOSV(ctx, dbPaths, sb.Components); err != nil {
+		if opts.DB, err = policy.LoadOSV(ctx, dbPaths, sb.Components, policy.LoadOptions{CacheDir: v.String("cache-dir"), Log: env.log()}); err != nil {
 			return nil, fail.Configf("loading the OSV database: %w", err)
 		}
 	}

@@ -11,10 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // Record is an OSV record (https://ossf.github.io/osv-schema/), the fields a
@@ -95,8 +93,10 @@ func (r *Record) malID() string {
 // DB holds the OSV records that concern a set of packages, indexed by package.
 type DB struct {
 	byPkg map[pkgKey][]*Record
-	// Scanned is how many records were read; Kept how many concern the packages.
-	Scanned, Kept int
+	// Total is how many records the databases hold; Scanned how many were
+	// read (all of them, unless an index of a zip spared the rest); Kept how
+	// many concern the packages.
+	Total, Scanned, Kept int
 }
 
 // NewDB returns an empty database.
@@ -124,20 +124,39 @@ func (db *DB) records(k pkgKey) []*Record { return db.byPkg[k] }
 // maxRecord bounds one OSV record file.
 const maxRecord = 8 << 20
 
+// LoadOptions are LoadOSV's optional settings.
+type LoadOptions struct {
+	// CacheDir keeps the indexes of OSV export zips between runs
+	// ("" = beside each zip, as NAME.zip.paved-index). An index is rebuilt
+	// when its zip changes; whoever can write it can hide records, so it must
+	// be as trusted as the zip. A directory that cannot be written only costs
+	// speed.
+	CacheDir string
+	// NoIndex reads every record of every zip and neither reads nor writes
+	// an index.
+	NoIndex bool
+	// Log receives a line when an index is ignored (stale, damaged, or not
+	// matching its zip) or cannot be written (nil = none).
+	Log io.Writer
+}
+
 // LoadOSV reads OSV records from directories of OSV JSON files and from OSV
 // export zips (such as an ecosystem's all.zip), keeping only records that
-// affect one of the wanted packages. Zips are read entry by entry, and a
-// record is decoded in full only after a cheap scan of its package names
-// matched, so memory grows with the relevant records, not with the database.
-func LoadOSV(ctx context.Context, paths []string, want []Component) (*DB, error) {
-	names := map[string]bool{}
+// affect one of the wanted packages. A record is decoded in full only after a
+// cheap scan of its "name" members matched, so memory grows with the relevant
+// records, not with the database. The first load of a zip reads every entry
+// and writes an index of those names (see LoadOptions.CacheDir); later loads
+// decompress only the entries the index points to.
+func LoadOSV(ctx context.Context, paths []string, want []Component, opts LoadOptions) (*DB, error) {
+	names := wantNames{raw: map[string]bool{}, pypi: map[string]bool{}}
 	wantKeys := map[pkgKey]bool{}
 	for _, c := range want {
 		if k, ok := osvPackage(c.purl); ok {
 			wantKeys[k] = true
-			names[k.Name] = true
+			names.raw[k.Name] = true
 			if k.Ecosystem == "PyPI" {
-				names[c.purl.Name] = true
+				names.raw[c.purl.Name] = true
+				names.pypi[k.Name] = true
 			}
 		}
 	}
@@ -172,7 +191,10 @@ func LoadOSV(ctx context.Context, paths []string, want []Component) (*DB, error)
 		}
 	}
 	sort.Slice(sources, func(i, j int) bool { return sources[i].path < sources[j].path })
-	l := &loader{names: names, want: wantKeys, db: db}
+	l := &loader{names: names, want: wantKeys, db: db, opts: opts}
+	if l.opts.Log == nil {
+		l.opts.Log = io.Discard
+	}
 	for _, s := range sources {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -183,7 +205,12 @@ func LoadOSV(ctx context.Context, paths []string, want []Component) (*DB, error)
 		} else {
 			var data []byte
 			if data, err = readLimited(s.path, maxRecord); err == nil {
-				err = l.record(s.path, data)
+				db.Total++
+				db.Scanned++
+				var r *Record
+				if r, err = l.decode(s.path, data); r != nil {
+					db.Add(r)
+				}
 			}
 		}
 		if err != nil {
@@ -199,106 +226,174 @@ type source struct {
 }
 
 type loader struct {
-	names map[string]bool
+	names wantNames
 	want  map[pkgKey]bool
-	mu    sync.Mutex
+	opts  LoadOptions
 	db    *DB
 }
 
-// zip reads an OSV export with one decoding worker per CPU.
+// zip reads an OSV export through its index when a current one exists, and
+// otherwise reads all of it and writes the index.
 func (l *loader) zip(ctx context.Context, path string) error {
-	zr, err := zip.OpenReader(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("OSV export %s: %w", path, err)
 	}
-	defer zr.Close()
-	workers := runtime.GOMAXPROCS(0)
-	jobs := make(chan *zip.File)
-	errc := make(chan error, workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := new(bytes.Buffer)
-			for f := range jobs {
-				if err := l.zipEntry(f, buf); err != nil {
-					errc <- fmt.Errorf("OSV export %s: %w", path, err)
-					for range jobs {
-					}
-					return
-				}
-			}
-		}()
-	}
-	var ctxErr error
-	for _, f := range zr.File {
-		if ctxErr = ctx.Err(); ctxErr != nil {
-			break
-		}
-		if f.FileInfo().IsDir() || !strings.HasSuffix(strings.ToLower(f.Name), ".json") {
-			continue
-		}
-		jobs <- f
-	}
-	close(jobs)
-	wg.Wait()
-	close(errc)
-	if err := <-errc; err != nil {
+	defer f.Close()
+	if l.opts.NoIndex {
+		_, err := l.zipAll(ctx, f, path, false)
 		return err
 	}
-	return ctxErr
-}
-
-func (l *loader) zipEntry(f *zip.File, buf *bytes.Buffer) error {
-	if f.UncompressedSize64 > maxRecord {
-		return fmt.Errorf("%s: record larger than %d bytes", f.Name, maxRecord)
+	key, kerr := readZipKey(f)
+	idxPath, perr := indexPath(path, l.opts.CacheDir)
+	if kerr != nil || perr != nil {
+		// archive/zip, reading everything, reports what is wrong.
+		_, err := l.zipAll(ctx, f, path, false)
+		return err
 	}
-	rc, err := f.Open()
+	entries, total, err := readIndex(idxPath, key, l.names)
+	if err == nil {
+		var done bool
+		if done, err = l.zipIndexed(ctx, f, path, entries, total); done || err != nil {
+			return err
+		}
+		fmt.Fprintf(l.opts.Log, "OSV export %s: its index %s does not match it; reading all of it\n", path, idxPath)
+	} else if !errors.Is(err, errNoIndex) {
+		fmt.Fprintf(l.opts.Log, "OSV export %s: ignoring its index %s (%v); reading all of it\n", path, idxPath, err)
+	}
+	x, err := l.zipAll(ctx, f, path, true)
 	if err != nil {
-		return fmt.Errorf("%s: %w", f.Name, err)
+		return err
 	}
-	defer rc.Close()
-	buf.Reset()
-	if _, err := io.Copy(buf, io.LimitReader(rc, maxRecord+1)); err != nil {
-		return fmt.Errorf("%s: %w", f.Name, err)
+	x.key = key
+	if err := x.write(idxPath); err != nil {
+		fmt.Fprintf(l.opts.Log, "OSV export %s: cannot keep its index (%v); the next run reads all of it again\n", path, err)
 	}
-	return l.record(f.Name, buf.Bytes())
+	return nil
 }
 
-// record keeps one record if it concerns a wanted package.
-func (l *loader) record(name string, data []byte) error {
-	l.mu.Lock()
-	l.db.Scanned++
-	l.mu.Unlock()
+// zipIndexed reads the entries an index selected. done is false when an entry
+// does not match the index (the caller then reads the whole zip); nothing is
+// added to the database in that case.
+func (l *loader) zipIndexed(ctx context.Context, f *os.File, path string, entries []zipEntry, total int) (done bool, err error) {
+	kept := make([]*Record, len(entries))
+	err = eachEntry(ctx, f, len(entries), func(i int) (*zipEntry, error) { return &entries[i], nil },
+		func(i int, e *zipEntry, data []byte) error {
+			r, err := l.decode(e.name, data)
+			kept[i] = r
+			return err
+		})
+	var ee *errEntry
+	if errors.As(err, &ee) {
+		return false, nil
+	}
+	if err != nil {
+		return true, fmt.Errorf("OSV export %s: %w", path, err)
+	}
+	l.db.Total += total
+	l.db.Scanned += len(entries)
+	for _, r := range kept {
+		if r != nil {
+			l.db.Add(r)
+		}
+	}
+	return true, nil
+}
+
+// zipAll reads every record of an OSV export, one worker per CPU. With
+// index, it also returns the index of the zip's name values (without its key).
+func (l *loader) zipAll(ctx context.Context, f *os.File, path string, index bool) (*zipIndex, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("OSV export %s: %w", path, err)
+	}
+	zr, err := zip.NewReader(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("OSV export %s: %w", path, err)
+	}
+	var files []*zip.File
+	for _, zf := range zr.File {
+		if !zf.FileInfo().IsDir() && strings.HasSuffix(strings.ToLower(zf.Name), ".json") {
+			files = append(files, zf)
+		}
+	}
+	x := &zipIndex{total: len(files)}
+	if index {
+		x.entries = make([]zipEntry, len(files))
+		x.values = make([][]string, len(files))
+	}
+	kept := make([]*Record, len(files))
+	err = eachEntry(ctx, f, len(files), func(i int) (*zipEntry, error) {
+		zf := files[i]
+		if zf.Flags&1 != 0 {
+			return nil, fmt.Errorf("%s: encrypted", zf.Name)
+		}
+		off, err := zf.DataOffset()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", zf.Name, err)
+		}
+		e := &zipEntry{name: zf.Name, offset: off, csize: zf.CompressedSize64, usize: zf.UncompressedSize64, crc: zf.CRC32, method: zf.Method}
+		if e.csize > uint64(st.Size()) || uint64(off) > uint64(st.Size())-e.csize {
+			return nil, fmt.Errorf("%s: data outside the zip", zf.Name)
+		}
+		return e, nil
+	}, func(i int, e *zipEntry, data []byte) error {
+		hit := false
+		judged := scanNames(data, func(v []byte) bool {
+			hit = hit || nameWanted(v, l.names)
+			if index {
+				x.values[i] = append(x.values[i], string(v))
+				return false
+			}
+			return hit
+		})
+		if index {
+			e.check = !judged
+			x.entries[i] = *e
+		}
+		if !hit && judged {
+			return nil
+		}
+		r, err := l.decode(e.name, data)
+		kept[i] = r
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("OSV export %s: %w", path, err)
+	}
+	l.db.Total += len(files)
+	l.db.Scanned += len(files)
+	for _, r := range kept {
+		if r != nil {
+			l.db.Add(r)
+		}
+	}
+	return x, nil
+}
+
+// decode returns the record if it concerns a wanted package, nil if not;
+// only records whose names the scan matched are decoded.
+func (l *loader) decode(name string, data []byte) (*Record, error) {
 	if !mentionsName(data, l.names) {
-		return nil
+		return nil, nil
 	}
 	var r Record
 	if err := json.Unmarshal(data, &r); err != nil {
-		return fmt.Errorf("%s is not an OSV record: %w", name, err)
+		return nil, fmt.Errorf("%s is not an OSV record: %w", name, err)
 	}
 	if r.ID == "" {
-		return fmt.Errorf("%s is not an OSV record: no id", name)
+		return nil, fmt.Errorf("%s is not an OSV record: no id", name)
 	}
-	relevant := false
 	for _, a := range r.Affected {
 		k := pkgKey{baseEcosystem(a.Package.Ecosystem), a.Package.Name}
 		if k.Ecosystem == "PyPI" {
 			k.Name = normalizePyPI(k.Name)
 		}
 		if l.want[k] {
-			relevant = true
-			break
+			return &r, nil
 		}
 	}
-	if !relevant {
-		return nil
-	}
-	l.mu.Lock()
-	l.db.Add(&r)
-	l.mu.Unlock()
-	return nil
+	return nil, nil
 }
 
 var nameKey = []byte(`"name"`)
@@ -306,11 +401,61 @@ var nameKey = []byte(`"name"`)
 // mentionsName reports whether any JSON member called "name" has a wanted
 // value, or one this scan cannot judge (escaped). It over-approximates: the
 // full decode that follows decides.
-func mentionsName(data []byte, names map[string]bool) bool {
+func mentionsName(data []byte, names wantNames) bool {
+	hit := false
+	judged := scanNames(data, func(v []byte) bool {
+		hit = nameWanted(v, names)
+		return hit
+	})
+	return hit || !judged
+}
+
+// wantNames are the "name" values a scan looks for: raw, the names as OSV
+// files them; pypi, the normalized names of wanted PyPI packages, which OSV
+// may spell in any case and with any of "-_." (PEP 503).
+type wantNames struct {
+	raw, pypi map[string]bool
+}
+
+// nameWanted reports whether a "name" value is wanted as it is or, for PyPI,
+// once normalized. It allocates nothing for ASCII values.
+func nameWanted(v []byte, names wantNames) bool {
+	if names.raw[string(v)] {
+		return true
+	}
+	if len(names.pypi) == 0 {
+		return false
+	}
+	var buf [128]byte
+	n := buf[:0]
+	dash := false
+	for _, c := range v {
+		switch {
+		case c >= 0x80:
+			return names.pypi[normalizePyPI(string(v))]
+		case c == '-' || c == '_' || c == '.':
+			if !dash {
+				n = append(n, '-')
+			}
+			dash = true
+			continue
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		dash = false
+		n = append(n, c)
+	}
+	return names.pypi[string(n)]
+}
+
+// scanNames calls visit with the value of every JSON member called "name",
+// in order, until visit returns true. It returns false if it met a value it
+// cannot judge (one with an escape, or unterminated) and stopped there.
+func scanNames(data []byte, visit func(v []byte) bool) bool {
 	for rest := data; ; {
 		i := bytes.Index(rest, nameKey)
 		if i < 0 {
-			return false
+			return true
 		}
 		rest = rest[i+len(nameKey):]
 		j := 0
@@ -330,13 +475,13 @@ func mentionsName(data []byte, names map[string]bool) bool {
 		j++
 		end := bytes.IndexByte(rest[j:], '"')
 		if end < 0 {
-			return true
+			return false
 		}
 		val := rest[j : j+end]
-		if bytes.IndexByte(val, '\\') >= 0 || names[string(val)] {
-			return true
+		if bytes.IndexByte(val, '\\') >= 0 {
+			return false
 		}
-		if bytes.ContainsAny(val, "ABCDEFGHIJKLMNOPQRSTUVWXYZ._") && names[normalizePyPI(string(val))] {
+		if visit(val) {
 			return true
 		}
 		rest = rest[j+end:]

@@ -58,7 +58,7 @@ func evaluate(t *testing.T, sbomName, policyName string, o Options) *Report {
 	s := loadSBOM(t, sbomName)
 	p := loadPolicy(t, policyName)
 	if o.DB == nil {
-		db, err := LoadOSV(context.Background(), []string{"testdata/osv"}, s.Components)
+		db, err := LoadOSV(context.Background(), []string{"testdata/osv"}, s.Components, LoadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -360,7 +360,7 @@ func TestLoadOSVZipKeepsOnlyRelevant(t *testing.T) {
 	zipPath := filepath.Join(dir, "all.zip")
 	writeTestZip(t, zipPath, "testdata/osv")
 	s := loadSBOM(t, "sbom-github.spdx.json")
-	db, err := LoadOSV(context.Background(), []string{zipPath}, s.Components)
+	db, err := LoadOSV(context.Background(), []string{zipPath}, s.Components, LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
