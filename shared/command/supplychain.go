@@ -23,6 +23,7 @@ func SupplyChain() *Command {
 		Input{Name: "policy", Usage: "dependency policy file (YAML): when set, the SBOM is gated and a signed verification summary (VSA) is written"},
 		Input{Name: "osv-db", List: true, Usage: "offline OSV database for the policy: directories of OSV JSON records or ecosystem all.zip exports"},
 		Input{Name: "policy-data", Usage: "offline maintenance and provenance data file (JSON) for the policy"},
+		Input{Name: "policy-cache-dir", Usage: "directory keeping OSV indexes and online answers between runs (cache it to make later runs fast)"},
 		Input{Name: "policy-mode", Default: "enforce", Options: []string{"enforce", "warn"}, Usage: "enforce: denied dependencies fail the step; warn: report them and pass"},
 	)
 	outputs := append([]Output{}, attest.Outputs...)
@@ -109,6 +110,9 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 			}
 			if d := v.String("policy-data"); d != "" {
 				m["data"] = []string{d}
+			}
+			if d := v.String("policy-cache-dir"); d != "" {
+				m["cache-dir"] = []string{d}
 			}
 			m["bundle-path"] = []string{filepath.Join(filepath.Dir(bundlePath), "paved-policy.sigstore.json")}
 			pv, err = subValuesWith(Policy(), v, m)
