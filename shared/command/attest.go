@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
+	"github.com/paved-dev/paved/shared/bounded"
 	"path/filepath"
 	"strings"
 
@@ -63,7 +62,7 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 		if !v.Set("predicate-type") {
 			return nil, fail.Configf("--predicate-path needs --predicate-type: name the type of the custom predicate (a URI)")
 		}
-		if customPredicate, err = readBounded(p, maxPredicate); err != nil {
+		if customPredicate, err = bounded.ReadFile(p, maxPredicate); err != nil {
 			return nil, fail.Configf("reading predicate: %w", err)
 		}
 	} else if predType != provenance.PredicateType {
@@ -95,7 +94,7 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 	if _, err := sg.sign(ctx, subjects, predType, customPredicate, bundlePath); err != nil {
 		return nil, err
 	}
-	bundleJSON, err := readBounded(bundlePath, maxPredicate)
+	bundleJSON, err := bounded.ReadFile(bundlePath, maxPredicate)
 	if err != nil {
 		return nil, fmt.Errorf("reading the bundle written: %w", err)
 	}
@@ -185,22 +184,6 @@ func attestSummary(subjects []subject.Subject, san, issuer, ownerURI, predType, 
 	return b.String()
 }
 
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, nil
-}
-
 // redact removes a secret from an error's message, keeping its class.
 func redact(err error, secret string) error {
 	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
@@ -218,3 +201,6 @@ func (r *redacted) Error() string { return r.msg }
 
 // Unwrap keeps errors.Is working; the wrapped message is never printed by Paved.
 func (r *redacted) Unwrap() error { return errors.Unwrap(r.err) }
+
+// readBounded reads a user-named file of at most limit bytes.
+func readBounded(path string, limit int64) ([]byte, error) { return bounded.ReadFile(path, limit) }

@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"crypto/sha256"
+	"github.com/paved-dev/paved/shared/bounded"
 	"os"
 	"strings"
 
@@ -44,7 +45,7 @@ func runSignBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 	if len(files) != 1 || v.String("bundle") == "" {
 		return nil, fail.Configf("usage: paved sign-bundle --identity-token TOKEN --bundle FILE [--signing-config FILE --trusted-root FILE] [--in-toto] FILE")
 	}
-	data, err := readBounded(files[0], maxBundle)
+	data, err := bounded.ReadFile(files[0], maxBundle)
 	if err != nil {
 		return nil, fail.Configf("reading file to sign: %w", err)
 	}
@@ -118,7 +119,7 @@ func runVerifyBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := readBounded(v.String("bundle"), maxBundle)
+	raw, err := bounded.ReadFile(v.String("bundle"), maxBundle)
 	if err != nil {
 		return nil, fail.Configf("reading bundle: %w", err)
 	}
@@ -132,7 +133,7 @@ func runVerifyBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	var o verify.Options
 	if k := v.String("key"); k != "" {
-		pemBytes, err := readBounded(k, 1<<20)
+		pemBytes, err := bounded.ReadFile(k, 1<<20)
 		if err != nil {
 			return nil, fail.Configf("reading public key: %w", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/paved-dev/paved/shared/bounded"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -315,7 +316,7 @@ func readInput(env Env, path string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readBounded(p, limit)
+	return bounded.ReadFile(p, limit)
 }
 
 // confine refuses paths that leave the workspace (after following symlinks).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/paved-dev/paved/shared/bounded"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -195,7 +196,7 @@ func sbomPredicate(d sbom.Written, components int, limit int64) (string, []byte,
 		pred, err := sbom.ReferenceTo(d.Format, filepath.Base(d.Path), d.SHA256, d.Size, components)
 		return sbom.ReferencePredicateType, pred, false, err
 	}
-	data, err := readBounded(d.Path, limit)
+	data, err := bounded.ReadFile(d.Path, limit)
 	if err != nil {
 		return "", nil, false, fail.Configf("reading back %s: %w", d.Path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/paved-dev/paved/shared/bounded"
 	"os"
 	"path/filepath"
 	"strings"
@@ -332,7 +333,7 @@ func verifyPolicy(v Values, kit string, readKit bool) (*verify.PolicyFile, error
 		if flagsSet {
 			return nil, fail.Configf("give the accepted identities either in --policy or as flags, not both")
 		}
-		data, err := readBounded(path, 1<<20)
+		data, err := bounded.ReadFile(path, 1<<20)
 		if err != nil {
 			return nil, fail.Configf("reading policy: %w", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/paved-dev/paved/shared/bounded"
 	"io"
 	"net/http"
 	"net/url"
@@ -90,7 +91,7 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte) ([]byte,
 	if c.o.CacheDir != "" {
 		cacheFile = filepath.Join(c.o.CacheDir, key+".json")
 		if st, err := os.Stat(cacheFile); err == nil && c.o.Now().Sub(st.ModTime()) < c.o.CacheTTL {
-			if b, err := readLimited(cacheFile, maxAnswer); err == nil {
+			if b, err := bounded.ReadFile(cacheFile, maxAnswer); err == nil {
 				return b, nil
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/paved-dev/paved/shared/bounded"
 	"io"
 	"io/fs"
 	"os"
@@ -204,7 +205,7 @@ func LoadOSV(ctx context.Context, paths []string, want []Component, opts LoadOpt
 			err = l.zip(ctx, s.path)
 		} else {
 			var data []byte
-			if data, err = readLimited(s.path, maxRecord); err == nil {
+			if data, err = bounded.ReadFile(s.path, maxRecord); err == nil {
 				db.Total++
 				db.Scanned++
 				var r *Record
@@ -486,22 +487,6 @@ func scanNames(data []byte, visit func(v []byte) bool) bool {
 		}
 		rest = rest[j+end:]
 	}
-}
-
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, nil
 }
 
 // matchState says how a record concerns a component version.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/paved-dev/paved/shared/bounded"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -149,7 +150,7 @@ func (f *Files) Fetch(_ context.Context, digest string) ([][]byte, error) {
 				}
 				continue
 			}
-			data, err := readFile(file, maxBundle)
+			data, err := bounded.ReadFile(file, maxBundle)
 			if err != nil {
 				return nil, fail.Configf("reading %s: %w", file, err)
 			}
@@ -159,18 +160,9 @@ func (f *Files) Fetch(_ context.Context, digest string) ([][]byte, error) {
 	return out, nil
 }
 
-func readFile(path string, limit int64) ([]byte, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	return readBounded(fh, limit)
-}
-
 // readLines returns the non-blank lines of a JSON Lines file.
 func readLines(path string) ([][]byte, error) {
-	data, err := readFile(path, maxJSONLines)
+	data, err := bounded.ReadFile(path, maxJSONLines)
 	if err != nil {
 		return nil, err
 	}

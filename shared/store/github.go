@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/paved-dev/paved/shared/bounded"
+	"github.com/paved-dev/paved/shared/retry"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -75,7 +77,7 @@ func NewGitHub(repository string, o GitHubOptions) (*GitHub, error) {
 		o.ReadBackTries = 4
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
+		o.Sleep = retry.Sleep
 	}
 	return &GitHub{owner: owner, repo: repo, o: o, hc: o.client()}, nil
 }
@@ -138,7 +140,7 @@ func (g *GitHub) Put(ctx context.Context, b Bundle) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, transient("creating the attestation", err)
 	}
-	data, rerr := readBounded(resp.Body, 1<<20)
+	data, rerr := bounded.Read(resp.Body, 1<<20)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
 		return Receipt{}, g.statusError("creating the attestation", resp, data)
@@ -221,7 +223,7 @@ func (g *GitHub) list(ctx context.Context, digest string, each func(bundle []byt
 		if err != nil {
 			return transient("listing attestations", err)
 		}
-		data, rerr := readBounded(resp.Body, 64<<20)
+		data, rerr := bounded.Read(resp.Body, 64<<20)
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusNotFound {
 			return nil // no attestation for this digest (or a repository the token cannot see)
@@ -278,7 +280,7 @@ func (g *GitHub) download(ctx context.Context, u string) ([]byte, error) {
 		return nil, transient("downloading attestation bundle", err)
 	}
 	defer resp.Body.Close()
-	data, err := readBounded(resp.Body, maxBundle)
+	data, err := bounded.Read(resp.Body, maxBundle)
 	if resp.StatusCode != http.StatusOK {
 		return nil, fail.Transientf("downloading attestation bundle %s: HTTP %d", redactURL(u), resp.StatusCode)
 	}
@@ -374,15 +376,4 @@ func redactURL(s string) string {
 	u.User = nil
 	u.RawQuery = ""
 	return u.String()
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/paved-dev/paved/shared/bounded"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -82,7 +83,7 @@ func NewOCI(images []string, o OCIOptions) (*OCI, error) {
 		o.Tries = 5
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
+		o.Sleep = retry.Sleep
 	}
 	t := &OCI{o: o}
 	for _, s := range images {
@@ -309,7 +310,7 @@ func (t *OCI) bundleOf(repo name.Repository, manifest v1.Hash, opts []remote.Opt
 		if err != nil {
 			return nil, transient("reading bundle blob", err)
 		}
-		data, err := readBounded(rc, maxBundle)
+		data, err := bounded.Read(rc, maxBundle)
 		rc.Close()
 		if err != nil {
 			return nil, transient("reading bundle blob", err)

@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -231,18 +230,6 @@ func (o HTTPOptions) client() *http.Client {
 		r.Next = o.Transport
 	}
 	return &http.Client{Transport: retry.New(r)}
-}
-
-// readBounded reads at most limit bytes of r, failing beyond.
-func readBounded(r io.Reader, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("answer larger than %d bytes", limit)
-	}
-	return data, nil
 }
 
 // sameKey reports whether data is a bundle with key.

@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
+	"github.com/paved-dev/paved/shared/bounded"
 	"os"
 	"path/filepath"
 	"sort"
@@ -93,7 +93,7 @@ func LoadBundles(paths []string) ([]Candidate, error) {
 			}
 		}
 		for _, f := range files {
-			data, err := readLimited(f, maxBundleFile)
+			data, err := bounded.ReadFile(f, maxBundleFile)
 			if err != nil {
 				return nil, fail.Configf("reading bundle: %w", err)
 			}
@@ -105,24 +105,6 @@ func LoadBundles(paths []string) ([]Candidate, error) {
 		}
 	}
 	return out, nil
-}
-
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	buf := make([]byte, st.Size())
-	_, err = io.ReadFull(f, buf)
-	return buf, err
 }
 
 // digestsOf lists the artifact digests a bundle is about: the subjects of its

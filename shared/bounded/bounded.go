@@ -1,0 +1,38 @@
+// Package bounded reads files and streams with a size limit, so that input
+// from CI users and network services can never exhaust memory.
+package bounded
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// ErrTooLarge is wrapped by errors for input over its limit.
+var ErrTooLarge = fmt.Errorf("input too large")
+
+// Read reads all of r, failing when it holds more than limit bytes.
+func Read(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
+	}
+	return data, nil
+}
+
+// ReadFile reads a file, failing when it is larger than limit bytes.
+func ReadFile(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := Read(f, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, nil
+}
