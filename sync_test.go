@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/paved-dev/paved/actions/gha"
+	"github.com/paved-dev/paved/gitlab/glci"
 	"github.com/paved-dev/paved/shared/command"
 )
 
@@ -153,6 +154,7 @@ func checkTemplate(t *testing.T, cmd *command.Command) {
 			Inputs map[string]struct {
 				Description string `yaml:"description"`
 				Default     any    `yaml:"default"`
+				Regex       string `yaml:"regex"`
 			} `yaml:"inputs"`
 		} `yaml:"spec"`
 	}
@@ -160,6 +162,11 @@ func checkTemplate(t *testing.T, cmd *command.Command) {
 		t.Fatal(err)
 	}
 	var jobs map[string]struct {
+		Stage     string            `yaml:"stage"`
+		Needs     string            `yaml:"needs"`
+		Image     string            `yaml:"image"`
+		Script    []string          `yaml:"script"`
+		IDTokens  map[string]any    `yaml:"id_tokens"`
 		Variables map[string]string `yaml:"variables"`
 	}
 	if err := dec.Decode(&jobs); err != nil && !errors.Is(err, io.EOF) {
@@ -168,6 +175,31 @@ func checkTemplate(t *testing.T, cmd *command.Command) {
 	job, ok := jobs["paved-"+cmd.Name+"$[[ inputs.job-suffix ]]"]
 	if !ok {
 		t.Fatalf("no paved-%s$[[ inputs.job-suffix ]] job in %v", cmd.Name, jobs)
+	}
+	if len(header.Spec.Inputs) != len(ciInputs(cmd))+len(glci.PackagingInputs) {
+		t.Errorf("%d inputs, want %d command inputs and %d packaging inputs", len(header.Spec.Inputs), len(ciInputs(cmd)), len(glci.PackagingInputs))
+	}
+	for _, name := range glci.PackagingInputs {
+		if _, ok := header.Spec.Inputs[name]; !ok {
+			t.Errorf("packaging input %s missing", name)
+		}
+		for _, in := range ciInputs(cmd) {
+			if in.Name == name {
+				t.Errorf("command input %s collides with the packaging input of the same name", name)
+			}
+		}
+	}
+	if img := header.Spec.Inputs["image"]; img.Default != "$"+glci.ImageVariable || img.Regex != glci.ImagePattern {
+		t.Errorf("image input default %v regex %q, want $%s and %q", img.Default, img.Regex, glci.ImageVariable, glci.ImagePattern)
+	}
+	if job.Stage != "$[[ inputs.stage ]]" || job.Needs != "$[[ inputs.needs ]]" || job.Image != "$[[ inputs.image ]]" {
+		t.Errorf("job stage %q needs %q image %q, want them from the inputs", job.Stage, job.Needs, job.Image)
+	}
+	if len(job.Script) != 1 || job.Script[0] != "$[[ inputs.paved ]] "+cmd.Name {
+		t.Errorf("job script %q, want \"$[[ inputs.paved ]] %s\" with inputs through variables", job.Script, cmd.Name)
+	}
+	if _, ok := job.IDTokens["SIGSTORE_ID_TOKEN"]; ok != cmd.CI.Signs {
+		t.Errorf("id_tokens SIGSTORE_ID_TOKEN declared %v, want %v (the command signs: %v)", ok, cmd.CI.Signs, cmd.CI.Signs)
 	}
 	for _, in := range ciInputs(cmd) {
 		got, ok := header.Spec.Inputs[in.Name]

@@ -10,15 +10,33 @@ import (
 	"github.com/paved-dev/paved/shared/command"
 )
 
+// ImageVariable is the CI/CD variable that the image input of every component
+// defaults to: a group or instance variable holding the Paved image pinned by
+// digest serves every project at once.
+const ImageVariable = "PAVED_IMAGE"
+
+// ImagePattern is the regex of the image input: a reference pinned by digest,
+// or a CI/CD variable expanded when the job starts. A tag alone is refused, so
+// that what runs the signing is the image that was reviewed.
+const ImagePattern = `^(\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\}|[^\s@$]+@sha256:[0-9a-f]{64})$`
+
+// PackagingInputs are the spec:inputs every component has besides the
+// command's own, in order.
+var PackagingInputs = []string{"stage", "job-suffix", "needs", "image", "paved"}
+
 // ComponentYAML renders the GitLab CI/CD component of a command from its
-// declaration: spec:inputs for the stage, job-name suffix, needs, the paved
-// command and every CI input; one job that passes the inputs as PAVED_*
+// declaration: a description header, spec:inputs for the stage, job-name
+// suffix, needs, image, the paved command and every CI input; one job
+// "paved-NAME$[[ inputs.job-suffix ]]" that passes the inputs as PAVED_*
 // variables, declares id_tokens when the command signs, and keeps its outputs
-// as a dotenv report.
+// as a dotenv report and its SBOMs and policy results as GitLab reports.
 func ComponentYAML(cmd *command.Command) string {
 	q := strconv.Quote
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: %s\n", cmd.CI.Title, cmd.CI.Description)
+	fmt.Fprintf(&b, "#\n# include:\n#   - component: $CI_SERVER_FQDN/paved-dev/paved/%s@v1\n#     inputs:\n#       needs: [build]\n", cmd.Name)
+	fmt.Fprintf(&b, "#\n# The job runs `paved %s` in the image input (default: the %s CI/CD\n", cmd.Name, ImageVariable)
+	b.WriteString("# variable; pin it by digest); on a shell runner the image is ignored and\n# the paved input names the binary. Outputs are a dotenv report (PAVED_*).\n# See docs/gitlab.md.\n")
 	fmt.Fprintf(&b, "# Generated from the declaration of `paved %s` by `go generate`; do not edit.\n", cmd.Name)
 	stage := cmd.CI.Stage
 	if stage == "" {
@@ -27,7 +45,8 @@ func ComponentYAML(cmd *command.Command) string {
 	b.WriteString("spec:\n  inputs:\n")
 	fmt.Fprintf(&b, "    stage:\n      description: %s\n      default: %s\n", q("stage of the paved "+cmd.Name+" job"), q(stage))
 	fmt.Fprintf(&b, "    job-suffix:\n      description: %s\n      default: \"\"\n", q("appended to the job name, to include the component more than once"))
-	fmt.Fprintf(&b, "    needs:\n      description: %s\n      type: array\n      default: []\n", q("jobs whose artifacts the paved "+cmd.Name+" job needs"))
+	fmt.Fprintf(&b, "    needs:\n      description: %s\n      type: array\n      default: []\n", q("jobs whose artifacts the paved "+cmd.Name+" job needs; empty: it starts at once, with no artifacts of earlier jobs"))
+	fmt.Fprintf(&b, "    image:\n      description: %s\n      default: %s\n      regex: %s\n", q("image the job runs in, pinned by digest (NAME@sha256:HEX), or a CI/CD variable holding one; shell runners ignore it"), q("$"+ImageVariable), q(ImagePattern))
 	fmt.Fprintf(&b, "    paved:\n      description: %s\n      default: paved\n", q("the paved command to run (a path when the job image does not ship it)"))
 	for _, in := range cmd.Inputs {
 		if in.CLIOnly {
@@ -67,7 +86,7 @@ func ComponentYAML(cmd *command.Command) string {
 		}
 	}
 	b.WriteString("---\n")
-	fmt.Fprintf(&b, "\"paved-%s$[[ inputs.job-suffix ]]\":\n  stage: $[[ inputs.stage ]]\n  needs: $[[ inputs.needs ]]\n", cmd.Name)
+	fmt.Fprintf(&b, "\"paved-%s$[[ inputs.job-suffix ]]\":\n  stage: $[[ inputs.stage ]]\n  needs: $[[ inputs.needs ]]\n  image: $[[ inputs.image ]]\n", cmd.Name)
 	if cmd.CI.Signs {
 		b.WriteString("  id_tokens:\n    SIGSTORE_ID_TOKEN:\n      aud: sigstore\n")
 	}

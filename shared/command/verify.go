@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/paved-dev/paved/shared/bounded"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"go.yaml.in/yaml/v3"
@@ -361,34 +364,53 @@ func verifyTargets(ctx context.Context, env Env, args []string, sha512 bool) ([]
 	if len(args) == 0 {
 		return nil, fail.Configf("no artifact to verify: name files, digests (sha256:HEX) or oci://IMAGE references")
 	}
-	var out []verify.Target
-	for _, a := range args {
-		switch {
-		case strings.HasPrefix(a, subject.ImagePrefix):
-			repo, dig, err := subject.ImageDigest(ctx, a, env.Transport)
-			if err != nil {
-				return nil, err
-			}
-			art, err := verify.ParseDigest(dig)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, verify.Target{Name: repo + "@" + dig, Artifact: art})
-		case sha512 && !looksLikeDigest(a):
-			a256, a512, err := verify.FileDigests(ctx, a)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, verify.Target{Name: a, Artifact: a256, Alternates: []verify.Artifact{a512}})
-		default:
-			art, err := artifactOf(ctx, a)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, verify.Target{Name: a, Artifact: art})
-		}
+	out := make([]verify.Target, len(args))
+	errs := make([]error, len(args))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.NumCPU())
+	for i, a := range args {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			out[i], errs[i] = verifyTarget(ctx, env, a, sha512)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// verifyTarget digests one artifact: an image resolved once, a digest as given,
+// or a file streamed (also through SHA-512 when some bundle names it so).
+func verifyTarget(ctx context.Context, env Env, a string, sha512 bool) (verify.Target, error) {
+	switch {
+	case strings.HasPrefix(a, subject.ImagePrefix):
+		repo, dig, err := subject.ImageDigest(ctx, a, env.Transport)
+		if err != nil {
+			return verify.Target{}, err
+		}
+		art, err := verify.ParseDigest(dig)
+		if err != nil {
+			return verify.Target{}, err
+		}
+		return verify.Target{Name: repo + "@" + dig, Artifact: art}, nil
+	case sha512 && !looksLikeDigest(a):
+		a256, a512, err := verify.FileDigests(ctx, a)
+		if err != nil {
+			return verify.Target{}, err
+		}
+		return verify.Target{Name: a, Artifact: a256, Alternates: []verify.Artifact{a512}}, nil
+	default:
+		art, err := artifactOf(ctx, a)
+		if err != nil {
+			return verify.Target{}, err
+		}
+		return verify.Target{Name: a, Artifact: art}, nil
+	}
 }
 
 // verifyRoots loads each trusted root named by the policy, relative to the

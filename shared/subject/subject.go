@@ -311,7 +311,9 @@ func File(ctx context.Context, root *os.Root, path string, buf []byte) (string, 
 	}
 	defer f.Close()
 	if buf == nil {
-		buf = make([]byte, 1<<20)
+		pb := bufPool.Get().(*[]byte)
+		defer bufPool.Put(pb)
+		buf = *pb
 	}
 	h := sha256.New()
 	if _, err := io.CopyBuffer(h, &ctxReader{ctx: ctx, r: f}, buf); err != nil {
@@ -319,6 +321,10 @@ func File(ctx context.Context, root *os.Root, path string, buf []byte) (string, 
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// bufPool holds copy buffers, so that digesting many small files does not
+// allocate a large buffer for each.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 type ctxReader struct {
 	ctx context.Context

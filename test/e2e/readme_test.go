@@ -84,7 +84,8 @@ func TestReadmeGitLabExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	home := t.TempDir()
-	r := execIn(t, consumer, []string{"HOME=" + home}, tool(t, "gitlab-ci-local"), "--shell-executor-no-image", "--home", home,
+	r := execIn(t, consumer, []string{"HOME=" + home}, tool(t, "gitlab-ci-local"), "--shell-executor-no-image", "--force-shell-executor", "--home", home,
+		"--variable", "CI_PROJECT_DIR="+consumer,
 		"--variable", "SIGSTORE_ID_TOKEN="+token, "--variable", "PAVED_BIN="+paved,
 		"--variable", "STACK_TRUSTED_ROOT="+stk.TrustedRootPath, "--variable", "STACK_SIGNING_CONFIG="+stk.SigningConfigPath,
 		"--variable", "STACK_GITLAB_ISSUER="+stk.GitLabIssuer,

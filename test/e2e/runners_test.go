@@ -203,7 +203,7 @@ func TestGitLabCILocalRunsTheComponent(t *testing.T) {
 	out := t.TempDir()
 	home := t.TempDir()
 	r := execIn(t, consumer, []string{"HOME=" + home}, glci,
-		"--shell-executor-no-image", "--home", home,
+		"--shell-executor-no-image", "--force-shell-executor", "--home", home, "--variable", "CI_PROJECT_DIR="+consumer,
 		"--variable", "SIGSTORE_ID_TOKEN="+token,
 		"--variable", "PAVED_BIN="+paved,
 		"--variable", "PAVED_STACK_TRUSTED_ROOT="+stk.TrustedRootPath,

@@ -1,0 +1,602 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// catalog publishes this working tree's components the way the CI/CD catalog
+// serves them: a git project paved-dev/paved with templates/NAME.yml at the tag
+// v1. It returns a HOME whose .gitconfig sends gitlab.com/paved-dev/paved to
+// that project through url.insteadOf, so that gitlab-ci-local, which fetches a
+// component with `git clone --branch REF` from the consumer's own GitLab host,
+// resolves `include: component: $CI_SERVER_FQDN/paved-dev/paved/NAME@v1`
+// offline, exactly as written by users.
+func catalog(t *testing.T) string {
+	t.Helper()
+	root := repoRoot(t)
+	src := t.TempDir()
+	for _, dir := range []string{"templates"} {
+		if r := execIn(t, "", nil, "cp", "-r", filepath.Join(root, dir), filepath.Join(src, dir)); r.code != 0 {
+			t.Fatal(r)
+		}
+	}
+	for _, f := range []string{"README.md", "docs/gitlab.md"} {
+		if b, err := os.ReadFile(filepath.Join(root, f)); err == nil {
+			os.MkdirAll(filepath.Dir(filepath.Join(src, f)), 0o755)
+			os.WriteFile(filepath.Join(src, f), b, 0o644)
+		}
+	}
+	git := func(dir string, args ...string) {
+		t.Helper()
+		if r := execIn(t, dir, nil, "git", args...); r.code != 0 {
+			t.Fatalf("git %v: %s", args, r)
+		}
+	}
+	git(src, "init", "-q", "-b", "main")
+	git(src, "add", "-A")
+	git(src, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "release v1")
+	git(src, "-c", "user.name=t", "-c", "user.email=t@example.com", "tag", "-a", "v1", "-m", "v1")
+	bare := filepath.Join(t.TempDir(), "paved.git")
+	git("", "clone", "-q", "--bare", src, bare)
+	home := t.TempDir()
+	gitconfig := "[user]\n\tname = t\n\temail = t@example.com\n" +
+		"[url \"file://" + bare + "\"]\n\tinsteadOf = https://gitlab.com/paved-dev/paved.git\n"
+	if err := os.WriteFile(filepath.Join(home, ".gitconfig"), []byte(gitconfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return home
+}
+
+// consumer makes a project paved-dev/demo on gitlab.com holding files.
+func consumer(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := gitRepo(t, files)
+	if r := execIn(t, dir, nil, "git", "remote", "add", "origin", "https://gitlab.com/"+glProject+".git"); r.code != 0 {
+		t.Fatal(r)
+	}
+	return dir
+}
+
+// runPipeline runs the consumer's pipeline in gitlab-ci-local's shell
+// executor. --force-shell-executor is the mode without an image: the
+// components' image input is ignored and the paved input names the binary.
+func runPipeline(t *testing.T, dir, home, token string, extra ...string) result {
+	t.Helper()
+	// gitlab-ci-local sets CI_PROJECT_DIR to /builds/GROUP/PROJECT for a job
+	// with an image even when --force-shell-executor runs it in the project
+	// directory: set it to where the job runs, as a shell runner does.
+	args := []string{"--shell-executor-no-image", "--force-shell-executor", "--home", home, "--concurrency", "1",
+		"--variable", "CI_PROJECT_DIR=" + dir,
+		"--variable", "SIGSTORE_ID_TOKEN=" + token,
+		"--variable", "PAVED_BIN=" + paved,
+		"--variable", "PAVED_STACK_TRUSTED_ROOT=" + stk.TrustedRootPath,
+		"--variable", "PAVED_STACK_SIGNING_CONFIG=" + stk.SigningConfigPath,
+		"--variable", "PAVED_STACK_GITLAB_ISSUER=" + stk.GitLabIssuer,
+	}
+	start := time.Now()
+	r := execIn(t, dir, []string{"HOME=" + home}, tool(t, "gitlab-ci-local"), append(args, extra...)...)
+	t.Logf("gitlab-ci-local took %s", time.Since(start))
+	return r
+}
+
+// dotenv reads the dotenv report gitlab-ci-local kept for a job.
+func dotenv(t *testing.T, dir, job string) map[string]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, ".gitlab-ci-local", "artifacts", job, ".gitlab-ci-reports", "dotenv", job+".env"))
+	if err != nil {
+		t.Fatalf("no dotenv report of %s: %v", job, err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// reports checks that every artifacts:reports file of the component's job
+// (cyclonedx, junit) is among the job's artifacts.
+func reports(t *testing.T, dir, component string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "templates", component+".yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := strings.SplitN(string(raw), "\n---\n", 2)
+	var jobs map[string]struct {
+		Artifacts struct {
+			Reports map[string]string `yaml:"reports"`
+		} `yaml:"artifacts"`
+	}
+	if err := yaml.Unmarshal([]byte(docs[1]), &jobs); err != nil {
+		t.Fatal(err)
+	}
+	job := "paved-" + component
+	for kind, glob := range jobs[job+"$[[ inputs.job-suffix ]]"].Artifacts.Reports {
+		if kind == "dotenv" {
+			continue
+		}
+		m, _ := filepath.Glob(filepath.Join(dir, ".gitlab-ci-local", "artifacts", job, glob))
+		if len(m) == 0 {
+			t.Errorf("%s: the %s report %s is not among the job's artifacts", job, kind, glob)
+		}
+		for _, p := range m {
+			if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
+				t.Errorf("%s: report %s is empty", job, p)
+			}
+		}
+	}
+}
+
+// previewJob is what the tests read of a job in gitlab-ci-local's --preview.
+type previewJob struct {
+	Stage     string         `yaml:"stage"`
+	Image     any            `yaml:"image"`
+	Needs     []any          `yaml:"needs"`
+	IDTokens  map[string]any `yaml:"id_tokens"`
+	Variables map[string]any `yaml:"variables"`
+}
+
+// imageName is the image of a job, written as a string or as image:name.
+func (j previewJob) imageName() any {
+	if m, ok := j.Image.(map[string]any); ok {
+		return m["name"]
+	}
+	return j.Image
+}
+
+// previewJobs decodes the paved-* jobs of a --preview.
+func previewJobs(t *testing.T, preview string) map[string]previewJob {
+	t.Helper()
+	var doc map[string]yaml.Node
+	if err := yaml.Unmarshal([]byte(preview), &doc); err != nil {
+		t.Fatalf("preview is not YAML: %v\n%s", err, preview)
+	}
+	jobs := map[string]previewJob{}
+	for name, node := range doc {
+		if !strings.HasPrefix(name, "paved-") {
+			continue
+		}
+		var j previewJob
+		if err := node.Decode(&j); err != nil {
+			t.Fatalf("job %s: %v", name, err)
+		}
+		jobs[name] = j
+	}
+	return jobs
+}
+
+const warnPolicy = `version: 1
+rules:
+  vulnerable:
+    action: warn
+`
+
+const supplyChainPipeline = `stages: [build, secure, deploy]
+include:
+  - component: $CI_SERVER_FQDN/paved-dev/paved/supply-chain@v1
+    inputs:
+      stage: secure
+      needs: [build]
+      paved: $PAVED_BIN
+      subject-path: dist/*
+      policy: policy.yml
+      osv-db: osv
+      trusted-root: $PAVED_STACK_TRUSTED_ROOT
+      signing-config: $PAVED_STACK_SIGNING_CONFIG
+  - component: $CI_SERVER_FQDN/paved-dev/paved/verify@v1
+    inputs:
+      stage: deploy
+      needs: [build, paved-supply-chain]
+      paved: $PAVED_BIN
+      artifact: dist/app-amd64
+      bundle: attestation.sigstore.json
+      project: paved-dev/demo
+      source-ref: refs/heads/main
+      cert-oidc-issuer: $PAVED_STACK_GITLAB_ISSUER
+      trusted-root: $PAVED_STACK_TRUSTED_ROOT
+build:
+  stage: build
+  script:
+    - mkdir -p dist && printf 'app for amd64\n' > dist/app-amd64 && printf 'app for arm64\n' > dist/app-arm64
+  artifacts:
+    paths: [dist/]
+deploy:
+  stage: deploy
+  needs: [paved-verify]
+  script:
+    - test "$PAVED_VERIFIED" = true
+    - 'echo "deploying: verified=$PAVED_VERIFIED"' 
+`
+
+// TestGitLabSupplyChainComponent includes the all-in-one supply-chain
+// component and the verify component through `include: component` at v1, as
+// users do: build, then SBOM + provenance + policy gate with one identity,
+// then verify gating the artifact before a deploy job that reads the gate's
+// dotenv output. The dotenv outputs, the CycloneDX and JUnit reports and every
+// bundle are checked, the bundles with paved and cosign.
+func TestGitLabSupplyChainComponent(t *testing.T) {
+	home := catalog(t)
+	files := map[string]string{".gitlab-ci.yml": supplyChainPipeline, "policy.yml": warnPolicy, "package-lock.json": packageLock}
+	osv, err := os.ReadDir(filepath.Join(repoRoot(t), "shared", "policy", "testdata", "osv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range osv {
+		b, err := os.ReadFile(filepath.Join(repoRoot(t), "shared", "policy", "testdata", "osv", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files["osv/"+e.Name()] = string(b)
+	}
+	dir := consumer(t, files)
+	token, err := stk.MintGitLabToken(glProject, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runPipeline(t, dir, home, token)
+	if r.code != 0 || !strings.Contains(r.stdout, "deploying: verified=true") {
+		t.Fatalf("pipeline failed: %s", r)
+	}
+	if !strings.Contains(r.stderr+r.stdout, "downloaded paved-dev/paved v1 templates/supply-chain") {
+		t.Errorf("the component was not fetched from the catalog project at v1:\n%s", r.stderr)
+	}
+
+	sc := dotenv(t, dir, "paved-supply-chain")
+	for _, k := range []string{"PAVED_BUNDLE_PATH", "PAVED_SIGNER_IDENTITY", "PAVED_SBOM_CYCLONEDX_PATH", "PAVED_SBOM_SPDX_PATH", "PAVED_POLICY_VERDICT", "PAVED_POLICY_BUNDLE_PATH"} {
+		if sc[k] == "" {
+			t.Errorf("dotenv of paved-supply-chain lacks %s: %q", k, sc)
+		}
+	}
+	if sc["PAVED_SIGNER_IDENTITY"] != glSAN || sc["PAVED_POLICY_VERDICT"] != "PASSED" {
+		t.Errorf("signer %q verdict %q, want %q and PASSED", sc["PAVED_SIGNER_IDENTITY"], sc["PAVED_POLICY_VERDICT"], glSAN)
+	}
+	if v := dotenv(t, dir, "paved-verify"); v["PAVED_VERIFIED"] != "true" {
+		t.Errorf("dotenv of paved-verify: %q", v)
+	}
+	reports(t, dir, "supply-chain")
+	junit, _ := os.ReadFile(filepath.Join(dir, ".gitlab-ci-local", "artifacts", "paved-supply-chain", "paved-policy.junit.xml"))
+	if !strings.Contains(string(junit), "<testsuite") {
+		t.Errorf("the JUnit report is not JUnit XML:\n%s", junit)
+	}
+
+	arts := filepath.Join(dir, ".gitlab-ci-local", "artifacts", "paved-supply-chain")
+	artifact := filepath.Join(dir, "dist", "app-amd64")
+	for name, res := range verifiers(t, filepath.Join(arts, sc["PAVED_BUNDLE_PATH"]), artifact, glSAN, stk.GitLabIssuer, "") {
+		if res.code != 0 {
+			t.Errorf("%s rejects the provenance the component signed: %s", name, res)
+		}
+	}
+	bundles := []string{sc["PAVED_BUNDLE_PATH"], sc["PAVED_POLICY_BUNDLE_PATH"]}
+	sboms, _ := filepath.Glob(filepath.Join(arts, "*.cdx.json.sigstore.json"))
+	spdx, _ := filepath.Glob(filepath.Join(arts, "*.spdx.json.sigstore.json"))
+	for _, b := range append(sboms, spdx...) {
+		bundles = append(bundles, filepath.Base(b))
+	}
+	if len(bundles) < 3 {
+		t.Errorf("bundles %v: want provenance, VSA and SBOM attestations", bundles)
+	}
+	for _, b := range bundles {
+		p := filepath.Join(arts, b)
+		v := execIn(t, dir, nil, paved, "verify", artifact, "--bundle", p, "--project", glProject, "--source-ref", "refs/heads/main",
+			"--cert-oidc-issuer", stk.GitLabIssuer, "--trusted-root", stk.TrustedRootPath, "--predicate-type", predicateTypeOf(t, p))
+		if v.code != 0 {
+			t.Errorf("%s does not verify: %s", b, v)
+		}
+	}
+	assertNoSecrets(t, []string{token}, []string{r.stdout, r.stderr}, filepath.Join(dir, ".gitlab-ci-local", "artifacts"))
+}
+
+const separatePipeline = `stages: [build, secure, check]
+include:
+  - component: $CI_SERVER_FQDN/paved-dev/paved/attest@v1
+    inputs:
+      stage: secure
+      needs: [build]
+      paved: $PAVED_BIN
+      subject-path: dist/*
+      trusted-root: $PAVED_STACK_TRUSTED_ROOT
+      signing-config: $PAVED_STACK_SIGNING_CONFIG
+  - component: $CI_SERVER_FQDN/paved-dev/paved/sbom@v1
+    inputs:
+      stage: secure
+      needs: [build]
+      paved: $PAVED_BIN
+      output-name: demo
+      attest: true
+      subject-path: dist/*
+      trusted-root: $PAVED_STACK_TRUSTED_ROOT
+      signing-config: $PAVED_STACK_SIGNING_CONFIG
+  - component: $CI_SERVER_FQDN/paved-dev/paved/policy@v1
+    inputs:
+      stage: check
+      needs: [build, paved-sbom]
+      paved: $PAVED_BIN
+      sbom: demo.cdx.json
+      policy: policy.yml
+      osv-db: osv
+      mode: warn
+      vsa: true
+      subject-path: dist/*
+      trusted-root: $PAVED_STACK_TRUSTED_ROOT
+      signing-config: $PAVED_STACK_SIGNING_CONFIG
+build:
+  stage: build
+  script:
+    - mkdir -p dist && printf 'app for amd64\n' > dist/app-amd64
+  artifacts:
+    paths: [dist/]
+`
+
+// TestGitLabSeparateComponents runs the attest, sbom and policy components in
+// one pipeline, each included through `include: component` at v1.
+func TestGitLabSeparateComponents(t *testing.T) {
+	home := catalog(t)
+	files := map[string]string{".gitlab-ci.yml": separatePipeline, "policy.yml": strictPolicy, "package-lock.json": packageLock}
+	osvDir := filepath.Join(repoRoot(t), "shared", "policy", "testdata", "osv")
+	entries, _ := os.ReadDir(osvDir)
+	for _, e := range entries {
+		b, _ := os.ReadFile(filepath.Join(osvDir, e.Name()))
+		files["osv/"+e.Name()] = string(b)
+	}
+	dir := consumer(t, files)
+	token, err := stk.MintGitLabToken(glProject, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runPipeline(t, dir, home, token)
+	if r.code != 0 {
+		t.Fatalf("pipeline failed: %s", r)
+	}
+	arts := func(job string) string { return filepath.Join(dir, ".gitlab-ci-local", "artifacts", job) }
+	at := dotenv(t, dir, "paved-attest")
+	// One subject: the bundle is named after it.
+	if at["PAVED_SIGNER_IDENTITY"] != glSAN || at["PAVED_BUNDLE_PATH"] != "app-amd64.sigstore.json" {
+		t.Errorf("dotenv of paved-attest: %q", at)
+	}
+	sb := dotenv(t, dir, "paved-sbom")
+	if sb["PAVED_CYCLONEDX_PATH"] != "demo.cdx.json" || sb["PAVED_COMPONENTS"] == "" || sb["PAVED_COMPONENTS"] == "0" {
+		t.Errorf("dotenv of paved-sbom: %q", sb)
+	}
+	pol := dotenv(t, dir, "paved-policy")
+	// The strict policy denies the vulnerable lodash; warn mode reports and passes.
+	if pol["PAVED_VERDICT"] != "FAILED" || pol["PAVED_DENIED"] == "0" || pol["PAVED_BUNDLE_PATH"] == "" {
+		t.Errorf("dotenv of paved-policy: %q", pol)
+	}
+	reports(t, dir, "sbom")
+	reports(t, dir, "policy")
+	artifact := filepath.Join(dir, "dist", "app-amd64")
+	for name, res := range verifiers(t, filepath.Join(arts("paved-attest"), at["PAVED_BUNDLE_PATH"]), artifact, glSAN, stk.GitLabIssuer, "") {
+		if res.code != 0 {
+			t.Errorf("%s rejects what the attest component signed: %s", name, res)
+		}
+	}
+	sbomBundles, _ := filepath.Glob(filepath.Join(arts("paved-sbom"), "*.sigstore.json"))
+	for _, p := range append(sbomBundles, filepath.Join(arts("paved-policy"), pol["PAVED_BUNDLE_PATH"])) {
+		v := execIn(t, dir, nil, paved, "verify", artifact, "--bundle", p, "--project", glProject,
+			"--cert-oidc-issuer", stk.GitLabIssuer, "--trusted-root", stk.TrustedRootPath, "--predicate-type", predicateTypeOf(t, p))
+		if v.code != 0 {
+			t.Errorf("%s does not verify: %s", p, v)
+		}
+	}
+	assertNoSecrets(t, []string{token}, []string{r.stdout, r.stderr}, filepath.Join(dir, ".gitlab-ci-local", "artifacts"))
+}
+
+// TestGitLabComponentInputsRefused: GitLab refuses, before any job runs, a
+// component included from the catalog with a value outside an input's
+// options or not matching its regex, including an image that is not pinned
+// by digest; the same components with valid values are accepted.
+func TestGitLabComponentInputsRefused(t *testing.T) {
+	home := catalog(t)
+	digest := "registry.example/paved@sha256:" + strings.Repeat("ab", 32)
+	cases := []struct {
+		component, input, value, want string
+	}{
+		{"verify", "format", "xml", "not in the list of allowed options"},
+		{"supply-chain", "policy-mode", "block", "not in the list of allowed options"},
+		{"attest", "service-timeout", "forever", "does not match required regex"},
+		{"sbom", "image", "registry.example/paved:latest", "does not match required regex"},
+		{"promote", "image", "registry.example/paved", "does not match required regex"},
+		{"supply-chain", "image", digest, ""},
+		{"verify", "image", "$MY_PAVED_IMAGE", ""},
+		{"policy", "image", "${MY_PAVED_IMAGE}", ""},
+	}
+	for i, c := range cases {
+		t.Run(fmt.Sprintf("%d-%s-%s", i, c.component, c.input), func(t *testing.T) {
+			pipeline := "include:\n  - component: $CI_SERVER_FQDN/paved-dev/paved/" + c.component + "@v1\n    inputs:\n      " + c.input + ": \"" + c.value + "\"\n"
+			dir := consumer(t, map[string]string{".gitlab-ci.yml": pipeline})
+			r := execIn(t, dir, []string{"HOME=" + home}, tool(t, "gitlab-ci-local"), "--home", home, "--preview")
+			if c.want == "" {
+				if r.code != 0 {
+					t.Fatalf("want the pipeline accepted: %s", r)
+				}
+				if got := previewJobs(t, r.stdout)["paved-"+c.component].imageName(); got != c.value {
+					t.Errorf("the job's image is %v, want the input %s", got, c.value)
+				}
+				return
+			}
+			if r.code == 0 || !strings.Contains(r.stdout+r.stderr, c.want) {
+				t.Fatalf("want the pipeline refused with %q: %s", c.want, r)
+			}
+		})
+	}
+}
+
+// TestGitLabComponentDefaults: every component included with no inputs at all
+// is valid, runs in the image of the PAVED_IMAGE variable, and declares
+// id_tokens exactly when its command signs.
+func TestGitLabComponentDefaults(t *testing.T) {
+	home := catalog(t)
+	signs := map[string]bool{"attest": true, "sbom": true, "policy": true, "promote": true, "supply-chain": true, "verify": false}
+	var b strings.Builder
+	b.WriteString("include:\n")
+	for name := range signs {
+		b.WriteString("  - component: $CI_SERVER_FQDN/paved-dev/paved/" + name + "@v1\n")
+	}
+	dir := consumer(t, map[string]string{".gitlab-ci.yml": b.String()})
+	r := execIn(t, dir, []string{"HOME=" + home}, tool(t, "gitlab-ci-local"), "--home", home, "--preview")
+	if r.code != 0 {
+		t.Fatalf("components with their defaults must be valid: %s", r)
+	}
+	jobs := previewJobs(t, r.stdout)
+	for name, s := range signs {
+		j, ok := jobs["paved-"+name]
+		if !ok {
+			t.Errorf("no paved-%s job in the preview", name)
+			continue
+		}
+		if j.imageName() != "$PAVED_IMAGE" {
+			t.Errorf("paved-%s image %v, want $PAVED_IMAGE", name, j.imageName())
+		}
+		if _, ok := j.IDTokens["SIGSTORE_ID_TOKEN"]; ok != s {
+			t.Errorf("paved-%s id_tokens %v, want SIGSTORE_ID_TOKEN: %v", name, j.IDTokens, s)
+		}
+	}
+}
+
+// TestGitLabPipelineExecutionPolicyExample validates the pipeline execution
+// policy of docs/gitlab: the policy file's shape, and the CI configuration it
+// injects, previewed by gitlab-ci-local merged into a project pipeline (with
+// the reserved policy stages GitLab adds) and resolved from the catalog.
+func TestGitLabPipelineExecutionPolicyExample(t *testing.T) {
+	home := catalog(t)
+	docs := filepath.Join(repoRoot(t), "docs", "gitlab")
+	raw, err := os.ReadFile(filepath.Join(docs, "pipeline-execution-policy.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pol struct {
+		Policies []struct {
+			Name     string `yaml:"name"`
+			Enabled  bool   `yaml:"enabled"`
+			Strategy string `yaml:"pipeline_config_strategy"`
+			Content  struct {
+				Include []struct {
+					Project string `yaml:"project"`
+					File    string `yaml:"file"`
+					Ref     string `yaml:"ref"`
+				} `yaml:"include"`
+			} `yaml:"content"`
+		} `yaml:"pipeline_execution_policy"`
+	}
+	if err := yaml.Unmarshal(raw, &pol); err != nil {
+		t.Fatal(err)
+	}
+	if len(pol.Policies) == 0 || len(pol.Policies) > 5 {
+		t.Fatalf("%d policies, want 1 to 5 under pipeline_execution_policy", len(pol.Policies))
+	}
+	p := pol.Policies[0]
+	if p.Name == "" || !p.Enabled || p.Strategy != "inject_policy" || len(p.Content.Include) != 1 || p.Content.Include[0].Project == "" {
+		t.Fatalf("policy %+v: want a named, enabled inject_policy policy including one file of the policy project", p)
+	}
+	injected, err := os.ReadFile(filepath.Join(docs, filepath.Base(p.Content.Include[0].File)))
+	if err != nil {
+		t.Fatalf("the policy includes %s, which docs/gitlab does not hold: %v", p.Content.Include[0].File, err)
+	}
+	project := "stages: [.pipeline-policy-pre, build, test, deploy, .pipeline-policy-post]\n" +
+		"include:\n  - local: policy/" + filepath.Base(p.Content.Include[0].File) + "\n" +
+		"build:\n  stage: build\n  script: [echo build]\n"
+	dir := consumer(t, map[string]string{".gitlab-ci.yml": project, "policy/" + filepath.Base(p.Content.Include[0].File): string(injected)})
+	r := execIn(t, dir, []string{"HOME=" + home}, tool(t, "gitlab-ci-local"), "--home", home, "--preview")
+	if r.code != 0 {
+		t.Fatalf("the injected configuration is not valid: %s", r)
+	}
+	var paved []string
+	for name, j := range previewJobs(t, r.stdout) {
+		paved = append(paved, name)
+		if j.Stage != ".pipeline-policy-pre" {
+			t.Errorf("%s runs in %q, want .pipeline-policy-pre (before the project's jobs)", name, j.Stage)
+		}
+		// Injected configuration gates; it does not sign (docs/gitlab.md,
+		// compliance walkthrough): no SBOM attestation, no VSA.
+		for _, k := range []string{"PAVED_ATTEST", "PAVED_VSA"} {
+			if v, ok := j.Variables[k]; ok && v != false && v != "false" {
+				t.Errorf("%s sets %s=%v in injected configuration, want false", name, k, v)
+			}
+		}
+	}
+	if len(paved) < 2 {
+		t.Fatalf("want the SBOM and policy gate jobs in the preview, got %v:\n%s", paved, r.stdout)
+	}
+	// Every component reference in the docs names a template that exists.
+	md, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "gitlab.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`paved-dev/paved/([a-z-]+)@`).FindAllStringSubmatch(string(md)+string(injected), -1) {
+		if _, err := os.Stat(filepath.Join(repoRoot(t), "templates", m[1]+".yml")); err != nil {
+			t.Errorf("docs name the component %s, which does not exist", m[1])
+		}
+	}
+}
+
+// TestPavedImage builds the components' image without a Docker daemon
+// (test/cmd/paved-image), SBOMs its OCI layout with paved sbom, attests its
+// digest with SLSA provenance on the local stack, and verifies both
+// attestations against the digest, as the release pipeline does.
+func TestPavedImage(t *testing.T) {
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		if r := execIn(t, "", nil, "sh", "-c", "apt-get update -qq && apt-get install -y -qq busybox-static"); r.code != 0 {
+			t.Fatalf("busybox-static is missing and could not be installed: %s", r)
+		}
+	}
+	ws := t.TempDir()
+	layoutDir := filepath.Join(ws, "paved-image")
+	build := execIn(t, repoRoot(t), []string{"GOCACHE=" + goEnv(t, "GOCACHE"), "GOMODCACHE=" + goEnv(t, "GOMODCACHE"), "GOTOOLCHAIN=local"},
+		"go", "run", "./test/cmd/paved-image", "-out", layoutDir, "-version", "e2e")
+	if build.code != 0 {
+		t.Fatalf("paved-image: %s", build)
+	}
+	digest := strings.TrimSpace(build.stdout)
+	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(digest) {
+		t.Fatalf("paved-image printed %q, want the manifest digest", digest)
+	}
+	token, err := stk.MintGitLabToken(glProject, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := writeToken(t, token)
+	signing := []string{"--identity-token-file", tokenFile, "--trusted-root", stk.TrustedRootPath, "--signing-config", stk.SigningConfigPath}
+	sb := execIn(t, ws, nil, paved, append([]string{"sbom", layoutDir, "--source-type", "oci-layout", "--output-name", "paved-image", "--attest"}, signing...)...)
+	if sb.code != 0 {
+		t.Fatalf("paved sbom of the image: %s", sb)
+	}
+	cdx, err := os.ReadFile(filepath.Join(ws, "paved-image.cdx.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The SBOM sees what the image ships: busybox and paved's Go modules.
+	for _, want := range []string{"busybox", "github.com/paved-dev/paved", "sigstore-go"} {
+		if !strings.Contains(string(cdx), want) {
+			t.Errorf("the image's CycloneDX SBOM does not mention %s", want)
+		}
+	}
+	at := execIn(t, ws, nil, paved, append([]string{"attest", "--subject-digest", "paved@" + digest, "--bundle-path", "paved-image.provenance.sigstore.json"}, signing...)...)
+	if at.code != 0 {
+		t.Fatalf("paved attest of the image digest: %s", at)
+	}
+	bundles, _ := filepath.Glob(filepath.Join(ws, "*.sigstore.json"))
+	if len(bundles) < 2 {
+		t.Fatalf("bundles %v, want the SBOM and provenance attestations", bundles)
+	}
+	for _, b := range bundles {
+		v := execIn(t, ws, nil, paved, "verify", digest, "--bundle", b, "--project", glProject,
+			"--cert-oidc-issuer", stk.GitLabIssuer, "--trusted-root", stk.TrustedRootPath, "--predicate-type", predicateTypeOf(t, b))
+		if v.code != 0 {
+			t.Errorf("%s does not verify for the image digest: %s", filepath.Base(b), v)
+		}
+	}
+	assertNoSecrets(t, []string{token}, []string{sb.stdout, sb.stderr, at.stdout, at.stderr}, ws)
+}
