@@ -3,6 +3,8 @@ package command
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -15,31 +17,35 @@ import (
 )
 
 // Promote declares `paved promote`: move exactly the verified bytes from one
-// registry to another, with their proofs.
+// registry to another, with their proofs, or upload exactly the attested
+// bytes of a release file.
 func Promote() *Command {
 	return &Command{
 		Name:      "promote",
-		Summary:   "build once, promote by digest: verify an image's attestations, copy it with every platform and referrer, prove the copy identical, then tag and attest the promotion",
+		Summary:   "build once, promote by digest: verify an image's attestations, copy it with every platform and referrer, prove the copy identical, then tag and attest the promotion; or upload a release file only if its bytes are attested",
 		Args:      "SOURCE DESTINATION",
 		ArgsInput: "source",
 		Inputs: append(append([]Input{
-			{Name: "source", Usage: "image to promote, IMAGE@sha256:HEX (or IMAGE:TAG, resolved once); also the first positional argument"},
-			{Name: "destination", Usage: "repository to promote to, REGISTRY/REPOSITORY[:TAG]; also the second positional argument"},
-			{Name: "tag", List: true, Usage: "tags to set at the destination after the copy is proved identical (an existing tag naming other content is refused)"},
+			{Name: "source", Usage: "image to promote, IMAGE@sha256:HEX (or IMAGE:TAG, resolved once), or a release file, PATH or file://PATH; also the first positional argument"},
+			{Name: "destination", Usage: "repository to promote an image to, REGISTRY/REPOSITORY[:TAG]; for a file, github-release://OWNER/REPO@TAG (an asset of that existing release) or gitlab-package://NAME[@VERSION] (the project's generic package, in GitLab CI/CD; version default: the tag, else the commit SHA); also the second positional argument"},
+			{Name: "tag", List: true, Usage: "tags to set at the destination after the copy is proved identical (an existing tag naming other content is refused; images only)"},
 			{Name: "require-digest", Bool: true, Usage: "refuse a source given by tag"},
-			{Name: "environment", Usage: "name of the environment promoted to (e.g. production), recorded in the promotion attestation"},
-			{Name: "bundle", List: true, Usage: "more Sigstore bundles about the source (files, JSON Lines or directories); the source's OCI referrers are always read"},
-			{Name: "attestation-path", Default: "promotion.sigstore.json", Usage: "where to write the promotion attestation's Sigstore bundle"},
+			{Name: "environment", Usage: "name of the environment promoted to (e.g. production), recorded in the promotion attestation (images only)"},
+			{Name: "bundle", List: true, Usage: "Sigstore bundles about the source (files, JSON Lines or directories); an image's OCI referrers are always read; for a file, default: FILE.sigstore.json and attestations.jsonl beside the file or in the working directory"},
+			{Name: "attestation-path", Default: "promotion.sigstore.json", Usage: "where to write the promotion attestation's Sigstore bundle (images only)"},
+			{Name: "github-token", Secret: true, Usage: "token for github-release:// destinations, with contents: write (in GitHub Actions, default: GITHUB_TOKEN from the step's environment)"},
+			{Name: "github-api-url", Usage: "GitHub REST API base for github-release:// destinations (default: GITHUB_API_URL in GitHub Actions, else derived from the server URL)"},
 		}, verifyPolicyInputs()...), signingInputs()...),
 		Outputs: []Output{
 			{Name: "digest", Usage: "the promoted digest, sha256:HEX, identical at source and destination"},
-			{Name: "destination", Usage: "the destination by digest, REGISTRY/REPOSITORY@sha256:HEX"},
-			{Name: "attestation-path", Usage: "path of the promotion attestation's Sigstore bundle (also attached at the destination)"},
+			{Name: "destination", Usage: "the destination by digest, REGISTRY/REPOSITORY@sha256:HEX; for a file, the release or package it went to"},
+			{Name: "attestation-path", Usage: "path of the promotion attestation's Sigstore bundle (also attached at the destination; images only)"},
 			{Name: "tags", Usage: "the destination references tagged, one per line"},
+			{Name: "file-url", Usage: "where the promoted release file is downloaded from (files only)"},
 		},
 		CI: CI{
 			Title:         "Paved promote",
-			Description:   "Build once, promote by digest: verify an image's attestations, copy it with every platform and attestation to another registry, prove the copy byte-identical, tag it and sign a promotion attestation.",
+			Description:   "Build once, promote by digest: verify an image's attestations, copy it with every platform and attestation to another registry, prove the copy byte-identical, tag it and sign a promotion attestation; or upload a release file to a GitHub release or GitLab generic package only if its bytes are attested.",
 			Signs:         true,
 			ArtifactPaths: []string{"*.sigstore.json"},
 			Stage:         "deploy",
@@ -53,17 +59,19 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	pol, err := verifyPolicy(v, "", false)
+	fd, isFile, err := promote.ParseFileDestination(dst)
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]verify.Identity, 0, len(pol.Identities))
-	for _, r := range pol.Identities {
-		id, err := r.Identity()
-		if err != nil {
-			return nil, err
+	if isFile || strings.HasPrefix(src, "file://") {
+		if !isFile {
+			return nil, fail.Configf("source %s is a file: promote it to github-release://OWNER/REPO@TAG or gitlab-package://NAME[@VERSION], not to %s", src, dst)
 		}
-		ids = append(ids, id)
+		return promoteFile(ctx, env, v, strings.TrimPrefix(src, "file://"), fd)
+	}
+	pol, ids, err := promotePolicy(v)
+	if err != nil {
+		return nil, err
 	}
 	var files []verify.Candidate
 	if paths := v.List("bundle"); len(paths) > 0 {
@@ -115,6 +123,23 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 		},
 		Summary: promoteSummary(res, verified, attPath, len(bundleJSON)),
 	}, nil
+}
+
+// promotePolicy reads the verification policy and the identities it accepts.
+func promotePolicy(v Values) (*verify.PolicyFile, []verify.Identity, error) {
+	pol, err := verifyPolicy(v, "", false)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := make([]verify.Identity, 0, len(pol.Identities))
+	for _, r := range pol.Identities {
+		id, err := r.Identity()
+		if err != nil {
+			return nil, nil, err
+		}
+		ids = append(ids, id)
+	}
+	return pol, ids, nil
 }
 
 // promoteEnds reads SOURCE and DESTINATION from the inputs or the two
@@ -233,4 +258,177 @@ func promoteSummary(res *promote.Result, ver promote.Verification, attPath strin
 	}
 	fmt.Fprintf(&b, "- promotion attestation: `%s` (%d bytes), attached at the destination\n", attPath, attSize)
 	return b.String()
+}
+
+// promoteFile verifies a release file's attestations and uploads exactly the
+// verified bytes to a GitHub release or a GitLab generic package. Nothing is
+// uploaded unless an attestation about the file's digest verifies under the
+// policy; the upload reads a private copy whose digest is checked again, so
+// bytes changed after verification are refused too.
+func promoteFile(ctx context.Context, env Env, v Values, path string, dst promote.FileDestination) (*Result, error) {
+	for _, in := range []string{"tag", "environment", "require-digest"} {
+		if v.Set(in) && v.String(in) != "" && v.String(in) != "false" {
+			return nil, fail.Configf("--%s applies to images; drop it to promote the release file %s", in, path)
+		}
+	}
+	if path == "" {
+		return nil, fail.Configf("name the release file to promote: paved promote FILE %s", dst)
+	}
+	real, err := confine(env, path)
+	if err != nil {
+		return nil, fail.Configf("release file: %v", err)
+	}
+	name := filepath.Base(real)
+	if err := promote.CheckFileName(name); err != nil {
+		return nil, err
+	}
+	pol, ids, err := promotePolicy(v)
+	if err != nil {
+		return nil, err
+	}
+	bundles := v.List("bundle")
+	if len(bundles) == 0 {
+		bundles = fileBundles(real)
+	}
+	if len(bundles) == 0 {
+		return nil, fail.Configf("no bundles about %s: pass --bundle with the bundle or attestations.jsonl that paved attest wrote (looked for %s)", path, strings.Join(bundleGuesses(real), ", "))
+	}
+	cands, err := verify.LoadBundles(bundles)
+	if err != nil {
+		return nil, err
+	}
+	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, "", false, v.String("policy"))
+	if err != nil {
+		return nil, err
+	}
+	up, err := fileUploader(env, v, dst)
+	if err != nil {
+		return nil, err
+	}
+	targets, err := verifyTargets(ctx, env, []string{real}, verify.NeedsSHA512(cands))
+	if err != nil {
+		return nil, err
+	}
+	targets[0].Name = path
+	oc := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType}, 0)[0]
+	digest := oc.Target.Digest()
+	if !oc.Verified {
+		return nil, fileRefusal(path, digest, pol.PredicateType, cands, oc)
+	}
+	f, err := promote.OpenAttested(ctx, real, []string{digest}, promote.FileOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fmt.Fprintf(env.log(), "paved: %s (%s) verified; uploading to %s\n", path, f.Digest, up.Name())
+	res, err := up.Upload(ctx, name, f)
+	if err != nil {
+		return nil, fmt.Errorf("promoting %s to %s: %w", path, dst, err)
+	}
+	state := "uploaded and read back"
+	if res.Existed {
+		state = "already there with the same digest; nothing uploaded"
+	}
+	fmt.Fprintf(env.log(), "paved: %s: %s\n", res.URL, state)
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Paved promote\n\nPromoted release file `%s` (`%s`, %d bytes)\n\n", name, f.Digest, f.Size)
+	fmt.Fprintf(&b, "- to %s: %s\n- %s\n", up.Name(), res.URL, state)
+	signer := ""
+	if s := oc.Result.Signer; s != nil {
+		signer = s.SubjectAlternativeName
+	}
+	fmt.Fprintf(&b, "- verified: `%s` signed by `%s` (%s), trust: %s\n", oc.Result.PredicateType, signer, oc.Candidate.Source, oc.Root)
+	return &Result{
+		Outputs: map[string]string{"digest": f.Digest, "destination": dst.String(), "file-url": res.URL},
+		Summary: b.String(),
+	}, nil
+}
+
+// bundleGuesses are where paved attest leaves the bundles about a file by
+// default: FILE.sigstore.json and attestations.jsonl, beside the file or in
+// the working directory.
+func bundleGuesses(path string) []string {
+	base := filepath.Base(path) + ".sigstore.json"
+	out := []string{filepath.Join(filepath.Dir(path), base), filepath.Join(filepath.Dir(path), "attestations.jsonl")}
+	for _, p := range []string{base, "attestations.jsonl"} {
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// fileBundles are the bundleGuesses that exist.
+func fileBundles(path string) []string {
+	var out []string
+	for _, p := range bundleGuesses(path) {
+		if fileExists(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// fileRefusal explains why a release file is not promoted: its digest is not
+// attested at all (a rebuilt or altered file), or no attestation of it verifies.
+func fileRefusal(path, digest, predicateType string, cands []verify.Candidate, oc verify.Outcome) error {
+	var attested []string
+	named := false
+	for _, c := range cands {
+		for _, d := range c.Digests {
+			if strings.EqualFold(d, digest) {
+				named = true
+			}
+			if !slices.Contains(attested, d) && len(attested) < 8 {
+				attested = append(attested, d)
+			}
+		}
+	}
+	if !named {
+		return fail.Verificationf("refusing to promote %s: its digest %s is not attested by any of the %d bundle(s) given (they attest %s): the file was rebuilt or altered after it was attested; promote the attested bytes; nothing was uploaded",
+			path, digest, len(cands), strings.Join(attested, ", "))
+	}
+	var why []string
+	for _, f := range oc.Failures {
+		r := f.Reason
+		if f.Source != "" {
+			r = f.Source + ": " + r
+		}
+		why = append(why, r)
+	}
+	return fail.Verificationf("refusing to promote %s (%s): no attestation of type %s verifies under the policy; nothing was uploaded: %s", path, digest, predicateType, strings.Join(why, "; "))
+}
+
+// fileUploader builds the destination of a release file before anything is
+// hashed, so that missing tokens and wrong places fail first.
+func fileUploader(env Env, v Values, dst promote.FileDestination) (promote.Uploader, error) {
+	switch dst.Kind {
+	case promote.GitHubRelease:
+		gh, _ := env.Platform.(GitHubEnv)
+		token, api := v.String("github-token"), v.String("github-api-url")
+		if token == "" && gh != nil {
+			token = gh.GitHubToken()
+		}
+		if token != "" {
+			env.Platform.Mask(token)
+		}
+		if api == "" && gh != nil {
+			api = gh.GitHubAPIURL()
+		}
+		if api == "" {
+			server := env.Platform.Run().ServerURL
+			if gh == nil || server == "" {
+				server = "https://github.com"
+			}
+			api = apiFromServer(server)
+		}
+		return promote.NewGitHubRelease(dst.Repository, dst.Tag, promote.GitHubReleaseOptions{APIURL: api, Token: token, Transport: env.Transport, Retry: env.Retry})
+	case promote.GitLabPackage:
+		p, ok := env.Platform.(FileUploaderProvider)
+		if !ok {
+			return nil, fail.Configf("%s works only inside a GitLab CI/CD job (it uses the job token)", dst)
+		}
+		return p.FileUploader(dst.Package, dst.Version)
+	}
+	return nil, fail.Configf("destination %s: unknown kind", dst)
 }

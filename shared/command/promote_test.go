@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/paved-dev/paved/shared/promote/promotetest"
 )
 
 // unsignedToken is shaped like an identity token (the early check reads its
@@ -88,4 +90,82 @@ func mustRef(t *testing.T, s string) name.Reference {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestPromoteReleaseFile promotes a release file with a real public-good
+// GitHub artifact attestation to a GitHub API on loopback that follows the
+// REST documentation for releases and release assets (package promotetest).
+// Only attested bytes are uploaded; every refusal leaves the release untouched.
+func TestPromoteReleaseFile(t *testing.T) {
+	const token = "ghs_promoteFileToken0123456789abcdef"
+	gh := promotetest.NewGitHubReleases("paved-dev", "demo", token)
+	defer gh.Close()
+	gh.CreateRelease("v1.0.0")
+	attested, err := os.ReadFile(pub("reusable-workflow-artifact"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "app-linux-amd64")
+	os.WriteFile(file, attested, 0o644)
+	rebuilt := filepath.Join(t.TempDir(), "app-linux-amd64")
+	os.WriteFile(rebuilt, append(append([]byte(nil), attested...), '\n'), 0o644)
+	beside := filepath.Join(t.TempDir(), "app-linux-amd64")
+	os.WriteFile(beside, attested, 0o644)
+	bundle, _ := os.ReadFile(pub("reusable-workflow-attestation.sigstore.json"))
+	os.WriteFile(beside+".sigstore.json", bundle, 0o644)
+	lonely := filepath.Join(t.TempDir(), "app-linux-amd64")
+	os.WriteFile(lonely, attested, 0o644)
+
+	dst := "github-release://paved-dev/demo@v1.0.0"
+	policy := []string{"--owner", "malancas", "--signer-repo", "github/artifact-attestations-workflows", "--trusted-root", publicRoot}
+	gith := []string{"--github-api-url", gh.API.URL, "--github-token", token}
+	withBundle := append(append([]string{"--bundle", pub("reusable-workflow-attestation.sigstore.json")}, policy...), gith...)
+	tests := []struct {
+		name   string
+		args   []string
+		faults promotetest.Faults
+		want   int
+		msg    string
+		sent   int
+	}{
+		{"rebuilt file", append([]string{"promote", rebuilt, dst}, withBundle...), promotetest.Faults{}, 1, "rebuilt or altered after it was attested", 0},
+		{"another signer", append([]string{"promote", file, dst, "--bundle", pub("reusable-workflow-attestation.sigstore.json"), "--owner", "someone-else", "--signer-repo", "github/artifact-attestations-workflows", "--trusted-root", publicRoot}, gith...), promotetest.Faults{}, 1, "no attestation of type https://slsa.dev/provenance/v1 verifies", 0},
+		{"no token", append(append([]string{"promote", file, dst, "--bundle", pub("reusable-workflow-attestation.sigstore.json")}, policy...), "--github-api-url", gh.API.URL), promotetest.Faults{}, 2, "github-token", 0},
+		{"no release for the tag", append([]string{"promote", file, "github-release://paved-dev/demo@v9"}, withBundle...), promotetest.Faults{}, 2, "create the release of tag v9 first", 0},
+		{"token without contents write", append([]string{"promote", file, dst}, withBundle...), promotetest.Faults{Forbidden: true}, 2, "permissions: contents: write", 0},
+		{"no bundles", append(append([]string{"promote", lonely, dst}, policy...), gith...), promotetest.Faults{}, 2, "no bundles about", 0},
+		{"GitLab package outside GitLab CI", append([]string{"promote", file, "gitlab-package://app@1.0.0"}, withBundle...), promotetest.Faults{}, 2, "only inside a GitLab CI/CD job", 0},
+		{"file to a registry", append([]string{"promote", "file://" + file, "registry.example.com/team/app"}, withBundle...), promotetest.Faults{}, 2, "is a file", 0},
+		{"image option", append([]string{"promote", file, dst, "--tag", "prod"}, withBundle...), promotetest.Faults{}, 2, "--tag applies to images", 0},
+		{"bad destination", append([]string{"promote", file, "github-release://demo"}, withBundle...), promotetest.Faults{}, 2, "OWNER/REPO@TAG", 0},
+		{"promoted", append([]string{"promote", "file://" + file, dst}, withBundle...), promotetest.Faults{}, 0, "", 1},
+		{"rerun finds the same bytes", append([]string{"promote", file, dst}, withBundle...), promotetest.Faults{}, 0, "", 1},
+		{"bundle found beside the file", append(append([]string{"promote", beside, dst}, policy...), gith...), promotetest.Faults{}, 0, "", 1},
+		{"a rebuilt file under the promoted name", append([]string{"promote", rebuilt, dst}, withBundle...), promotetest.Faults{}, 1, "rebuilt or altered", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			gh.SetFaults(tc.faults)
+			code, stdout, stderr := pavedRun(t, tc.args...)
+			if code != tc.want || !strings.Contains(stderr, tc.msg) {
+				t.Fatalf("exit %d, want %d mentioning %q\nstdout:\n%s\nstderr:\n%s", code, tc.want, tc.msg, stdout, stderr)
+			}
+			if strings.Contains(stdout+stderr, token) {
+				t.Fatal("the token was printed")
+			}
+			if n := gh.UploadCount(); n != tc.sent {
+				t.Fatalf("%d uploads so far, want %d", n, tc.sent)
+			}
+			if tc.want == 0 {
+				got, ok := gh.Asset("v1.0.0", "app-linux-amd64")
+				if !ok || string(got) != string(attested) {
+					t.Fatal("the release does not hold the attested bytes")
+				}
+				if !strings.Contains(stdout, "destination: "+dst) || !strings.Contains(stdout, "file-url: "+gh.Uploads.URL+"/download/") || !strings.Contains(stdout, "digest: sha256:") {
+					t.Fatalf("outputs:\n%s", stdout)
+				}
+			}
+		})
+	}
 }

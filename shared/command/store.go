@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/promote"
 	"github.com/paved-dev/paved/shared/store"
 	"github.com/paved-dev/paved/shared/subject"
 )
@@ -34,6 +35,14 @@ func storeInputs() []Input {
 // import. StoreTargets returns none when the inputs ask for none.
 type StoreProvider interface {
 	StoreTargets(v Values) ([]store.Writer, error)
+}
+
+// FileUploaderProvider is implemented by front doors that can upload release
+// files to a store of their own platform (the GitLab generic package
+// registry), which the core cannot import. An empty version means the
+// platform's default.
+type FileUploaderProvider interface {
+	FileUploader(pkg, version string) (promote.Uploader, error)
 }
 
 // GitHubEnv is implemented by the GitHub Actions front door: the job's API URL

@@ -1,0 +1,321 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// gitlabAPI serves the GitLab REST API v4 endpoints Paved writes to, as
+// GitLab's public documentation describes them:
+//
+//   - "GitLab generic packages repository": PUT
+//     /projects/:id/packages/generic/:package_name/:package_version/:file_name
+//     with the raw bytes answers 201 {"message":"201 Created"} (with
+//     select=package_file, the package file record including file_sha256);
+//     GET of the same path returns the newest file of that name, or 404
+//     {"message":"404 Not Found"}; a CI job authenticates with its job token in
+//     the JOB-TOKEN header, anything else is 401.
+//   - "Release links API": GET and POST
+//     /projects/:id/releases/:tag_name/assets/links, 404 when the tag has no
+//     release, POST answering 201 with the link.
+type gitlabAPI struct {
+	mu       sync.Mutex
+	project  string
+	token    string
+	files    map[string][]byte // PACKAGE/VERSION/FILE
+	releases map[string][]map[string]any
+	log      []string // "METHOD PACKAGE/VERSION/FILE" or "METHOD links TAG"
+	badAuth  int
+	srv      *httptest.Server
+}
+
+func newGitLabAPI(t *testing.T, project, token string) *gitlabAPI {
+	t.Helper()
+	g := &gitlabAPI{project: project, token: token, files: map[string][]byte{}, releases: map[string][]map[string]any{}}
+	g.srv = httptest.NewServer(g)
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+func glMessage(w http.ResponseWriter, status int, m string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"message": m})
+}
+
+func (g *gitlabAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if r.Header.Get("JOB-TOKEN") != g.token {
+		g.badAuth++
+		glMessage(w, http.StatusUnauthorized, "401 Unauthorized")
+		return
+	}
+	pkgs := "/api/v4/projects/" + g.project + "/packages/generic/"
+	rels := "/api/v4/projects/" + g.project + "/releases/"
+	path := r.URL.Path
+	switch {
+	case strings.HasPrefix(path, pkgs):
+		key := strings.TrimPrefix(path, pkgs)
+		if strings.Count(key, "/") != 2 {
+			glMessage(w, http.StatusBadRequest, "400 Bad request")
+			return
+		}
+		g.log = append(g.log, r.Method+" "+key)
+		switch r.Method {
+		case http.MethodPut:
+			data, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+			if err != nil {
+				glMessage(w, http.StatusBadRequest, "400 Bad request")
+				return
+			}
+			g.files[key] = data
+			if r.URL.Query().Get("select") == "package_file" {
+				sum := sha256.Sum256(data)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusCreated)
+				json.NewEncoder(w).Encode(map[string]any{"id": len(g.log), "package_id": 1, "size": len(data),
+					"file_name": key[strings.LastIndex(key, "/")+1:], "file_sha256": hex.EncodeToString(sum[:])})
+				return
+			}
+			glMessage(w, http.StatusCreated, "201 Created")
+		case http.MethodGet:
+			data, ok := g.files[key]
+			if !ok {
+				glMessage(w, http.StatusNotFound, "404 Not Found")
+				return
+			}
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Write(data)
+		default:
+			glMessage(w, http.StatusMethodNotAllowed, "405 Method Not Allowed")
+		}
+	case strings.HasPrefix(path, rels) && strings.HasSuffix(path, "/assets/links"):
+		tag := strings.TrimSuffix(strings.TrimPrefix(path, rels), "/assets/links")
+		g.log = append(g.log, r.Method+" links "+tag)
+		links, ok := g.releases[tag]
+		if !ok {
+			glMessage(w, http.StatusNotFound, "404 Not Found")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPost {
+			var in map[string]any
+			if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in["url"] == nil || in["name"] == nil {
+				glMessage(w, http.StatusBadRequest, "400 Bad request")
+				return
+			}
+			in["id"] = len(links) + 1
+			g.releases[tag] = append(links, in)
+			w.WriteHeader(http.StatusCreated)
+			json.NewEncoder(w).Encode(in)
+			return
+		}
+		json.NewEncoder(w).Encode(links)
+	default:
+		glMessage(w, http.StatusNotFound, "404 Not Found")
+	}
+}
+
+// snapshot returns copies of the files, links and request log.
+func (g *gitlabAPI) snapshot() (map[string][]byte, map[string][]map[string]any, []string, int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	files := map[string][]byte{}
+	for k, v := range g.files {
+		files[k] = append([]byte(nil), v...)
+	}
+	rels := map[string][]map[string]any{}
+	for k, v := range g.releases {
+		rels[k] = append([]map[string]any(nil), v...)
+	}
+	return files, rels, append([]string(nil), g.log...), g.badAuth
+}
+
+const storePipeline = `stages: [build, attest, promote, check]
+include:
+  - local: paved/attest.yml
+    inputs:
+      stage: attest
+      needs: [build]
+      paved: $PAVED_BIN
+      subject-path: dist/*
+      trusted-root: $PAVED_STACK_TRUSTED_ROOT
+      signing-config: $PAVED_STACK_SIGNING_CONFIG
+      gitlab-package: demo
+  - local: paved/promote.yml
+    inputs:
+      stage: promote
+      needs: [build, paved-attest]
+      paved: $PAVED_BIN
+      source: dist/app-amd64
+      destination: gitlab-package://app
+      bundle: attestation.sigstore.json
+      project: paved-dev/demo
+      cert-oidc-issuer: $PAVED_STACK_GITLAB_ISSUER
+      trusted-root: $PAVED_STACK_TRUSTED_ROOT
+build:
+  stage: build
+  script:
+    - mkdir -p dist && printf 'app for amd64\n' > dist/app-amd64 && printf 'app for arm64\n' > dist/app-arm64
+  artifacts:
+    paths: [dist/]
+check:
+  stage: check
+  needs: [paved-attest, paved-promote]
+  script:
+    - test -s "$PAVED_BUNDLE_PATH"
+    - echo "dotenv bundle=$PAVED_BUNDLE_PATH jsonl=$PAVED_BUNDLES_JSONL package=$PAVED_GITLAB_PACKAGE_URL"
+    - echo "promoted file=$PAVED_FILE_URL digest=$PAVED_DIGEST"
+`
+
+// TestGitLabStoreFromTheComponent runs the attest component in gitlab-ci-local
+// with gitlab-package set, against a GitLab API on loopback (CI_API_V4_URL)
+// that follows GitLab's generic packages and release links documentation: a
+// branch pipeline stores the bundle under the commit SHA; a tag pipeline
+// stores it under the tag and links it from the tag's release. The uploaded
+// bundle is read back by the job, named in the dotenv outputs, and accepted
+// by paved verify.
+func TestGitLabStoreFromTheComponent(t *testing.T) {
+	glci := tool(t, "gitlab-ci-local")
+	component, err := os.ReadFile(filepath.Join(repoRoot(t), "templates", "attest.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	promoteComponent, err := os.ReadFile(filepath.Join(repoRoot(t), "templates", "promote.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const jobToken = "glcbt-64_e2eJobToken0123456789abcdef"
+	const project = "4242"
+	for _, tc := range []struct {
+		name, tag string
+	}{
+		{"branch pipeline", ""},
+		{"tag pipeline", "v1.0.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newGitLabAPI(t, project, jobToken)
+			if tc.tag != "" {
+				api.releases[tc.tag] = nil
+			}
+			consumer := gitRepo(t, map[string]string{".gitlab-ci.yml": storePipeline, "paved/attest.yml": string(component), "paved/promote.yml": string(promoteComponent)})
+			if r := execIn(t, consumer, nil, "git", "remote", "add", "origin", "https://gitlab.com/"+glProject+".git"); r.code != 0 {
+				t.Fatal(r)
+			}
+			sha := strings.TrimSpace(execIn(t, consumer, nil, "git", "rev-parse", "HEAD").stdout)
+			token, err := stk.MintGitLabToken(glProject, 10*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			home := t.TempDir()
+			args := []string{"--shell-executor-no-image", "--force-shell-executor", "--home", home, "--variable", "CI_PROJECT_DIR=" + consumer,
+				"--variable", "SIGSTORE_ID_TOKEN=" + token,
+				"--variable", "CI_API_V4_URL=" + api.srv.URL + "/api/v4",
+				"--variable", "CI_PROJECT_ID=" + project,
+				"--variable", "CI_JOB_TOKEN=" + jobToken,
+				"--variable", "PAVED_BIN=" + paved,
+				"--variable", "PAVED_STACK_TRUSTED_ROOT=" + stk.TrustedRootPath,
+				"--variable", "PAVED_STACK_SIGNING_CONFIG=" + stk.SigningConfigPath,
+				"--variable", "PAVED_STACK_GITLAB_ISSUER=" + stk.GitLabIssuer,
+			}
+			version := sha
+			if tc.tag != "" {
+				args = append(args, "--variable", "CI_COMMIT_TAG="+tc.tag)
+				version = tc.tag
+			}
+			r := execIn(t, consumer, []string{"HOME=" + home}, glci, args...)
+			if r.code != 0 {
+				t.Fatalf("gitlab-ci-local run failed: %s", r)
+			}
+			files, releases, log, badAuth := api.snapshot()
+			if badAuth != 0 {
+				t.Errorf("%d requests came without the job token in JOB-TOKEN", badAuth)
+			}
+			var bundleKey string
+			for k := range files {
+				if strings.HasPrefix(k, "demo/"+version+"/attestation-") && strings.HasSuffix(k, ".sigstore.json") {
+					bundleKey = k
+				}
+			}
+			if bundleKey == "" {
+				t.Fatalf("no bundle in package demo@%s; files %v\n%s", version, keys(files), r)
+			}
+			put, readBack := -1, false
+			for i, l := range log {
+				if l == "PUT "+bundleKey && put < 0 {
+					put = i
+				}
+				if l == "GET "+bundleKey && put >= 0 && i > put {
+					readBack = true
+				}
+			}
+			if put < 0 || !readBack {
+				t.Errorf("the bundle was not uploaded and read back: %v", log)
+			}
+			bundleURL := api.srv.URL + "/api/v4/projects/" + project + "/packages/generic/" + bundleKey
+			if want := "package=" + bundleURL; !strings.Contains(r.stdout, "dotenv bundle=attestation.sigstore.json jsonl=attestations.jsonl "+want) {
+				t.Errorf("dotenv outputs in the next job: want bundle, jsonl and %s\n%s", want, r.stdout)
+			}
+			if tc.tag != "" {
+				links := releases[tc.tag]
+				if len(links) != 1 || links[0]["url"] != bundleURL || links[0]["link_type"] != "other" {
+					t.Errorf("release links of %s: %v, want one to %s", tc.tag, links, bundleURL)
+				}
+			} else if len(releases) != 0 {
+				t.Errorf("a branch pipeline touched releases: %v", releases)
+			}
+
+			// The promote component uploaded the attested release file to the
+			// generic package app with the job token, and read it back.
+			fileKey := "app/" + version + "/app-amd64"
+			if string(files[fileKey]) != "app for amd64\n" || !slices.Contains(log, "GET "+fileKey) {
+				t.Errorf("package app holds %q, want the attested file read back; log %v", files[fileKey], log)
+			}
+			fileDigest := sha256.Sum256([]byte("app for amd64\n"))
+			if want := "promoted file=" + api.srv.URL + "/api/v4/projects/" + project + "/packages/generic/" + fileKey + " digest=sha256:" + hex.EncodeToString(fileDigest[:]); !strings.Contains(r.stdout, want) {
+				t.Errorf("promote outputs in the next job: want %q\n%s", want, r.stdout)
+			}
+
+			// What the registry holds verifies: the bundle file and the
+			// per-digest JSON Lines index, each written out and given to paved verify.
+			dir := t.TempDir()
+			artifact := filepath.Join(dir, "app-amd64")
+			os.WriteFile(artifact, []byte("app for amd64\n"), 0o644)
+			sum := sha256.Sum256([]byte("app for amd64\n"))
+			index := "demo/" + version + "/sha256-" + hex.EncodeToString(sum[:]) + ".jsonl"
+			if _, ok := files[index]; !ok {
+				t.Fatalf("no index %s in the package; files %v", index, keys(files))
+			}
+			for name, key := range map[string]string{"bundle.sigstore.json": bundleKey, "index.jsonl": index} {
+				p := filepath.Join(dir, name)
+				os.WriteFile(p, files[key], 0o644)
+				v := execIn(t, "", nil, paved, "verify", artifact, "--bundle", p, "--project", glProject, "--source-ref", "refs/heads/main",
+					"--cert-oidc-issuer", stk.GitLabIssuer, "--trusted-root", stk.TrustedRootPath)
+				if v.code != 0 || !strings.Contains(v.stdout, "verified: true") {
+					t.Errorf("paved verify rejects the %s read from the package registry: %s", name, v)
+				}
+			}
+			assertNoSecrets(t, []string{token, jobToken}, []string{r.stdout, r.stderr})
+		})
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paved-dev/paved/shared/promote/promotetest"
+)
+
+// TestPromoteReleaseFileToGitHub attests a release file with paved attest on
+// the local Sigstore stack, then promotes it as a GitHub Actions step to a
+// GitHub API on loopback that follows the REST documentation for releases and
+// release assets (package promotetest). The asset holds exactly the attested
+// bytes and verifies with paved and cosign; a rerun uploads nothing; a
+// modified copy and another signer's policy are refused with nothing uploaded.
+func TestPromoteReleaseFileToGitHub(t *testing.T) {
+	ws := workspace(t)
+	token, err := stk.MintGitHubToken(ghRepo, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := execIn(t, ws, nil, paved, "attest", "--identity-token-file", writeToken(t, token), "--trusted-root", stk.TrustedRootPath,
+		"--signing-config", stk.SigningConfigPath, "dist/app-linux-amd64"); r.code != 0 {
+		t.Fatalf("paved attest: %s", r)
+	}
+	attested, err := os.ReadFile(filepath.Join(ws, "dist", "app-linux-amd64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(ws, "rebuilt"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(ws, "rebuilt", "app-linux-amd64"), []byte("binary for amd64, rebuilt\n"), 0o755)
+
+	const ghToken = "ghs_e2ePromoteFileToken0123456789abcdef"
+	gh := promotetest.NewGitHubReleases("paved-dev", "demo", ghToken)
+	defer gh.Close()
+	gh.CreateRelease("v1.0.0")
+	gh.CreateRelease("v2.0.0")
+
+	promote := func(t *testing.T, inputs ...string) (result, map[string]string) {
+		t.Helper()
+		ghOut := filepath.Join(t.TempDir(), "github_output")
+		env := append([]string{
+			"GITHUB_ACTIONS=true", "GITHUB_WORKSPACE=" + ws, "GITHUB_OUTPUT=" + ghOut,
+			"GITHUB_REPOSITORY=" + ghRepo, "GITHUB_SERVER_URL=https://github.com", "GITHUB_RUN_ID=4343",
+			"GITHUB_API_URL=" + gh.API.URL, "GITHUB_TOKEN=" + ghToken,
+			"INPUT_CERT_OIDC_ISSUER=" + stk.GitHubIssuer, "INPUT_TRUSTED_ROOT=" + stk.TrustedRootPath,
+		}, inputs...)
+		r := execIn(t, ws, env, paved, "promote")
+		assertNoSecrets(t, []string{ghToken, token}, []string{r.stdout, r.stderr}, ws, filepath.Dir(ghOut))
+		return r, outputsOf(t, ghOut)
+	}
+
+	// The bundles are found where paved attest left them in the workspace.
+	r, out := promote(t, "INPUT_SOURCE=dist/app-linux-amd64", "INPUT_DESTINATION=github-release://paved-dev/demo@v1.0.0", "INPUT_REPO="+ghRepo)
+	if r.code != 0 {
+		t.Fatalf("paved promote: %s", r)
+	}
+	if got, ok := gh.Asset("v1.0.0", "app-linux-amd64"); !ok || string(got) != string(attested) || gh.UploadCount() != 1 {
+		t.Fatalf("the release holds %q (%d uploads), want the attested bytes once", got, gh.UploadCount())
+	}
+	for _, a := range gh.Authorizations() {
+		if a != "Bearer "+ghToken {
+			t.Fatalf("a request went without the job's token: %q", a)
+		}
+	}
+	if out["destination"] != "github-release://paved-dev/demo@v1.0.0" || !strings.HasPrefix(out["digest"], "sha256:") ||
+		out["file-url"] != gh.Uploads.URL+"/download/"+strings.TrimPrefix(out["file-url"], gh.Uploads.URL+"/download/") || !strings.HasSuffix(out["file-url"], "/app-linux-amd64") {
+		t.Fatalf("outputs: %q", out)
+	}
+
+	// What a user downloads from the release verifies against the attestation.
+	resp, err := http.Get(out["file-url"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	downloaded, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	dl := filepath.Join(t.TempDir(), "app-linux-amd64")
+	os.WriteFile(dl, downloaded, 0o644)
+	bundle := filepath.Join(ws, "app-linux-amd64.sigstore.json")
+	for name, res := range verifiers(t, bundle, dl, ghSAN, stk.GitHubIssuer, "") {
+		if res.code != 0 {
+			t.Errorf("%s rejects the promoted asset: %s", name, res)
+		}
+	}
+
+	// Rerunning the job finds the same bytes and uploads nothing.
+	if r, _ := promote(t, "INPUT_SOURCE=file://dist/app-linux-amd64", "INPUT_DESTINATION=github-release://paved-dev/demo@v1.0.0", "INPUT_REPO="+ghRepo); r.code != 0 || gh.UploadCount() != 1 || !strings.Contains(r.stdout+r.stderr, "nothing uploaded") {
+		t.Fatalf("rerun: %d uploads: %s", gh.UploadCount(), r)
+	}
+
+	// Refusals: nothing reaches the v2.0.0 release, whose name is free.
+	for _, tc := range []struct {
+		name   string
+		inputs []string
+		want   string
+	}{
+		{"modified copy", []string{"INPUT_SOURCE=rebuilt/app-linux-amd64", "INPUT_BUNDLE=app-linux-amd64.sigstore.json", "INPUT_REPO=" + ghRepo}, "rebuilt or altered after it was attested"},
+		{"another signer", []string{"INPUT_SOURCE=dist/app-linux-amd64", "INPUT_REPO=someone/else"}, "no attestation of type https://slsa.dev/provenance/v1 verifies"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := promote(t, append(tc.inputs, "INPUT_DESTINATION=github-release://paved-dev/demo@v2.0.0")...)
+			if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("want exit 1 saying %q: %s", tc.want, r)
+			}
+			if names := gh.Names("v2.0.0"); len(names) != 0 || gh.UploadCount() != 1 {
+				t.Fatalf("something was uploaded: %v", names)
+			}
+		})
+	}
+}
