@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/paved-dev/paved/shared/githubapi"
 	"io"
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -229,7 +229,7 @@ func (g *GitHubReleaseAssets) findAsset(ctx context.Context, releaseID int64, na
 		if page >= maxAssetPages {
 			return nil, fail.Transientf("listing the assets of %s: more than %d pages", g.Name(), maxAssetPages)
 		}
-		if !sameOrigin(next, g.o.APIURL) {
+		if !githubapi.SameOrigin(next, g.o.APIURL) {
 			return nil, fail.Transientf("listing the assets of %s: the next page is on another host", g.Name())
 		}
 		req, err := g.request(ctx, http.MethodGet, next, nil)
@@ -246,7 +246,7 @@ func (g *GitHubReleaseAssets) findAsset(ctx context.Context, releaseID int64, na
 				return &a, nil
 			}
 		}
-		next = nextLink(resp.Header.Get("Link"))
+		next = githubapi.NextLink(resp.Header.Get("Link"))
 	}
 	return nil, nil
 }
@@ -291,7 +291,7 @@ func (g *GitHubReleaseAssets) send(ctx context.Context, rel release, name string
 // them. More than limit bytes is a verification failure.
 func (g *GitHubReleaseAssets) download(ctx context.Context, a asset, limit int64) (string, error) {
 	u := a.URL
-	if u == "" || !sameOrigin(u, g.o.APIURL) {
+	if u == "" || !githubapi.SameOrigin(u, g.o.APIURL) {
 		u = g.repoURL("/releases/assets/" + strconv.FormatInt(a.ID, 10))
 	}
 	req, err := g.request(ctx, http.MethodGet, u, nil)
@@ -320,7 +320,7 @@ func (g *GitHubReleaseAssets) download(ctx context.Context, a asset, limit int64
 
 // statusError explains an unsuccessful answer with the fix it calls for.
 func (g *GitHubReleaseAssets) statusError(op string, resp *http.Response, body []byte) error {
-	msg := githubMessage(body)
+	msg := githubapi.ErrorMessage(body)
 	switch s := resp.StatusCode; {
 	case s == http.StatusUnauthorized:
 		return fail.Configf("%s: GitHub rejected the token (HTTP 401%s): pass a valid github-token", op, msg)
@@ -336,55 +336,6 @@ func (g *GitHubReleaseAssets) statusError(op string, resp *http.Response, body [
 		return fail.Transientf("%s: GitHub answered HTTP %d%s after retries", op, s, msg)
 	}
 	return fail.Transientf("%s: unexpected HTTP %d%s", op, resp.StatusCode, msg)
-}
-
-// githubMessage extracts the message and validation errors of an error body.
-func githubMessage(body []byte) string {
-	var e struct {
-		Message string `json:"message"`
-		Errors  []struct {
-			Resource string `json:"resource"`
-			Field    string `json:"field"`
-			Code     string `json:"code"`
-			Message  string `json:"message"`
-		} `json:"errors"`
-	}
-	if json.Unmarshal(body, &e) != nil || e.Message == "" {
-		return ""
-	}
-	s := ": " + e.Message
-	for _, x := range e.Errors {
-		var parts []string
-		for k, v := range map[string]string{"resource": x.Resource, "field": x.Field, "code": x.Code, "message": x.Message} {
-			if v != "" {
-				parts = append(parts, k+"="+v)
-			}
-		}
-		sort.Strings(parts)
-		s += "; " + strings.Join(parts, " ")
-	}
-	if len(s) > 600 {
-		s = s[:600] + "…"
-	}
-	return s
-}
-
-var linkNext = regexp.MustCompile(`<([^>]+)>\s*;\s*rel="?next"?`)
-
-// nextLink returns the rel="next" URL of a Link header, or "".
-func nextLink(h string) string {
-	for _, part := range strings.Split(h, ",") {
-		if m := linkNext.FindStringSubmatch(part); m != nil {
-			return m[1]
-		}
-	}
-	return ""
-}
-
-func sameOrigin(a, b string) bool {
-	ua, err1 := url.Parse(a)
-	ub, err2 := url.Parse(b)
-	return err1 == nil && err2 == nil && ua.Scheme == ub.Scheme && strings.EqualFold(ua.Host, ub.Host)
 }
 
 // redactURL removes the token and query strings from a message.

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/paved-dev/paved/shared/bounded"
+	"github.com/paved-dev/paved/shared/githubapi"
 	"github.com/paved-dev/paved/shared/retry"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -109,7 +109,7 @@ func (g *GitHub) request(ctx context.Context, method, u string, body []byte) (*h
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if g.o.Token != "" && sameOrigin(u, g.o.APIURL) {
+	if g.o.Token != "" && githubapi.SameOrigin(u, g.o.APIURL) {
 		req.Header.Set("Authorization", "Bearer "+g.o.Token)
 	}
 	return req, nil
@@ -258,7 +258,7 @@ func (g *GitHub) list(ctx context.Context, digest string, each func(bundle []byt
 				return nil
 			}
 		}
-		next = nextLink(resp.Header.Get("Link"))
+		next = githubapi.NextLink(resp.Header.Get("Link"))
 	}
 	return nil
 }
@@ -299,7 +299,7 @@ func (g *GitHub) download(ctx context.Context, u string) ([]byte, error) {
 
 // statusError explains an unsuccessful answer with the fix it calls for.
 func (g *GitHub) statusError(op string, resp *http.Response, body []byte) error {
-	msg := githubMessage(body)
+	msg := githubapi.ErrorMessage(body)
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
 		return fail.Configf("%s: GitHub rejected the token (HTTP 401%s): pass a valid github-token", op, msg)
@@ -317,54 +317,6 @@ func (g *GitHub) statusError(op string, resp *http.Response, body []byte) error 
 		return fail.Transientf("%s: GitHub answered HTTP %d%s after retries", op, resp.StatusCode, msg)
 	}
 	return fail.Transientf("%s: unexpected HTTP %d%s", op, resp.StatusCode, msg)
-}
-
-// githubMessage extracts the message and validation errors of an error body.
-func githubMessage(body []byte) string {
-	var e struct {
-		Message string `json:"message"`
-		Errors  []any  `json:"errors"`
-	}
-	if json.Unmarshal(body, &e) != nil || e.Message == "" {
-		return ""
-	}
-	s := ": " + e.Message
-	for _, x := range e.Errors {
-		switch v := x.(type) {
-		case string:
-			s += "; " + v
-		case map[string]any:
-			parts := []string{}
-			for _, k := range []string{"resource", "field", "code", "message"} {
-				if f, ok := v[k].(string); ok && f != "" {
-					parts = append(parts, k+"="+f)
-				}
-			}
-			s += "; " + strings.Join(parts, " ")
-		}
-	}
-	if len(s) > 600 {
-		s = s[:600] + "…"
-	}
-	return s
-}
-
-var linkNext = regexp.MustCompile(`<([^>]+)>\s*;\s*rel="?next"?`)
-
-// nextLink returns the rel="next" URL of a Link header, or "".
-func nextLink(h string) string {
-	for _, part := range strings.Split(h, ",") {
-		if m := linkNext.FindStringSubmatch(part); m != nil {
-			return m[1]
-		}
-	}
-	return ""
-}
-
-func sameOrigin(a, b string) bool {
-	ua, err1 := url.Parse(a)
-	ub, err2 := url.Parse(b)
-	return err1 == nil && err2 == nil && ua.Scheme == ub.Scheme && strings.EqualFold(ua.Host, ub.Host)
 }
 
 // redactURL drops credentials and query strings (signed URLs carry secrets there).
