@@ -161,7 +161,7 @@ func TestActDownloadsThePinnedRelease(t *testing.T) {
 		if strings.Contains(r.stdout, "building paved from the action's source") {
 			t.Errorf("the action built from source instead of downloading: %s", r)
 		}
-		bundle := filepath.Join(out, "app-amd64.sigstore.json")
+		bundle := filepath.Join(out, "attestation.sigstore.json") // the root action writes one bundle name
 		for verifier, res := range verifiers(t, bundle, filepath.Join(out, "app-amd64"), ghSAN, stk.GitHubIssuer, "paved-dev") {
 			if res.code != 0 {
 				t.Errorf("%s rejects what the downloaded binary signed: %s", verifier, res)
