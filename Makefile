@@ -14,7 +14,7 @@ build:
 	go build -o bin/paved .
 
 # The tools the tests run; the benchmark also needs the syft CLI.
-TEST_TOOLS := fulcio tsa rekor cosign gh act registry actionlint gitlab-ci-local action-validator
+TEST_TOOLS := fulcio tsa rekor cosign gh act registry actionlint gitlab-ci-local action-validator busybox
 
 tools:
 	tools/install.sh $(TEST_TOOLS)

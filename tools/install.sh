@@ -83,4 +83,14 @@ exec "$dest/node_modules/.bin/node" "$dest/node_modules/@action-validator/cli/cl
 SH
   chmod +x "$bin/action-validator"
 fi
+# A static busybox gives the Paved image its /bin/sh (test/cmd/paved-image).
+if selected busybox && [ ! -x /bin/busybox ]; then
+  echo "installing busybox-static (the Paved image's shell)..." >&2
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq busybox-static) >&2
+  else
+    echo "tools/install.sh: /bin/busybox is missing; install it (e.g. sudo apt-get install busybox-static)" >&2
+    exit 1
+  fi
+fi
 echo "$bin"
