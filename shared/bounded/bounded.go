@@ -3,6 +3,7 @@
 package bounded
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -35,4 +36,21 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return data, nil
+}
+
+// ContextReader returns a reader that stops with ctx's error once ctx is done,
+// so that a long copy (a large artifact, a slow pipe) ends when the job is
+// cancelled.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return &ctxReader{ctx: ctx, r: r} }
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

@@ -5,6 +5,7 @@ package fail
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 )
 
 // Class is the kind of a failure.
@@ -97,4 +98,15 @@ func ClassOf(err error) Class {
 		return fe.Class
 	}
 	return Internal
+}
+
+// PathCause returns the operating system's reason inside a path error ("no
+// such file or directory"), for messages that already name the path; other
+// errors are returned as they are.
+func PathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/paved-dev/paved/shared/bounded"
 	"io"
 	"io/fs"
 	"os"
@@ -70,7 +71,7 @@ func OpenAttested(ctx context.Context, path string, attested []string, o FileOpt
 		}
 	}()
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), &ctxReader{ctx: ctx, r: io.LimitReader(in, o.MaxSize+1)})
+	n, err := io.Copy(io.MultiWriter(tmp, h), bounded.ContextReader(ctx, io.LimitReader(in, o.MaxSize+1)))
 	if err != nil {
 		return nil, fail.Configf("reading %s: %w", path, err)
 	}
@@ -93,17 +94,4 @@ func OpenAttested(ctx context.Context, path string, attested []string, o FileOpt
 	}
 	ok = true
 	return f, nil
-}
-
-// ctxReader stops a long copy when ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

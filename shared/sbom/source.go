@@ -68,7 +68,7 @@ func openSource(ctx context.Context, input string, opts Options) (*opened, error
 	if typ != Registry {
 		st, err := os.Stat(input)
 		if err != nil {
-			return nil, fail.Configf("source %s: %w (check the path, relative to the working directory)", input, unwrapPathErr(err))
+			return nil, fail.Configf("source %s: %w (check the path, relative to the working directory)", input, fail.PathCause(err))
 		}
 		if wantDir := typ == Dir || typ == OCILayout; wantDir != st.IsDir() {
 			kind := "a file"
@@ -133,7 +133,7 @@ func detect(input string) (SourceType, error) {
 		return File, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return "", fail.Configf("source %s: %w", input, unwrapPathErr(err))
+		return "", fail.Configf("source %s: %w", input, fail.PathCause(err))
 	}
 	// A missing path must not turn into a pull from a default registry, so only
 	// a reference that names its registry host counts as an image.
@@ -186,18 +186,10 @@ func baseName(p string) string {
 	return filepath.Base(p)
 }
 
-func unwrapPathErr(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
 func fileDigest(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", unwrapPathErr(err)
+		return "", fail.PathCause(err)
 	}
 	defer f.Close()
 	h := sha256.New()

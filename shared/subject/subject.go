@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/paved-dev/paved/shared/bounded"
 	"io"
 	"io/fs"
 	"os"
@@ -171,7 +172,7 @@ func expand(pattern string) ([]string, error) {
 	if !strings.ContainsAny(pattern, "*?[") {
 		st, err := os.Stat(pattern)
 		if err != nil {
-			return nil, fail.Configf("subject %s: %w", pattern, unwrapPath(err))
+			return nil, fail.Configf("subject %s: %w", pattern, fail.PathCause(err))
 		}
 		if st.IsDir() {
 			return nil, fail.Configf("subject %s is a directory: name files or a glob such as %s/*", pattern, strings.TrimSuffix(pattern, "/"))
@@ -195,7 +196,7 @@ func expand(pattern string) ([]string, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, fail.Configf("subject pattern %s: %w", pattern, unwrapPath(err))
+			return nil, fail.Configf("subject pattern %s: %w", pattern, fail.PathCause(err))
 		}
 	} else {
 		m, err := filepath.Glob(pattern)
@@ -220,14 +221,6 @@ func cwd() string {
 		return "the working directory"
 	}
 	return d
-}
-
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // matchDoubleStar matches p against a pattern where "**" spans directories.
@@ -305,9 +298,9 @@ func File(ctx context.Context, root *os.Root, path string, buf []byte) (string, 
 	f, err := open(root, path)
 	if err != nil {
 		if root != nil && !errors.Is(err, fs.ErrNotExist) {
-			return "", fail.Configf("subject %s: %w (files must be inside the workspace %s)", path, unwrapPath(err), root.Name())
+			return "", fail.Configf("subject %s: %w (files must be inside the workspace %s)", path, fail.PathCause(err), root.Name())
 		}
-		return "", fail.Configf("subject %s: %w", path, unwrapPath(err))
+		return "", fail.Configf("subject %s: %w", path, fail.PathCause(err))
 	}
 	defer f.Close()
 	if buf == nil {
@@ -316,7 +309,7 @@ func File(ctx context.Context, root *os.Root, path string, buf []byte) (string, 
 		buf = *pb
 	}
 	h := sha256.New()
-	if _, err := io.CopyBuffer(h, &ctxReader{ctx: ctx, r: f}, buf); err != nil {
+	if _, err := io.CopyBuffer(h, bounded.ContextReader(ctx, f), buf); err != nil {
 		return "", fmt.Errorf("digesting %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
@@ -325,18 +318,6 @@ func File(ctx context.Context, root *os.Root, path string, buf []byte) (string, 
 // bufPool holds copy buffers, so that digesting many small files does not
 // allocate a large buffer for each.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
 
 func dedupe(in []Subject) ([]Subject, error) {
 	byName := map[string]Subject{}

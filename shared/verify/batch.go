@@ -73,7 +73,7 @@ func LoadBundles(paths []string) ([]Candidate, error) {
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, fail.Configf("bundle %s: %w", p, unwrapPathErr(err))
+			return nil, fail.Configf("bundle %s: %w", p, fail.PathCause(err))
 		}
 		files := []string{p}
 		if st.IsDir() {

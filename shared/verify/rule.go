@@ -167,12 +167,10 @@ func (r Rule) Identity() (Identity, error) {
 
 func (r Rule) label() string {
 	if r.Name != "" {
-		return strconvQuote(r.Name)
+		return fmt.Sprintf("%q", r.Name)
 	}
 	return "rule"
 }
-
-func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
 
 // PolicyVersion is the version of the policy file format this Paved reads.
 const PolicyVersion = 1

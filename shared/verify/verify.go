@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -263,7 +262,7 @@ func FileDigest(ctx context.Context, path string) (Artifact, error) {
 func FileDigests(ctx context.Context, path string) (sha256Art, sha512Art Artifact, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Artifact{}, Artifact{}, fail.Configf("artifact: %w", unwrapPathErr(err))
+		return Artifact{}, Artifact{}, fail.Configf("artifact: %w", fail.PathCause(err))
 	}
 	defer f.Close()
 	h256, h512 := sha256.New(), sha512.New()
@@ -283,12 +282,4 @@ func FileDigests(ctx context.Context, path string) (sha256Art, sha512Art Artifac
 		}
 	}
 	return Artifact{Algorithm: "sha256", Digest: h256.Sum(nil)}, Artifact{Algorithm: "sha512", Digest: h512.Sum(nil)}, nil
-}
-
-func unwrapPathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -189,14 +189,8 @@ check:
 // by paved verify.
 func TestGitLabStoreFromTheComponent(t *testing.T) {
 	glci := tool(t, "gitlab-ci-local")
-	component, err := os.ReadFile(filepath.Join(repoRoot(t), "templates", "attest.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	promoteComponent, err := os.ReadFile(filepath.Join(repoRoot(t), "templates", "promote.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	component := componentYAML(t, "attest")
+	promoteComponent := componentYAML(t, "promote")
 	const jobToken = "glcbt-64_e2eJobToken0123456789abcdef"
 	const project = "4242"
 	for _, tc := range []struct {
@@ -210,7 +204,7 @@ func TestGitLabStoreFromTheComponent(t *testing.T) {
 			if tc.tag != "" {
 				api.releases[tc.tag] = nil
 			}
-			consumer := gitRepo(t, map[string]string{".gitlab-ci.yml": storePipeline, "paved/attest.yml": string(component), "paved/promote.yml": string(promoteComponent)})
+			consumer := gitRepo(t, map[string]string{".gitlab-ci.yml": storePipeline, "paved/attest.yml": component, "paved/promote.yml": promoteComponent})
 			if r := execIn(t, consumer, nil, "git", "remote", "add", "origin", "https://gitlab.com/"+glProject+".git"); r.code != 0 {
 				t.Fatal(r)
 			}

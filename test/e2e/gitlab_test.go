@@ -110,11 +110,8 @@ func dotenv(t *testing.T, dir, job string) map[string]string {
 // (cyclonedx, junit) is among the job's artifacts.
 func reports(t *testing.T, dir, component string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "templates", component+".yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	docs := strings.SplitN(string(raw), "\n---\n", 2)
+	raw := componentYAML(t, component)
+	docs := strings.SplitN(raw, "\n---\n", 2)
 	var jobs map[string]struct {
 		Artifacts struct {
 			Reports map[string]string `yaml:"reports"`

@@ -67,11 +67,8 @@ func TestReadmeGitLabExample(t *testing.T) {
 	re := regexp.MustCompile(`- component: \$CI_SERVER_FQDN/paved-dev/paved/([a-z-]+)@v1\n    inputs:\n`)
 	pipeline = re.ReplaceAllStringFunc(pipeline, func(m string) string {
 		name := re.FindStringSubmatch(m)[1]
-		comp, err := os.ReadFile(filepath.Join(repoRoot(t), "templates", name+".yml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files["paved/"+name+".yml"] = string(comp)
+		comp := componentYAML(t, name)
+		files["paved/"+name+".yml"] = comp
 		return "- local: paved/" + name + ".yml\n    inputs:\n" + extra[name]
 	})
 	files[".gitlab-ci.yml"] = pipeline

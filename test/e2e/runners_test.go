@@ -20,6 +20,16 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
+// componentYAML is templates/NAME.yml, the GitLab component as users include it.
+func componentYAML(t *testing.T, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "templates", name+".yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}
+
 func goEnv(t *testing.T, name string) string {
 	t.Helper()
 	out, err := exec.Command("go", "env", name).Output()
@@ -184,15 +194,9 @@ check:
 // SIGSTORE_ID_TOKEN variable, which is what GitLab sets from id_tokens.
 func TestGitLabCILocalRunsTheComponent(t *testing.T) {
 	glci := tool(t, "gitlab-ci-local")
-	component, err := os.ReadFile(filepath.Join(repoRoot(t), "templates", "attest.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	verifyComponent, err := os.ReadFile(filepath.Join(repoRoot(t), "templates", "verify.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	consumer := gitRepo(t, map[string]string{".gitlab-ci.yml": consumerPipeline, "paved/attest.yml": string(component), "paved/verify.yml": string(verifyComponent)})
+	component := componentYAML(t, "attest")
+	verifyComponent := componentYAML(t, "verify")
+	consumer := gitRepo(t, map[string]string{".gitlab-ci.yml": consumerPipeline, "paved/attest.yml": component, "paved/verify.yml": verifyComponent})
 	if r := execIn(t, consumer, nil, "git", "remote", "add", "origin", "https://gitlab.com/"+glProject+".git"); r.code != 0 {
 		t.Fatal(r)
 	}
@@ -233,18 +237,15 @@ func TestComponentInputsAreValidated(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.component+"/"+c.input, func(t *testing.T) {
-			comp, err := os.ReadFile(filepath.Join(repoRoot(t), "templates", c.component+".yml"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			comp := componentYAML(t, c.component)
 			pipeline := "include:\n  - local: paved/c.yml\n    inputs:\n      " + c.input + ": " + c.value + "\n"
-			dir := gitRepo(t, map[string]string{".gitlab-ci.yml": pipeline, "paved/c.yml": string(comp)})
+			dir := gitRepo(t, map[string]string{".gitlab-ci.yml": pipeline, "paved/c.yml": comp})
 			r := execIn(t, dir, []string{"HOME=" + t.TempDir()}, glci, "--preview")
 			if r.code == 0 || !strings.Contains(r.stdout+r.stderr, c.want) {
 				t.Fatalf("want the pipeline refused with %q: %s", c.want, r)
 			}
 			ok := "include:\n  - local: paved/c.yml\n"
-			dir = gitRepo(t, map[string]string{".gitlab-ci.yml": ok, "paved/c.yml": string(comp)})
+			dir = gitRepo(t, map[string]string{".gitlab-ci.yml": ok, "paved/c.yml": comp})
 			if r := execIn(t, dir, []string{"HOME=" + t.TempDir()}, glci, "--preview"); r.code != 0 {
 				t.Fatalf("the component with its defaults must be valid: %s", r)
 			}
