@@ -201,6 +201,3 @@ func (r *redacted) Error() string { return r.msg }
 
 // Unwrap keeps errors.Is working; the wrapped message is never printed by Paved.
 func (r *redacted) Unwrap() error { return errors.Unwrap(r.err) }
-
-// readBounded reads a user-named file of at most limit bytes.
-func readBounded(path string, limit int64) ([]byte, error) { return bounded.ReadFile(path, limit) }

@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"fmt"
+	"github.com/paved-dev/paved/shared/bounded"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -224,7 +225,7 @@ func signPromotion(ctx context.Context, env Env, v Values, res *promote.Result, 
 	if _, err := sg.sign(ctx, []subject.Subject{subj}, promote.PredicateType, pred, path); err != nil {
 		return nil, err
 	}
-	data, err := readBounded(path, maxPredicate)
+	data, err := bounded.ReadFile(path, maxPredicate)
 	if err != nil {
 		return nil, fmt.Errorf("reading the bundle written: %w", err)
 	}
