@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,71 @@ func catalog(t *testing.T) string {
 	return home
 }
 
+// componentRE matches a catalog component include: project path, component
+// name and ref.
+var componentRE = regexp.MustCompile(`component: \$CI_SERVER_FQDN/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)/([a-z-]+)@([A-Za-z0-9_.-]+)`)
+
+// glciCatalog runs gitlab-ci-local in dir with home as HOME and --home.
+// gitlab-ci-local 4.75.1 fetches the components of one project and ref in
+// parallel into one directory (`cp -r CLONE/templates DIR`), and the second copy
+// can fail with "cp: cannot create directory …/templates: File exists".
+// GitLab itself has no such race. So when the pipeline's files include two or
+// more components of one project and ref, all but the first are fetched
+// beforehand, serially, by a git clone of the same URL and ref into the include
+// cache gitlab-ci-local reads; the first one (and a lone component) still goes
+// through gitlab-ci-local's own fetch.
+func glciCatalog(t *testing.T, dir, home string, args ...string) result {
+	t.Helper()
+	var keys []string
+	names := map[string][]string{}
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() && (d.Name() == ".gitlab-ci-local" || d.Name() == ".git") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".yml") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range componentRE.FindAllStringSubmatch(string(b), -1) {
+			key := m[1] + "@" + m[3]
+			if names[key] == nil {
+				keys = append(keys, key)
+			}
+			if !slices.Contains(names[key], m[2]) {
+				names[key] = append(names[key], m[2])
+			}
+		}
+		return nil
+	})
+	for _, key := range keys {
+		if len(names[key]) < 2 {
+			continue
+		}
+		project, ref, _ := strings.Cut(key, "@")
+		clone := filepath.Join(t.TempDir(), "clone")
+		if r := execIn(t, "", []string{"HOME=" + home}, "git", "clone", "-q", "--depth=1", "--branch", ref, "https://gitlab.com/"+project+".git", clone); r.code != 0 {
+			t.Fatalf("prefetching %s: %s", key, r)
+		}
+		cache := filepath.Join(dir, ".gitlab-ci-local", "includes", "gitlab.com", project, ref, "templates")
+		if err := os.MkdirAll(cache, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range names[key][1:] {
+			b, err := os.ReadFile(filepath.Join(clone, "templates", name+".yml"))
+			if err != nil {
+				t.Fatalf("prefetching %s: %v", key, err)
+			}
+			if err := os.WriteFile(filepath.Join(cache, name+".yml"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return execIn(t, dir, []string{"HOME=" + home}, tool(t, "gitlab-ci-local"), append([]string{"--home", home}, args...)...)
+}
+
 // consumer makes a project paved-dev/demo on gitlab.com holding files.
 func consumer(t *testing.T, files map[string]string) string {
 	t.Helper()
@@ -74,7 +140,7 @@ func runPipeline(t *testing.T, dir, home, token string, extra ...string) result 
 	// gitlab-ci-local sets CI_PROJECT_DIR to /builds/GROUP/PROJECT for a job
 	// with an image even when --force-shell-executor runs it in the project
 	// directory: set it to where the job runs, as a shell runner does.
-	args := []string{"--shell-executor-no-image", "--force-shell-executor", "--home", home, "--concurrency", "1",
+	args := []string{"--shell-executor-no-image", "--force-shell-executor", "--concurrency", "1",
 		"--variable", "CI_PROJECT_DIR=" + dir,
 		"--variable", "SIGSTORE_ID_TOKEN=" + token,
 		"--variable", "PAVED_BIN=" + paved,
@@ -83,7 +149,7 @@ func runPipeline(t *testing.T, dir, home, token string, extra ...string) result 
 		"--variable", "PAVED_STACK_GITLAB_ISSUER=" + stk.GitLabIssuer,
 	}
 	start := time.Now()
-	r := execIn(t, dir, []string{"HOME=" + home}, tool(t, "gitlab-ci-local"), append(args, extra...)...)
+	r := glciCatalog(t, dir, home, append(args, extra...)...)
 	t.Logf("gitlab-ci-local took %s", time.Since(start))
 	return r
 }
@@ -414,7 +480,7 @@ func TestGitLabComponentInputsRefused(t *testing.T) {
 		t.Run(fmt.Sprintf("%d-%s-%s", i, c.component, c.input), func(t *testing.T) {
 			pipeline := "include:\n  - component: $CI_SERVER_FQDN/paved-dev/paved/" + c.component + "@v1\n    inputs:\n      " + c.input + ": \"" + c.value + "\"\n"
 			dir := consumer(t, map[string]string{".gitlab-ci.yml": pipeline})
-			r := execIn(t, dir, []string{"HOME=" + home}, tool(t, "gitlab-ci-local"), "--home", home, "--preview")
+			r := glciCatalog(t, dir, home, "--preview")
 			if c.want == "" {
 				if r.code != 0 {
 					t.Fatalf("want the pipeline accepted: %s", r)
@@ -443,7 +509,7 @@ func TestGitLabComponentDefaults(t *testing.T) {
 		b.WriteString("  - component: $CI_SERVER_FQDN/paved-dev/paved/" + name + "@v1\n")
 	}
 	dir := consumer(t, map[string]string{".gitlab-ci.yml": b.String()})
-	r := execIn(t, dir, []string{"HOME=" + home}, tool(t, "gitlab-ci-local"), "--home", home, "--preview")
+	r := glciCatalog(t, dir, home, "--preview")
 	if r.code != 0 {
 		t.Fatalf("components with their defaults must be valid: %s", r)
 	}
@@ -506,7 +572,7 @@ func TestGitLabPipelineExecutionPolicyExample(t *testing.T) {
 		"include:\n  - local: policy/" + filepath.Base(p.Content.Include[0].File) + "\n" +
 		"build:\n  stage: build\n  script: [echo build]\n"
 	dir := consumer(t, map[string]string{".gitlab-ci.yml": project, "policy/" + filepath.Base(p.Content.Include[0].File): string(injected)})
-	r := execIn(t, dir, []string{"HOME=" + home}, tool(t, "gitlab-ci-local"), "--home", home, "--preview")
+	r := glciCatalog(t, dir, home, "--preview")
 	if r.code != 0 {
 		t.Fatalf("the injected configuration is not valid: %s", r)
 	}
