@@ -242,3 +242,18 @@ func TestGeneratedPackagingIsFresh(t *testing.T) {
 		t.Fatalf("generated packaging is stale (run go generate): %v\n%s", err, out)
 	}
 }
+
+// TestBranchesPinNoRelease: actions/release.sha256 on a branch lists no
+// binary. Pins belong in release commits only (.github/release/pin.sh); a pin
+// here would make every branch run a released binary instead of its source.
+func TestBranchesPinNoRelease(t *testing.T) {
+	b, err := os.ReadFile("actions/release.sha256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			t.Errorf("actions/release.sha256:%d pins %q; only release commits pin binaries (remove the line)", i+1, line)
+		}
+	}
+}

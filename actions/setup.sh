@@ -8,13 +8,15 @@
 #   PAVED_DOWNLOAD_URL       base URL of the release downloads (the download-url input)
 #   PAVED_BINARY             an executable to use as is, skipping all of the below
 #
-# When actions/release.sha256 in the action's tree pins binaries for the ref
-# (the release tag itself, or a major/minor tag such as v1 that points at a
-# commit listing v1.x.y releases), the binary for this runner is downloaded
-# from BASE/TAG/paved_OS_ARCH, checked against the pinned SHA-256 and refused
-# on any mismatch. BASE defaults to the repository's GitHub release downloads.
-# From a ref without pinned checksums (a branch, a commit SHA, `uses: ./`)
-# paved is built from the action's source with the runner's Go toolchain.
+# A release commit (what a release tag points at) lists the SHA-256 of its
+# binaries in actions/release.sha256, as "SHA256  TAG/paved_OS_ARCH[.exe]"
+# lines (.github/release/pin.sh writes them). Used at any ref that resolves to
+# it (the tag v1.2.3, the major tag v1, the commit SHA), the action downloads
+# the binary for this runner from BASE/TAG/paved_OS_ARCH, checks it against the
+# pinned SHA-256 and refuses it on any mismatch. BASE defaults to the
+# repository's GitHub release downloads. Other trees (branches, `uses: ./`)
+# pin nothing, and paved is built from the action's source with the runner's
+# Go toolchain.
 set -euo pipefail
 : "${PAVED_SOURCE:?PAVED_SOURCE must point at the source of the action}"
 dest="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/paved-bin"
@@ -39,20 +41,19 @@ sha256() {
 }
 
 # pinned prints "TAG SHA256" for the release binary NAME that the action's
-# tree pins for REF, or nothing. An exact tag wins; a major or minor tag (v1,
-# v1.4) takes the last release listed under it, which is the newest one the
-# release workflow wrote into this tree.
+# tree pins, or nothing. A tree normally pins one release; should it list
+# several, the one named by REF wins, else the last listed.
 pinned() {
   local ref=${1#refs/tags/} name=$2 sums="$PAVED_SOURCE/actions/release.sha256"
-  [ -n "$ref" ] && [ -f "$sums" ] || return 0
+  [ -f "$sums" ] || return 0
   awk -v ref="$ref" -v name="$name" '
     NF == 2 && length($1) == 64 && $1 !~ /[^0-9a-f]/ {
       n = split($2, p, "/")
       if (n != 2 || p[2] != name) next
       if (p[1] == ref) { exact = p[1] " " $1 }
-      else if (ref ~ /^v[0-9]+(\.[0-9]+)?$/ && index(p[1], ref ".") == 1) { alias = p[1] " " $1 }
+      last = p[1] " " $1
     }
-    END { if (exact != "") print exact; else if (alias != "") print alias }
+    END { if (exact != "") print exact; else if (last != "") print last }
   ' "$sums"
 }
 

@@ -3,11 +3,13 @@ package e2e
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -108,16 +110,17 @@ func releaseServer(t *testing.T, name string, body []byte) (string, *atomic.Int3
 	return srv.URL + "/releases", &hits
 }
 
-// actRelease runs the consumer workflow in act with paved-dev/paved@v9.9.9
+// actRelease runs the consumer workflow in act with paved-dev/paved@REF
 // mapped to the released copy of the action.
-func actRelease(t *testing.T, action, releases, out string) (result, string) {
+func actRelease(t *testing.T, ref, action, releases, out string) (result, string) {
 	t.Helper()
 	act := tool(t, "act")
-	consumer := gitRepo(t, map[string]string{".github/workflows/build.yml": releaseConsumerWorkflow})
+	workflow := strings.ReplaceAll(releaseConsumerWorkflow, "paved-dev/paved@"+releaseTag, "paved-dev/paved@"+ref)
+	consumer := gitRepo(t, map[string]string{".github/workflows/build.yml": workflow})
 	reqURL, reqToken := stk.GitHubTokenRequest(ghRepo)
 	args := []string{"push", "-W", ".github/workflows/build.yml",
 		"-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "--action-offline-mode",
-		"--local-repository", "paved-dev/paved@" + releaseTag + "=" + action,
+		"--local-repository", "paved-dev/paved@" + ref + "=" + action,
 		"--env", "ACTIONS_ID_TOKEN_REQUEST_URL=" + reqURL, "--env", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + reqToken,
 		"--env", "PAVED_TRUSTED_ROOT=" + stk.TrustedRootPath, "--env", "PAVED_SIGNING_CONFIG=" + stk.SigningConfigPath,
 		"--env", "OUT_DIR=" + out, "--env", "RELEASES_URL=" + releases,
@@ -150,7 +153,7 @@ func TestActDownloadsThePinnedRelease(t *testing.T) {
 	t.Run("verified", func(t *testing.T) {
 		releases, hits := releaseServer(t, name, binary)
 		out := t.TempDir()
-		r, token := actRelease(t, action, releases, out)
+		r, token := actRelease(t, releaseTag, action, releases, out)
 		want := "downloaded paved " + releaseTag + " (" + name + ") from " + releases + "/" + releaseTag + "/" + name + " and verified its SHA-256 " + pin
 		if r.code != 0 || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "leftover=paved") {
 			t.Fatalf("act run failed or did not use the pinned download (want %q): %s", want, r)
@@ -175,7 +178,7 @@ func TestActDownloadsThePinnedRelease(t *testing.T) {
 		tampered[len(tampered)/2] ^= 0x01
 		releases, hits := releaseServer(t, name, tampered)
 		out := t.TempDir()
-		r, _ := actRelease(t, action, releases, out)
+		r, _ := actRelease(t, releaseTag, action, releases, out)
 		if r.code == 0 {
 			t.Fatalf("the job succeeded with a tampered binary: %s", r)
 		}
@@ -202,4 +205,166 @@ func TestActDownloadsThePinnedRelease(t *testing.T) {
 			t.Errorf("the job went on after the refusal and wrote %d files", len(entries))
 		}
 	})
+}
+
+// pinLine matches a pin of actions/release.sha256.
+var pinLine = regexp.MustCompile(`(?m)^[0-9a-f]{64}  v[^/\s]+/paved_`)
+
+// sourceCopy makes a git repository of this working tree's files (tracked and
+// untracked, without ignored ones) in one commit, as a release checkout.
+func sourceCopy(t *testing.T) string {
+	t.Helper()
+	root := repoRoot(t)
+	list := execIn(t, root, nil, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	if list.code != 0 {
+		t.Fatal(list)
+	}
+	files := map[string]string{}
+	for _, rel := range strings.Split(strings.TrimRight(list.stdout, "\x00"), "\x00") {
+		b, err := os.ReadFile(filepath.Join(root, rel))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted in the working tree
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[rel] = string(b)
+	}
+	dir := gitRepo(t, files)
+	for _, script := range []string{".github/release/build.sh", ".github/release/pin.sh", "actions/setup.sh"} {
+		if err := os.Chmod(filepath.Join(dir, script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--amend", "--no-edit"}} {
+		if r := execIn(t, dir, nil, "git", args...); r.code != 0 {
+			t.Fatalf("git %v: %s", args, r)
+		}
+	}
+	return dir
+}
+
+// TestReleaseCommitPinsItsBinaries runs the release tooling of
+// .github/workflows/release.yml on a copy of this source tree: build.sh builds
+// paved for this runner's platform and pin.sh makes the release commit and
+// its tag. The release commit adds actions/release.sha256 alone to the source
+// commit; building the tag again reproduces the pinned bytes; the root action
+// used at the release commit's SHA (a full-SHA pin, not the tag) downloads the
+// release binary and checks it; the source commit pins nothing. Bad input to
+// the scripts is refused and changes nothing.
+func TestReleaseCommitPinsItsBinaries(t *testing.T) {
+	src := sourceCopy(t)
+	platform := runtime.GOOS + "/" + runtime.GOARCH
+	name := "paved_" + runtime.GOOS + "_" + runtime.GOARCH
+	gitEnv := []string{"GIT_AUTHOR_NAME=release", "GIT_AUTHOR_EMAIL=release@example.com", "GIT_COMMITTER_NAME=release", "GIT_COMMITTER_EMAIL=release@example.com"}
+	git := func(args ...string) string {
+		t.Helper()
+		r := execIn(t, src, gitEnv, "git", args...)
+		if r.code != 0 {
+			t.Fatalf("git %v: %s", args, r)
+		}
+		return strings.TrimSpace(r.stdout)
+	}
+	dist := t.TempDir()
+	if r := execIn(t, src, nil, "./.github/release/build.sh", releaseTag, dist, platform); r.code != 0 {
+		t.Fatalf("build.sh: %s", r)
+	}
+	binary, err := os.ReadFile(filepath.Join(dist, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(binary)
+	pin := hex.EncodeToString(sum[:])
+	if v := execIn(t, "", nil, filepath.Join(dist, name), "version"); v.code != 0 || !strings.Contains(v.stdout, releaseTag) {
+		t.Errorf("the release binary does not report %s: %s", releaseTag, v)
+	}
+
+	// Refusals first: nothing may be committed or tagged.
+	source := git("rev-parse", "HEAD")
+	tampered := t.TempDir()
+	for _, f := range []string{name, "checksums.txt"} {
+		b, err := os.ReadFile(filepath.Join(dist, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == name {
+			b[len(b)/2] ^= 1
+		}
+		if err := os.WriteFile(filepath.Join(tampered, f), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ version, dist, want string }{
+		{"9.9.9", dist, "VERSION must be a release version like v1.2.3"},
+		{releaseTag, t.TempDir(), "checksums.txt is missing"},
+		{releaseTag, tampered, "do not match"},
+	} {
+		r := execIn(t, src, gitEnv, "./.github/release/pin.sh", c.version, c.dist)
+		if r.code == 0 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("pin.sh %s %s: want a refusal saying %q: %s", c.version, c.dist, c.want, r)
+		}
+	}
+	if r := execIn(t, src, nil, "./.github/release/build.sh", "latest", t.TempDir()); r.code != 2 || !strings.Contains(r.stderr, "VERSION must be a release version") {
+		t.Errorf("build.sh latest: want exit 2 naming the version format: %s", r)
+	}
+	if head, tags := git("rev-parse", "HEAD"), git("tag", "--list"); head != source || tags != "" {
+		t.Fatalf("a refused pin.sh left a commit or tag behind: HEAD %s (was %s), tags %q", head, source, tags)
+	}
+
+	r := execIn(t, src, gitEnv, "./.github/release/pin.sh", releaseTag, dist)
+	if r.code != 0 {
+		t.Fatalf("pin.sh: %s", r)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	release := lines[len(lines)-1]
+	if got := git("rev-parse", releaseTag+"^{commit}"); got != release {
+		t.Fatalf("tag %s points at %s, pin.sh printed %s", releaseTag, got, release)
+	}
+	if parent := git("rev-parse", release+"^"); parent != source {
+		t.Errorf("the release commit's parent is %s, want the source commit %s", parent, source)
+	}
+	if changed := git("diff", "--name-only", source, release); changed != "actions/release.sha256" {
+		t.Errorf("the release commit changes %q, want actions/release.sha256 alone", changed)
+	}
+	if got := git("show", release+":actions/release.sha256"); !strings.Contains(got, pin+"  "+releaseTag+"/"+name+"\n") && !strings.HasSuffix(got, pin+"  "+releaseTag+"/"+name) {
+		t.Errorf("the release commit pins\n%s\nwant %s  %s/%s", got, pin, releaseTag, name)
+	}
+	if got := git("show", source+":actions/release.sha256"); pinLine.MatchString(got) {
+		t.Errorf("the source commit already pins binaries:\n%s", got)
+	}
+	if r := execIn(t, src, gitEnv, "./.github/release/pin.sh", releaseTag, dist); r.code == 0 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("pin.sh for an existing tag: want a refusal: %s", r)
+	}
+
+	// The tag reproduces its pins.
+	tagged := filepath.Join(t.TempDir(), "tagged")
+	if r := execIn(t, "", nil, "git", "clone", "-q", "--branch", releaseTag, src, tagged); r.code != 0 {
+		t.Fatal(r)
+	}
+	again := t.TempDir()
+	if r := execIn(t, tagged, nil, "./.github/release/build.sh", releaseTag, again, platform); r.code != 0 {
+		t.Fatalf("build.sh at the tag: %s", r)
+	}
+	if b, err := os.ReadFile(filepath.Join(again, name)); err != nil || sha256.Sum256(b) != sum {
+		t.Errorf("building tag %s again does not reproduce the pinned binary %s (%v)", releaseTag, pin, err)
+	}
+
+	// A full-SHA pin of the release commit downloads and checks the binary.
+	releases, hits := releaseServer(t, name, binary)
+	out := t.TempDir()
+	ar, token := actRelease(t, release, tagged, releases, out)
+	want := "downloaded paved " + releaseTag + " (" + name + ") from " + releases + "/" + releaseTag + "/" + name + " and verified its SHA-256 " + pin
+	if ar.code != 0 || !strings.Contains(ar.stdout, want) || strings.Contains(ar.stdout, "building paved from the action's source") {
+		t.Fatalf("the action at the release commit %s did not run the pinned download (want %q): %s", release, want, ar)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("the release server saw %d downloads, want 1", n)
+	}
+	bundle := filepath.Join(out, "attestation.sigstore.json")
+	for verifier, res := range verifiers(t, bundle, filepath.Join(out, "app-amd64"), ghSAN, stk.GitHubIssuer, "paved-dev") {
+		if res.code != 0 {
+			t.Errorf("%s rejects what the release binary signed: %s", verifier, res)
+		}
+	}
+	assertNoSecrets(t, []string{token}, []string{ar.stdout, ar.stderr}, out)
 }
