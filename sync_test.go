@@ -189,8 +189,15 @@ func checkTemplate(t *testing.T, cmd *command.Command) {
 			}
 		}
 	}
-	if img := header.Spec.Inputs["image"]; img.Default != "$"+glci.ImageVariable || img.Regex != glci.ImagePattern {
-		t.Errorf("image input default %v regex %q, want $%s and %q", img.Default, img.Regex, glci.ImageVariable, glci.ImagePattern)
+	wantImage, err := glci.ReleaseImage(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantImage == "" {
+		wantImage = "$" + glci.ImageVariable
+	}
+	if img := header.Spec.Inputs["image"]; img.Default != wantImage || img.Regex != glci.ImagePattern {
+		t.Errorf("image input default %v regex %q, want %s and %q", img.Default, img.Regex, wantImage, glci.ImagePattern)
 	}
 	if job.Stage != "$[[ inputs.stage ]]" || job.Needs != "$[[ inputs.needs ]]" || job.Image != "$[[ inputs.image ]]" {
 		t.Errorf("job stage %q needs %q image %q, want them from the inputs", job.Stage, job.Needs, job.Image)
@@ -243,10 +250,14 @@ func TestGeneratedPackagingIsFresh(t *testing.T) {
 	}
 }
 
-// TestBranchesPinNoRelease: actions/release.sha256 on a branch lists no
-// binary. Pins belong in release commits only (.github/release/pin.sh); a pin
-// here would make every branch run a released binary instead of its source.
+// TestBranchesPinNoRelease: on a branch, actions/release.sha256 lists no
+// binary and gitlab/release.image names no image. Pins belong in release
+// commits only (.github/release/pin.sh); a pin here would make every branch
+// run a released binary or image instead of its source.
 func TestBranchesPinNoRelease(t *testing.T) {
+	if image, err := glci.ReleaseImage("."); err != nil || image != "" {
+		t.Errorf("%s names %q (%v); only release commits pin an image (leave only comments)", glci.ReleaseImageFile, image, err)
+	}
 	b, err := os.ReadFile("actions/release.sha256")
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Makes the release commit: in a clean checkout of the commit the binaries of
-# DIST were built from, writes their SHA-256 into actions/release.sha256,
-# commits that file alone and tags the commit VERSION (annotated).
+# DIST were built from, writes their SHA-256 into actions/release.sha256 and,
+# given IMAGE (the release's Paved image, NAME@sha256:HEX), writes it into
+# gitlab/release.image and regenerates templates/*.yml so that the components
+# default to it; commits those files alone and tags the commit VERSION
+# (annotated). IMAGE needs the Go toolchain (go generate).
 #
-#   .github/release/pin.sh VERSION DIST
+#   .github/release/pin.sh VERSION DIST [IMAGE]
 #
 # The release commit is reachable from release tags only (the release workflow
 # pushes the tag and moves the major tag, never a branch): every ref that
@@ -13,9 +16,10 @@
 # release commit's SHA.
 set -euo pipefail
 
-usage="usage: .github/release/pin.sh VERSION DIST"
+usage="usage: .github/release/pin.sh VERSION DIST [IMAGE]"
 version=${1:?$usage}
 dist=${2:?$usage}
+image=${3:-}
 fail() {
   echo "pin.sh: $*" >&2
   exit 2
@@ -28,6 +32,9 @@ sums=actions/release.sha256
 if git rev-parse -q --verify "refs/tags/$version" >/dev/null; then
   fail "tag $version already exists; release a new version instead"
 fi
+if [ -n "$image" ] && [[ ! $image =~ ^[^[:space:]@\$]+@sha256:[0-9a-f]{64}$ ]]; then
+  fail "IMAGE must be pinned by digest, NAME@sha256:HEX, got '$image'"
+fi
 (cd "$dist" && sha256sum --check --quiet --strict checksums.txt) || fail "the files in $dist do not match $dist/checksums.txt"
 
 tmp=$(mktemp)
@@ -39,6 +46,16 @@ awk -v tag="$version" 'NF == 2 && length($1) == 64 && $2 ~ /^\*?paved_[a-z0-9]+_
 } END { if (n == 0) exit 1 }' "$dist/checksums.txt" >> "$tmp" || fail "$dist/checksums.txt lists no paved_OS_ARCH binary"
 cp "$tmp" "$sums"
 git add "$sums"
+if [ -n "$image" ]; then
+  images=gitlab/release.image
+  { grep '^#' "$images" || true; echo "$image"; } > "$tmp"
+  cp "$tmp" "$images"
+  if ! go generate . >/dev/null; then
+    git reset -q && git checkout -q -- .
+    fail "go generate failed; nothing was committed"
+  fi
+  git add "$images" templates
+fi
 git commit -q -m "release $version: pin the SHA-256 of its binaries"
 git tag -a "$version" -m "paved $version"
 git rev-parse HEAD

@@ -1,7 +1,11 @@
 package glci
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -20,6 +24,37 @@ const ImageVariable = "PAVED_IMAGE"
 // that what runs the signing is the image that was reviewed.
 const ImagePattern = `^(\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\}|[^\s@$]+@sha256:[0-9a-f]{64})$`
 
+// ReleaseImageFile holds the Paved image of a release commit, NAME@sha256:HEX
+// (written by .github/release/pin.sh); elsewhere it names no image and the
+// components default to the ImageVariable.
+const ReleaseImageFile = "gitlab/release.image"
+
+var digestRef = regexp.MustCompile(`^[^\s@$]+@sha256:[0-9a-f]{64}$`)
+
+// ReleaseImage reads ReleaseImageFile under root: the image pinned by digest,
+// or "" when the file names none. Lines starting with # are comments.
+func ReleaseImage(root string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(root, ReleaseImageFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	image := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if image != "" || !digestRef.MatchString(line) {
+			return "", fmt.Errorf("%s: %q is not one image pinned by digest (NAME@sha256:HEX); fix the file or leave only comments", ReleaseImageFile, line)
+		}
+		image = line
+	}
+	return image, nil
+}
+
 // PackagingInputs are the spec:inputs every component has besides the
 // command's own, in order.
 var PackagingInputs = []string{"stage", "job-suffix", "needs", "image", "paved"}
@@ -30,13 +65,20 @@ var PackagingInputs = []string{"stage", "job-suffix", "needs", "image", "paved"}
 // "paved-NAME$[[ inputs.job-suffix ]]" that passes the inputs as PAVED_*
 // variables, declares id_tokens when the command signs, and keeps its outputs
 // as a dotenv report and its SBOMs and policy results as GitLab reports.
-func ComponentYAML(cmd *command.Command) string {
+//
+// image is the default of the image input: a release's image pinned by digest,
+// or "" for the ImageVariable.
+func ComponentYAML(cmd *command.Command, image string) string {
 	q := strconv.Quote
+	imageDefault, imageDoc := image, "the release's image, pinned by digest"
+	if image == "" {
+		imageDefault, imageDoc = "$"+ImageVariable, "the "+ImageVariable+" CI/CD\n# variable; pin it by digest"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: %s\n", cmd.CI.Title, cmd.CI.Description)
 	fmt.Fprintf(&b, "#\n# include:\n#   - component: $CI_SERVER_FQDN/paved-dev/paved/%s@v1\n#     inputs:\n#       needs: [build]\n", cmd.Name)
-	fmt.Fprintf(&b, "#\n# The job runs `paved %s` in the image input (default: the %s CI/CD\n", cmd.Name, ImageVariable)
-	b.WriteString("# variable; pin it by digest); on a shell runner the image is ignored and\n# the paved input names the binary. Outputs are a dotenv report (PAVED_*).\n# See docs/gitlab.md.\n")
+	fmt.Fprintf(&b, "#\n# The job runs `paved %s` in the image input (default: %s).\n", cmd.Name, imageDoc)
+	b.WriteString("# On a shell runner the image is ignored and the paved input names the\n# binary. Outputs are a dotenv report (PAVED_*). See docs/gitlab.md.\n")
 	fmt.Fprintf(&b, "# Generated from the declaration of `paved %s` by `go generate`; do not edit.\n", cmd.Name)
 	stage := cmd.CI.Stage
 	if stage == "" {
@@ -46,7 +88,7 @@ func ComponentYAML(cmd *command.Command) string {
 	fmt.Fprintf(&b, "    stage:\n      description: %s\n      default: %s\n", q("stage of the paved "+cmd.Name+" job"), q(stage))
 	fmt.Fprintf(&b, "    job-suffix:\n      description: %s\n      default: \"\"\n", q("appended to the job name, to include the component more than once"))
 	fmt.Fprintf(&b, "    needs:\n      description: %s\n      type: array\n      default: []\n", q("jobs whose artifacts the paved "+cmd.Name+" job needs; empty: it starts at once, with no artifacts of earlier jobs"))
-	fmt.Fprintf(&b, "    image:\n      description: %s\n      default: %s\n      regex: %s\n", q("image the job runs in, pinned by digest (NAME@sha256:HEX), or a CI/CD variable holding one; shell runners ignore it"), q("$"+ImageVariable), q(ImagePattern))
+	fmt.Fprintf(&b, "    image:\n      description: %s\n      default: %s\n      regex: %s\n", q("image the job runs in, pinned by digest (NAME@sha256:HEX), or a CI/CD variable holding one; shell runners ignore it"), q(imageDefault), q(ImagePattern))
 	fmt.Fprintf(&b, "    paved:\n      description: %s\n      default: paved\n", q("the paved command to run (a path when the job image does not ship it)"))
 	for _, in := range cmd.Inputs {
 		if in.CLIOnly {

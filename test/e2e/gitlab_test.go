@@ -23,7 +23,12 @@ import (
 // offline, exactly as written by users.
 func catalog(t *testing.T) string {
 	t.Helper()
-	root := repoRoot(t)
+	return catalogFrom(t, repoRoot(t))
+}
+
+// catalogFrom is catalog for the components of the source tree at root.
+func catalogFrom(t *testing.T, root string) string {
+	t.Helper()
 	src := t.TempDir()
 	for _, dir := range []string{"templates"} {
 		if r := execIn(t, "", nil, "cp", "-r", filepath.Join(root, dir), filepath.Join(src, dir)); r.code != 0 {

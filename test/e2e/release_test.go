@@ -311,7 +311,11 @@ func TestReleaseCommitPinsItsBinaries(t *testing.T) {
 		t.Fatalf("a refused pin.sh left a commit or tag behind: HEAD %s (was %s), tags %q", head, source, tags)
 	}
 
-	r := execIn(t, src, gitEnv, "./.github/release/pin.sh", releaseTag, dist)
+	image := "registry.example/paved-dev/paved@sha256:" + strings.Repeat("5e", 32)
+	if r := execIn(t, src, gitEnv, "./.github/release/pin.sh", releaseTag, dist, "registry.example/paved-dev/paved:"+releaseTag); r.code != 2 || !strings.Contains(r.stderr, "IMAGE must be pinned by digest") {
+		t.Errorf("pin.sh with an image by tag: want exit 2 asking for a digest: %s", r)
+	}
+	r := execIn(t, src, gitEnv, "./.github/release/pin.sh", releaseTag, dist, image)
 	if r.code != 0 {
 		t.Fatalf("pin.sh: %s", r)
 	}
@@ -323,8 +327,17 @@ func TestReleaseCommitPinsItsBinaries(t *testing.T) {
 	if parent := git("rev-parse", release+"^"); parent != source {
 		t.Errorf("the release commit's parent is %s, want the source commit %s", parent, source)
 	}
-	if changed := git("diff", "--name-only", source, release); changed != "actions/release.sha256" {
-		t.Errorf("the release commit changes %q, want actions/release.sha256 alone", changed)
+	changed := strings.Fields(git("diff", "--name-only", source, release))
+	templates, err := filepath.Glob(filepath.Join(src, "templates", "*.yml"))
+	if err != nil || len(templates) == 0 {
+		t.Fatalf("no templates in the release tree (%v)", err)
+	}
+	want := []string{"actions/release.sha256", "gitlab/release.image"}
+	for _, f := range templates {
+		want = append(want, "templates/"+filepath.Base(f))
+	}
+	if strings.Join(changed, " ") != strings.Join(want, " ") {
+		t.Errorf("the release commit changes %q, want %q", changed, want)
 	}
 	if got := git("show", release+":actions/release.sha256"); !strings.Contains(got, pin+"  "+releaseTag+"/"+name+"\n") && !strings.HasSuffix(got, pin+"  "+releaseTag+"/"+name) {
 		t.Errorf("the release commit pins\n%s\nwant %s  %s/%s", got, pin, releaseTag, name)
@@ -349,12 +362,38 @@ func TestReleaseCommitPinsItsBinaries(t *testing.T) {
 		t.Errorf("building tag %s again does not reproduce the pinned binary %s (%v)", releaseTag, pin, err)
 	}
 
+	// The release's components default to its image, and the release tree's
+	// generated files are what its generator writes.
+	if r := execIn(t, tagged, nil, "go", "run", "./test/cmd/paved-gen", "-check"); r.code != 0 {
+		t.Errorf("the release commit's generated files are stale: %s", r)
+	}
+	home := catalogFrom(t, tagged)
+	var pipeline strings.Builder
+	pipeline.WriteString("include:\n")
+	for _, f := range templates {
+		pipeline.WriteString("  - component: $CI_SERVER_FQDN/paved-dev/paved/" + strings.TrimSuffix(filepath.Base(f), ".yml") + "@v1\n")
+	}
+	dir := consumer(t, map[string]string{".gitlab-ci.yml": pipeline.String()})
+	pr := glciCatalog(t, dir, home, "--preview")
+	if pr.code != 0 {
+		t.Fatalf("the release's components are not valid: %s", pr)
+	}
+	jobs := previewJobs(t, pr.stdout)
+	if len(jobs) != len(templates) {
+		t.Errorf("%d jobs in the preview, want one per component (%d)", len(jobs), len(templates))
+	}
+	for name, j := range jobs {
+		if got := j.imageName(); got != image {
+			t.Errorf("%s of the release runs in %v, want the release's image %s", name, got, image)
+		}
+	}
+
 	// A full-SHA pin of the release commit downloads and checks the binary.
 	releases, hits := releaseServer(t, name, binary)
 	out := t.TempDir()
 	ar, token := actRelease(t, release, tagged, releases, out)
-	want := "downloaded paved " + releaseTag + " (" + name + ") from " + releases + "/" + releaseTag + "/" + name + " and verified its SHA-256 " + pin
-	if ar.code != 0 || !strings.Contains(ar.stdout, want) || strings.Contains(ar.stdout, "building paved from the action's source") {
+	want = []string{"downloaded paved " + releaseTag + " (" + name + ") from " + releases + "/" + releaseTag + "/" + name + " and verified its SHA-256 " + pin}
+	if ar.code != 0 || !strings.Contains(ar.stdout, want[0]) || strings.Contains(ar.stdout, "building paved from the action's source") {
 		t.Fatalf("the action at the release commit %s did not run the pinned download (want %q): %s", release, want, ar)
 	}
 	if n := hits.Load(); n != 1 {

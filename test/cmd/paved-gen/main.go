@@ -49,12 +49,17 @@ func main() {
 // Files returns every generated file by path, relative to the repository root.
 func Files() map[string]string {
 	files := map[string]string{}
+	image, err := glci.ReleaseImage(".")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	for _, c := range command.All() {
 		if !hasCIInputs(c) {
 			continue
 		}
 		files[filepath.Join("actions", c.Name, "action.yml")] = gha.ActionYAML(c, c.CI.Title, c.CI.Description, "/../..")
-		files[filepath.Join("templates", c.Name+".yml")] = glci.ComponentYAML(c)
+		files[filepath.Join("templates", c.Name+".yml")] = glci.ComponentYAML(c, image)
 	}
 	if readme, err := os.ReadFile("README.md"); err == nil {
 		files["README.md"] = readmeWithHelp(string(readme))
