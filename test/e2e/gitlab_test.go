@@ -610,10 +610,12 @@ func TestGitLabPipelineExecutionPolicyExample(t *testing.T) {
 	}
 }
 
-// TestPavedImage builds the components' image without a Docker daemon
-// (test/cmd/paved-image), SBOMs its OCI layout with paved sbom, attests its
-// digest with SLSA provenance on the local stack, and verifies both
-// attestations against the digest, as the release pipeline does.
+// TestPavedImage does what the image job of .github/workflows/release.yml
+// does, on a real registry on loopback: build the components' image without a
+// Docker daemon (test/cmd/paved-image) and push it, SBOM it from the registry,
+// attach the SBOM and provenance attestations to it, signed as release.yml of
+// paved-dev/paved; then docs/gitlab.md's command to verify the image, run as
+// written, accepts it (and the SBOM attestation verifies too).
 func TestPavedImage(t *testing.T) {
 	if _, err := os.Stat("/bin/busybox"); err != nil {
 		if r := execIn(t, "", nil, "sh", "-c", "apt-get update -qq && apt-get install -y -qq busybox-static"); r.code != 0 {
@@ -621,23 +623,21 @@ func TestPavedImage(t *testing.T) {
 		}
 	}
 	ws := t.TempDir()
-	layoutDir := filepath.Join(ws, "paved-image")
+	repo := startRegistry(t) + "/paved-dev/paved"
 	build := execIn(t, repoRoot(t), []string{"GOCACHE=" + goEnv(t, "GOCACHE"), "GOMODCACHE=" + goEnv(t, "GOMODCACHE"), "GOTOOLCHAIN=local"},
-		"go", "run", "./test/cmd/paved-image", "-out", layoutDir, "-version", "e2e")
+		"go", "run", "./test/cmd/paved-image", "-out", filepath.Join(ws, "image-layout"), "-version", "v9.9.9", "-push", repo+":v9.9.9", "-insecure")
 	if build.code != 0 {
 		t.Fatalf("paved-image: %s", build)
 	}
-	digest := strings.TrimSpace(build.stdout)
-	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(digest) {
-		t.Fatalf("paved-image printed %q, want the manifest digest", digest)
+	digest := regexp.MustCompile(`sha256:[0-9a-f]{64}`).FindString(build.stdout)
+	if digest == "" {
+		t.Fatalf("paved-image printed %q, want the manifest digest", build.stdout)
 	}
-	token, err := stk.MintGitLabToken(glProject, 10*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokenFile := writeToken(t, token)
-	signing := []string{"--identity-token-file", tokenFile, "--trusted-root", stk.TrustedRootPath, "--signing-config", stk.SigningConfigPath}
-	sb := execIn(t, ws, nil, paved, append([]string{"sbom", layoutDir, "--source-type", "oci-layout", "--output-name", "paved-image", "--attest"}, signing...)...)
+	ref := repo + "@" + digest
+
+	token := releaseToken(t)
+	signing := []string{"--identity-token-file", writeToken(t, token), "--trusted-root", stk.TrustedRootPath, "--signing-config", stk.SigningConfigPath}
+	sb := execIn(t, ws, nil, paved, "sbom", ref, "--source-type", "registry", "--format", "cyclonedx-json", "--output-name", "paved-image")
 	if sb.code != 0 {
 		t.Fatalf("paved sbom of the image: %s", sb)
 	}
@@ -651,20 +651,35 @@ func TestPavedImage(t *testing.T) {
 			t.Errorf("the image's CycloneDX SBOM does not mention %s", want)
 		}
 	}
-	at := execIn(t, ws, nil, paved, append([]string{"attest", "--subject-digest", "paved@" + digest, "--bundle-path", "paved-image.provenance.sigstore.json"}, signing...)...)
-	if at.code != 0 {
-		t.Fatalf("paved attest of the image digest: %s", at)
+	for _, args := range [][]string{
+		{"--predicate-type", "https://cyclonedx.org/bom", "--predicate-path", "paved-image.cdx.json", "--bundle-path", "paved-image.cdx.sigstore.json"},
+		{"--bundle-path", "paved-image.provenance.sigstore.json"},
+	} {
+		at := execIn(t, ws, nil, paved, append(append([]string{"attest", "--subject-digest", ref, "--bundles-jsonl", "none", "--push-to-registry", "--registry-image", ref}, args...), signing...)...)
+		if at.code != 0 {
+			t.Fatalf("paved attest %v: %s", args, at)
+		}
+		assertNoSecrets(t, []string{token}, []string{at.stdout, at.stderr})
 	}
-	bundles, _ := filepath.Glob(filepath.Join(ws, "*.sigstore.json"))
-	if len(bundles) < 2 {
-		t.Fatalf("bundles %v, want the SBOM and provenance attestations", bundles)
+
+	args := docCommand(t, "docs/gitlab.md", "paved verify --repo paved-dev/paved")
+	if last := len(args) - 1; args[last] != "oci://IMAGE@sha256:<digest>" {
+		t.Fatalf("docs/gitlab.md's verify command ends in %q, want oci://IMAGE@sha256:<digest>", args[last])
+	} else {
+		args[last] = "oci://" + ref
 	}
-	for _, b := range bundles {
-		v := execIn(t, ws, nil, paved, "verify", digest, "--bundle", b, "--project", glProject,
-			"--cert-oidc-issuer", stk.GitLabIssuer, "--trusted-root", stk.TrustedRootPath, "--predicate-type", predicateTypeOf(t, b))
-		if v.code != 0 {
-			t.Errorf("%s does not verify for the image digest: %s", filepath.Base(b), v)
+	args = args[2:]
+	// The local stack stands in for public-good Sigstore and GitHub's issuer.
+	local := []string{"--trusted-root", stk.TrustedRootPath, "--cert-oidc-issuer", stk.GitHubIssuer}
+	for _, extra := range [][]string{nil, {"--predicate-type", "https://cyclonedx.org/bom"}} {
+		v := execIn(t, ws, nil, paved, append(append(append([]string{"verify"}, args...), local...), extra...)...)
+		if v.code != 0 || !strings.Contains(v.stdout, "verified: true") {
+			t.Errorf("docs/gitlab.md's verify command %v rejects the release's image: %s", extra, v)
 		}
 	}
-	assertNoSecrets(t, []string{token}, []string{sb.stdout, sb.stderr, at.stdout, at.stderr}, ws)
+	// Signed by another workflow of the same repository: refused.
+	other := execIn(t, ws, nil, paved, append([]string{"verify", "--repo", "paved-dev/paved", "--signer-workflow", "paved-dev/paved/.github/workflows/build.yml", "oci://" + ref}, local...)...)
+	if other.code != 1 {
+		t.Errorf("an image signed by release.yml passed a policy for build.yml: %s", other)
+	}
 }

@@ -15,6 +15,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/paved-dev/paved/test/oidc"
+	"github.com/paved-dev/paved/test/stack"
 )
 
 const releaseTag = "v9.9.9"
@@ -207,6 +210,45 @@ func TestActDownloadsThePinnedRelease(t *testing.T) {
 	})
 }
 
+// releaseToken returns an ID token of a run of paved-dev/paved's release
+// workflow (.github/workflows/release.yml, dispatched on main) from the local
+// stack's GitHub issuer.
+func releaseToken(t *testing.T) string {
+	t.Helper()
+	claims := oidc.GitHubClaims("paved-dev/paved")
+	release := "paved-dev/paved/.github/workflows/release.yml@refs/heads/main"
+	claims["workflow"], claims["workflow_ref"], claims["job_workflow_ref"], claims["event_name"] = "release", release, release, "workflow_dispatch"
+	token, err := stk.GitHubOIDC().Mint(claims, stack.Audience, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// docCommand returns the shell command of doc (a path under the repository)
+// that starts with prefix, its continuation lines joined, split into words.
+func docCommand(t *testing.T, doc, prefix string) []string {
+	t.Helper()
+	md, err := os.ReadFile(filepath.Join(repoRoot(t), doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(md), "\n")
+	for i, line := range lines {
+		if !strings.HasPrefix(strings.TrimSpace(line), prefix) {
+			continue
+		}
+		cmd := strings.TrimSpace(line)
+		for strings.HasSuffix(cmd, "\\") && i+1 < len(lines) {
+			i++
+			cmd = strings.TrimSuffix(cmd, "\\") + " " + strings.TrimSpace(lines[i])
+		}
+		return strings.Fields(cmd)
+	}
+	t.Fatalf("%s has no command starting with %q", doc, prefix)
+	return nil
+}
+
 // pinLine matches a pin of actions/release.sha256.
 var pinLine = regexp.MustCompile(`(?m)^[0-9a-f]{64}  v[^/\s]+/paved_`)
 
@@ -278,6 +320,22 @@ func TestReleaseCommitPinsItsBinaries(t *testing.T) {
 	if v := execIn(t, "", nil, filepath.Join(dist, name), "version"); v.code != 0 || !strings.Contains(v.stdout, releaseTag) {
 		t.Errorf("the release binary does not report %s: %s", releaseTag, v)
 	}
+
+	// The release workflow's provenance of the binaries, checked with the
+	// command docs/github.md gives for a downloaded paved.
+	token := releaseToken(t)
+	at := execIn(t, dist, nil, paved, "attest", "--subject-checksums", "checksums.txt", "--bundle-path", "paved.provenance.sigstore.json", "--bundles-jsonl", "none",
+		"--identity-token-file", writeToken(t, token), "--trusted-root", stk.TrustedRootPath, "--signing-config", stk.SigningConfigPath)
+	if at.code != 0 {
+		t.Fatalf("attesting the release binaries: %s", at)
+	}
+	doc := docCommand(t, "docs/github.md", "paved verify paved_linux_amd64")
+	doc[2] = name // this runner's binary
+	local := []string{"--trusted-root", stk.TrustedRootPath, "--cert-oidc-issuer", stk.GitHubIssuer}
+	if v := execIn(t, dist, nil, paved, append(doc[1:], local...)...); v.code != 0 || !strings.Contains(v.stdout, "verified: true") {
+		t.Errorf("docs/github.md's command %v rejects the release binary: %s", doc, v)
+	}
+	assertNoSecrets(t, []string{token}, []string{at.stdout, at.stderr}, dist)
 
 	// Refusals first: nothing may be committed or tagged.
 	source := git("rev-parse", "HEAD")
