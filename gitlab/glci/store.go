@@ -1,12 +1,18 @@
 package glci
 
 import (
+	"strings"
+
 	"github.com/paved-dev/paved/gitlab/glstore"
 	"github.com/paved-dev/paved/shared/command"
+	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/store"
 )
 
-var _ command.StoreProvider = (*Door)(nil)
+var (
+	_ command.StoreProvider   = (*Door)(nil)
+	_ command.FetcherProvider = (*Door)(nil)
+)
 
 // StoreTargets implements command.StoreProvider: with gitlab-package set, the
 // project's generic package registry, written with the job token
@@ -16,14 +22,42 @@ func (d *Door) StoreTargets(v command.Values) ([]store.Writer, error) {
 	if pkg == "" {
 		return nil, nil
 	}
-	version := v.String("gitlab-package-version")
+	t, err := d.packageStore(pkg, v.String("gitlab-package-version"))
+	if err != nil {
+		return nil, err
+	}
+	return []store.Writer{t}, nil
+}
+
+// BundleFetcher implements command.FetcherProvider for --bundle-from gitlab:
+// the bundles that StoreTargets wrote to the generic package gitlab-package
+// (at gitlab-package-version, by default this pipeline's tag or commit SHA),
+// read with the job token.
+func (d *Door) BundleFetcher(source string, v command.Values) (string, store.Fetcher, error) {
+	if source != "gitlab" {
+		return "", nil, fail.Configf("--bundle-from %s is not a GitLab source; use gitlab", source)
+	}
+	pkg := v.String("gitlab-package")
+	if pkg == "" {
+		return "", nil, fail.Configf("--bundle-from gitlab needs --gitlab-package: the package name paved attest stored the bundles under (its gitlab-package input)")
+	}
+	t, err := d.packageStore(pkg, v.String("gitlab-package-version"))
+	if err != nil {
+		return "", nil, err
+	}
+	return "GitLab package " + strings.TrimSuffix(t.URL(""), "/"), t, nil
+}
+
+// packageStore is the generic package PKG of this job's project at version
+// (default: CI_COMMIT_TAG, else CI_COMMIT_SHA).
+func (d *Door) packageStore(pkg, version string) (*glstore.GitLab, error) {
 	if version == "" {
 		version = d.getenv("CI_COMMIT_TAG")
 	}
 	if version == "" {
 		version = d.getenv("CI_COMMIT_SHA")
 	}
-	t, err := glstore.New(glstore.Options{
+	return glstore.New(glstore.Options{
 		APIURL:   d.getenv("CI_API_V4_URL"),
 		Project:  d.getenv("CI_PROJECT_ID"),
 		JobToken: d.getenv("CI_JOB_TOKEN"),
@@ -31,8 +65,4 @@ func (d *Door) StoreTargets(v command.Values) ([]store.Writer, error) {
 		Version:  version,
 		Tag:      d.getenv("CI_COMMIT_TAG"),
 	})
-	if err != nil {
-		return nil, err
-	}
-	return []store.Writer{t}, nil
 }

@@ -35,3 +35,46 @@ func TestStoreTargets(t *testing.T) {
 		t.Fatalf("without the job token: %v", err)
 	}
 }
+
+// TestBundleFetcher: --bundle-from gitlab reads the package named by
+// gitlab-package, at the pipeline's tag (else commit SHA) unless
+// gitlab-package-version says otherwise; it needs the package name and the job
+// token, and only the gitlab source is GitLab's.
+func TestBundleFetcher(t *testing.T) {
+	job := map[string]string{"CI_API_V4_URL": "https://gitlab.example.com/api/v4", "CI_PROJECT_ID": "42", "CI_JOB_TOKEN": "glcbt-secret", "CI_COMMIT_SHA": "0123abcd"}
+	values := func(m map[string][]string) command.Values {
+		v, err := command.NewValues(command.Verify(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	door := func(env map[string]string) *glci.Door {
+		return glci.New(glci.Options{Getenv: func(k string) string { return env[k] }, Stdout: io.Discard, Stderr: io.Discard})
+	}
+	for _, c := range []struct {
+		env  map[string]string
+		in   map[string][]string
+		want string
+	}{
+		{job, map[string][]string{"gitlab-package": {"demo"}}, "GitLab package https://gitlab.example.com/api/v4/projects/42/packages/generic/demo/0123abcd"},
+		{map[string]string{"CI_API_V4_URL": job["CI_API_V4_URL"], "CI_PROJECT_ID": "42", "CI_JOB_TOKEN": "t", "CI_COMMIT_SHA": "0123abcd", "CI_COMMIT_TAG": "v1.0.0"},
+			map[string][]string{"gitlab-package": {"demo"}}, "GitLab package https://gitlab.example.com/api/v4/projects/42/packages/generic/demo/v1.0.0"},
+		{job, map[string][]string{"gitlab-package": {"demo"}, "gitlab-package-version": {"2.0"}}, "GitLab package https://gitlab.example.com/api/v4/projects/42/packages/generic/demo/2.0"},
+	} {
+		name, f, err := door(c.env).BundleFetcher("gitlab", values(c.in))
+		if err != nil || f == nil || name != c.want {
+			t.Errorf("%v: %q, %v, want %q", c.in, name, err, c.want)
+		}
+	}
+	if _, _, err := door(job).BundleFetcher("gitlab", values(nil)); fail.ClassOf(err) != fail.Config || !strings.Contains(err.Error(), "--gitlab-package") {
+		t.Errorf("without gitlab-package: %v", err)
+	}
+	noToken := map[string]string{"CI_API_V4_URL": job["CI_API_V4_URL"], "CI_PROJECT_ID": "42", "CI_COMMIT_SHA": "0123abcd"}
+	if _, _, err := door(noToken).BundleFetcher("gitlab", values(map[string][]string{"gitlab-package": {"demo"}})); fail.ClassOf(err) != fail.Config || !strings.Contains(err.Error(), "CI_JOB_TOKEN") {
+		t.Errorf("without the job token: %v", err)
+	}
+	if _, _, err := door(job).BundleFetcher("github", values(map[string][]string{"gitlab-package": {"demo"}})); err == nil {
+		t.Errorf("the github source is not GitLab's")
+	}
+}

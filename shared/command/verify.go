@@ -37,10 +37,12 @@ func Verify() *Command {
 		Inputs: append([]Input{
 			{Name: "artifact", List: true, Usage: "artifacts to verify: files, digests (sha256:HEX, sha512:HEX) or oci://IMAGE references"},
 			{Name: "bundle", List: true, Usage: "Sigstore bundles: files, JSON Lines files or directories of *.sigstore.json"},
-			{Name: "bundle-from", List: true, Options: []string{"registry", "github"}, Usage: "also fetch bundles by artifact digest: registry (OCI referrers of oci:// artifacts; the default for them without --bundle), github (the artifact attestations API of --repo or --github-repository)"},
+			{Name: "bundle-from", List: true, Options: []string{"registry", "github", "gitlab"}, Usage: "also fetch bundles by artifact digest: registry (OCI referrers of oci:// artifacts; the default for them without --bundle), github (the artifact attestations API of --repo or --github-repository), gitlab (in GitLab CI/CD: the project's generic package --gitlab-package, with the job token)"},
 			{Name: "github-repository", Usage: "OWNER/NAME whose attestations API --bundle-from github reads (default: --repo)"},
 			{Name: "github-token", Secret: true, Usage: "token for --bundle-from github (in GitHub Actions, default: GITHUB_TOKEN from the step's environment; public repositories need none)"},
 			{Name: "github-api-url", Usage: "GitHub REST API base for --bundle-from github (default: GITHUB_API_URL in GitHub Actions, else derived from --hostname)"},
+			{Name: "gitlab-package", Usage: "generic package that --bundle-from gitlab reads: the --gitlab-package paved attest stored the bundles in"},
+			{Name: "gitlab-package-version", Usage: "version of --gitlab-package (default: the tag, else the commit SHA)"},
 			{Name: "trusted-root", List: true, Usage: "trusted_root.json files to believe, or public-good (default: public-good Sigstore through TUF)"},
 		}, append(verifyPolicyInputs(), []Input{
 			{Name: "kit", Usage: "verification kit directory: read bundles, trusted roots and policy from it, or write them there after a successful verification"},
@@ -156,7 +158,7 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		from = []string{"registry"}
 	}
 	if len(bundlePaths) == 0 && len(from) == 0 {
-		return nil, fail.Configf("no bundles to verify with: pass --bundle FILE|DIR (bundles written by paved attest, cosign or gh attestation download), or --bundle-from registry|github")
+		return nil, fail.Configf("no bundles to verify with: pass --bundle FILE|DIR (bundles written by paved attest, cosign or gh attestation download), or --bundle-from registry|github|gitlab")
 	}
 	var cands []verify.Candidate
 	if len(bundlePaths) > 0 {
@@ -233,6 +235,14 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	return res, nil
 }
 
+// FetcherProvider is implemented by front doors that fetch bundles from a
+// store of their own platform (the GitLab package registry), which the core
+// cannot import, for --bundle-from SOURCE. name describes where the bundles
+// come from in reports.
+type FetcherProvider interface {
+	BundleFetcher(source string, v Values) (name string, f store.Fetcher, err error)
+}
+
 // fetchBundles gets the bundles about each target from the named sources.
 // Fetching is the only network step of verification; what is fetched is
 // verified offline afterwards like any file.
@@ -290,6 +300,19 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 				name string
 				f    store.Fetcher
 			}{"GitHub attestations API of " + repo, g})
+		case "gitlab":
+			p, ok := env.Platform.(FetcherProvider)
+			if !ok {
+				return nil, fail.Configf("--bundle-from gitlab works only inside a GitLab CI/CD job (it reads the project's package registry with the job token); elsewhere download the bundles and pass --bundle")
+			}
+			name, f, err := p.BundleFetcher(src, v)
+			if err != nil {
+				return nil, err
+			}
+			fetchers = append(fetchers, struct {
+				name string
+				f    store.Fetcher
+			}{name, f})
 		}
 	}
 	var out []verify.Candidate

@@ -143,7 +143,7 @@ func (g *gitlabAPI) snapshot() (map[string][]byte, map[string][]map[string]any, 
 	return files, rels, append([]string(nil), g.log...), g.badAuth
 }
 
-const storePipeline = `stages: [build, attest, promote, check]
+const storePipeline = `stages: [build, attest, promote, deploy, check]
 include:
   - local: paved/attest.yml
     inputs:
@@ -165,6 +165,17 @@ include:
       project: paved-dev/demo
       cert-oidc-issuer: $PAVED_STACK_GITLAB_ISSUER
       trusted-root: $PAVED_STACK_TRUSTED_ROOT
+  - local: paved/verify.yml
+    inputs:
+      stage: deploy
+      needs: [build, {job: paved-attest, artifacts: false}]
+      paved: $PAVED_BIN
+      artifact: dist/app-arm64
+      bundle-from: gitlab
+      gitlab-package: demo
+      project: paved-dev/demo
+      cert-oidc-issuer: $PAVED_STACK_GITLAB_ISSUER
+      trusted-root: $PAVED_STACK_TRUSTED_ROOT
 build:
   stage: build
   script:
@@ -173,9 +184,10 @@ build:
     paths: [dist/]
 check:
   stage: check
-  needs: [paved-attest, paved-promote]
+  needs: [paved-attest, paved-promote, paved-verify]
   script:
     - test -s "$PAVED_BUNDLE_PATH"
+    - echo "verified from the package registry=$PAVED_VERIFIED"
     - echo "dotenv bundle=$PAVED_BUNDLE_PATH jsonl=$PAVED_BUNDLES_JSONL package=$PAVED_GITLAB_PACKAGE_URL"
     - echo "promoted file=$PAVED_FILE_URL digest=$PAVED_DIGEST"
 `
@@ -186,11 +198,13 @@ check:
 // branch pipeline stores the bundle under the commit SHA; a tag pipeline
 // stores it under the tag and links it from the tag's release. The uploaded
 // bundle is read back by the job, named in the dotenv outputs, and accepted
-// by paved verify.
+// by paved verify; the verify component of a later job fetches it from the
+// package registry itself (--bundle-from gitlab), without the attest job's files.
 func TestGitLabStoreFromTheComponent(t *testing.T) {
 	glci := tool(t, "gitlab-ci-local")
 	component := componentYAML(t, "attest")
 	promoteComponent := componentYAML(t, "promote")
+	verifyComponent := componentYAML(t, "verify")
 	const jobToken = "glcbt-64_e2eJobToken0123456789abcdef"
 	const project = "4242"
 	for _, tc := range []struct {
@@ -204,7 +218,7 @@ func TestGitLabStoreFromTheComponent(t *testing.T) {
 			if tc.tag != "" {
 				api.releases[tc.tag] = nil
 			}
-			consumer := gitRepo(t, map[string]string{".gitlab-ci.yml": storePipeline, "paved/attest.yml": component, "paved/promote.yml": promoteComponent})
+			consumer := gitRepo(t, map[string]string{".gitlab-ci.yml": storePipeline, "paved/attest.yml": component, "paved/promote.yml": promoteComponent, "paved/verify.yml": verifyComponent})
 			if r := execIn(t, consumer, nil, "git", "remote", "add", "origin", "https://gitlab.com/"+glProject+".git"); r.code != 0 {
 				t.Fatal(r)
 			}
@@ -232,6 +246,9 @@ func TestGitLabStoreFromTheComponent(t *testing.T) {
 			r := execIn(t, consumer, []string{"HOME=" + home}, glci, args...)
 			if r.code != 0 {
 				t.Fatalf("gitlab-ci-local run failed: %s", r)
+			}
+			if !strings.Contains(r.stdout, "verified from the package registry=true") {
+				t.Errorf("the verify job did not pass with bundles from the package registry:\n%s", r.stdout)
 			}
 			files, releases, log, badAuth := api.snapshot()
 			if badAuth != 0 {
@@ -262,6 +279,10 @@ func TestGitLabStoreFromTheComponent(t *testing.T) {
 			if want := "package=" + bundleURL; !strings.Contains(r.stdout, "dotenv bundle=attestation.sigstore.json jsonl=attestations.jsonl "+want) {
 				t.Errorf("dotenv outputs in the next job: want bundle, jsonl and %s\n%s", want, r.stdout)
 			}
+			armSum := sha256.Sum256([]byte("app for arm64\n"))
+			if idx := "GET demo/" + version + "/sha256-" + hex.EncodeToString(armSum[:]) + ".jsonl"; !slices.Contains(log, idx) {
+				t.Errorf("the verify job did not read %s from the package registry: %v", idx, log)
+			}
 			if tc.tag != "" {
 				links := releases[tc.tag]
 				if len(links) != 1 || links[0]["url"] != bundleURL || links[0]["link_type"] != "other" {
@@ -280,6 +301,11 @@ func TestGitLabStoreFromTheComponent(t *testing.T) {
 			fileDigest := sha256.Sum256([]byte("app for amd64\n"))
 			if want := "promoted file=" + api.srv.URL + "/api/v4/projects/" + project + "/packages/generic/" + fileKey + " digest=sha256:" + hex.EncodeToString(fileDigest[:]); !strings.Contains(r.stdout, want) {
 				t.Errorf("promote outputs in the next job: want %q\n%s", want, r.stdout)
+			}
+
+			// Outside a GitLab job there is no job token to read the package with.
+			if v := execIn(t, "", nil, paved, "verify", "sha256:"+hex.EncodeToString(armSum[:]), "--bundle-from", "gitlab", "--gitlab-package", "demo", "--project", glProject); v.code != 2 || !strings.Contains(v.stderr, "works only inside a GitLab CI/CD job") {
+				t.Errorf("--bundle-from gitlab outside GitLab: want exit 2 naming the fix: %s", v)
 			}
 
 			// What the registry holds verifies: the bundle file and the
