@@ -201,7 +201,6 @@ check:
 // by paved verify; the verify component of a later job fetches it from the
 // package registry itself (--bundle-from gitlab), without the attest job's files.
 func TestGitLabStoreFromTheComponent(t *testing.T) {
-	glci := tool(t, "gitlab-ci-local")
 	component := componentYAML(t, "attest")
 	promoteComponent := componentYAML(t, "promote")
 	verifyComponent := componentYAML(t, "verify")
@@ -218,32 +217,23 @@ func TestGitLabStoreFromTheComponent(t *testing.T) {
 			if tc.tag != "" {
 				api.releases[tc.tag] = nil
 			}
-			consumer := gitRepo(t, map[string]string{".gitlab-ci.yml": storePipeline, "paved/attest.yml": component, "paved/promote.yml": promoteComponent, "paved/verify.yml": verifyComponent})
-			if r := execIn(t, consumer, nil, "git", "remote", "add", "origin", "https://gitlab.com/"+glProject+".git"); r.code != 0 {
-				t.Fatal(r)
-			}
+			consumer := consumer(t, map[string]string{".gitlab-ci.yml": storePipeline, "paved/attest.yml": component, "paved/promote.yml": promoteComponent, "paved/verify.yml": verifyComponent})
 			sha := strings.TrimSpace(execIn(t, consumer, nil, "git", "rev-parse", "HEAD").stdout)
 			token, err := stk.MintGitLabToken(glProject, 10*time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
 			home := t.TempDir()
-			args := []string{"--shell-executor-no-image", "--force-shell-executor", "--home", home, "--variable", "CI_PROJECT_DIR=" + consumer,
-				"--variable", "SIGSTORE_ID_TOKEN=" + token,
-				"--variable", "CI_API_V4_URL=" + api.srv.URL + "/api/v4",
-				"--variable", "CI_PROJECT_ID=" + project,
-				"--variable", "CI_JOB_TOKEN=" + jobToken,
-				"--variable", "PAVED_BIN=" + paved,
-				"--variable", "PAVED_STACK_TRUSTED_ROOT=" + stk.TrustedRootPath,
-				"--variable", "PAVED_STACK_SIGNING_CONFIG=" + stk.SigningConfigPath,
-				"--variable", "PAVED_STACK_GITLAB_ISSUER=" + stk.GitLabIssuer,
-			}
+			args := append(shellRunner(consumer, token),
+				"--variable", "CI_API_V4_URL="+api.srv.URL+"/api/v4",
+				"--variable", "CI_PROJECT_ID="+project,
+				"--variable", "CI_JOB_TOKEN="+jobToken)
 			version := sha
 			if tc.tag != "" {
 				args = append(args, "--variable", "CI_COMMIT_TAG="+tc.tag)
 				version = tc.tag
 			}
-			r := execIn(t, consumer, []string{"HOME=" + home}, glci, args...)
+			r := gitlabCILocal(t, consumer, home, args...)
 			if r.code != 0 {
 				t.Fatalf("gitlab-ci-local run failed: %s", r)
 			}

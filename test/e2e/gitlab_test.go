@@ -62,11 +62,11 @@ func catalogFrom(t *testing.T, root string) string {
 	return home
 }
 
-// componentRE matches a catalog component include: project path, component
-// name and ref.
-var componentRE = regexp.MustCompile(`component: \$CI_SERVER_FQDN/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)/([a-z-]+)@([A-Za-z0-9_.-]+)`)
+// componentRE matches a catalog component include (not one in a comment):
+// project path, component name and ref.
+var componentRE = regexp.MustCompile(`(?m)^[ \t]*(?:-[ \t]*)?component: \$CI_SERVER_FQDN/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)/([a-z-]+)@([A-Za-z0-9_.-]+)`)
 
-// glciCatalog runs gitlab-ci-local in dir with home as HOME and --home.
+// gitlabCILocal runs gitlab-ci-local in dir with home as HOME and --home.
 // gitlab-ci-local 4.75.1 fetches the components of one project and ref in
 // parallel into one directory (`cp -r CLONE/templates DIR`), and the second copy
 // can fail with "cp: cannot create directory …/templates: File exists".
@@ -75,7 +75,7 @@ var componentRE = regexp.MustCompile(`component: \$CI_SERVER_FQDN/([A-Za-z0-9_.-
 // beforehand, serially, by a git clone of the same URL and ref into the include
 // cache gitlab-ci-local reads; the first one (and a lone component) still goes
 // through gitlab-ci-local's own fetch.
-func glciCatalog(t *testing.T, dir, home string, args ...string) result {
+func gitlabCILocal(t *testing.T, dir, home string, args ...string) result {
 	t.Helper()
 	var keys []string
 	names := map[string][]string{}
@@ -142,10 +142,21 @@ func consumer(t *testing.T, files map[string]string) string {
 // components' image input is ignored and the paved input names the binary.
 func runPipeline(t *testing.T, dir, home, token string, extra ...string) result {
 	t.Helper()
-	// gitlab-ci-local sets CI_PROJECT_DIR to /builds/GROUP/PROJECT for a job
-	// with an image even when --force-shell-executor runs it in the project
-	// directory: set it to where the job runs, as a shell runner does.
-	args := []string{"--shell-executor-no-image", "--force-shell-executor", "--concurrency", "1",
+	start := time.Now()
+	r := gitlabCILocal(t, dir, home, append(append(shellRunner(dir, token), "--concurrency", "1"), extra...)...)
+	t.Logf("gitlab-ci-local took %s", time.Since(start))
+	return r
+}
+
+// shellRunner returns the gitlab-ci-local arguments of a pipeline run on a
+// shell runner against the local stack: the SIGSTORE_ID_TOKEN that GitLab
+// sets from id_tokens, the paved binary under test and the stack's trust
+// material and GitLab issuer as PAVED_BIN and PAVED_STACK_* variables.
+// gitlab-ci-local sets CI_PROJECT_DIR to /builds/GROUP/PROJECT for a job
+// with an image even when --force-shell-executor runs it in the project
+// directory: it is set to where the job runs, as a shell runner does.
+func shellRunner(dir, token string) []string {
+	return []string{"--shell-executor-no-image", "--force-shell-executor",
 		"--variable", "CI_PROJECT_DIR=" + dir,
 		"--variable", "SIGSTORE_ID_TOKEN=" + token,
 		"--variable", "PAVED_BIN=" + paved,
@@ -153,10 +164,6 @@ func runPipeline(t *testing.T, dir, home, token string, extra ...string) result 
 		"--variable", "PAVED_STACK_SIGNING_CONFIG=" + stk.SigningConfigPath,
 		"--variable", "PAVED_STACK_GITLAB_ISSUER=" + stk.GitLabIssuer,
 	}
-	start := time.Now()
-	r := glciCatalog(t, dir, home, append(args, extra...)...)
-	t.Logf("gitlab-ci-local took %s", time.Since(start))
-	return r
 }
 
 // dotenv reads the dotenv report gitlab-ci-local kept for a job.
@@ -485,7 +492,7 @@ func TestGitLabComponentInputsRefused(t *testing.T) {
 		t.Run(fmt.Sprintf("%d-%s-%s", i, c.component, c.input), func(t *testing.T) {
 			pipeline := "include:\n  - component: $CI_SERVER_FQDN/paved-dev/paved/" + c.component + "@v1\n    inputs:\n      " + c.input + ": \"" + c.value + "\"\n"
 			dir := consumer(t, map[string]string{".gitlab-ci.yml": pipeline})
-			r := glciCatalog(t, dir, home, "--preview")
+			r := gitlabCILocal(t, dir, home, "--preview")
 			if c.want == "" {
 				if r.code != 0 {
 					t.Fatalf("want the pipeline accepted: %s", r)
@@ -514,7 +521,7 @@ func TestGitLabComponentDefaults(t *testing.T) {
 		b.WriteString("  - component: $CI_SERVER_FQDN/paved-dev/paved/" + name + "@v1\n")
 	}
 	dir := consumer(t, map[string]string{".gitlab-ci.yml": b.String()})
-	r := glciCatalog(t, dir, home, "--preview")
+	r := gitlabCILocal(t, dir, home, "--preview")
 	if r.code != 0 {
 		t.Fatalf("components with their defaults must be valid: %s", r)
 	}
@@ -577,7 +584,7 @@ func TestGitLabPipelineExecutionPolicyExample(t *testing.T) {
 		"include:\n  - local: policy/" + filepath.Base(p.Content.Include[0].File) + "\n" +
 		"build:\n  stage: build\n  script: [echo build]\n"
 	dir := consumer(t, map[string]string{".gitlab-ci.yml": project, "policy/" + filepath.Base(p.Content.Include[0].File): string(injected)})
-	r := glciCatalog(t, dir, home, "--preview")
+	r := gitlabCILocal(t, dir, home, "--preview")
 	if r.code != 0 {
 		t.Fatalf("the injected configuration is not valid: %s", r)
 	}

@@ -72,16 +72,13 @@ func TestReadmeGitLabExample(t *testing.T) {
 		return "- local: paved/" + name + ".yml\n    inputs:\n" + extra[name]
 	})
 	files[".gitlab-ci.yml"] = pipeline
-	consumer := gitRepo(t, files)
-	if r := execIn(t, consumer, nil, "git", "remote", "add", "origin", "https://gitlab.com/"+glProject+".git"); r.code != 0 {
-		t.Fatal(r)
-	}
+	consumer := consumer(t, files)
 	token, err := stk.MintGitLabToken(glProject, 10*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	home := t.TempDir()
-	r := execIn(t, consumer, []string{"HOME=" + home}, tool(t, "gitlab-ci-local"), "--shell-executor-no-image", "--force-shell-executor", "--home", home,
+	r := gitlabCILocal(t, consumer, home, "--shell-executor-no-image", "--force-shell-executor",
 		"--variable", "CI_PROJECT_DIR="+consumer,
 		"--variable", "SIGSTORE_ID_TOKEN="+token, "--variable", "PAVED_BIN="+paved,
 		"--variable", "STACK_TRUSTED_ROOT="+stk.TrustedRootPath, "--variable", "STACK_SIGNING_CONFIG="+stk.SigningConfigPath,

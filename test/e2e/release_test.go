@@ -432,7 +432,7 @@ func TestReleaseCommitPinsItsBinaries(t *testing.T) {
 		pipeline.WriteString("  - component: $CI_SERVER_FQDN/paved-dev/paved/" + strings.TrimSuffix(filepath.Base(f), ".yml") + "@v1\n")
 	}
 	dir := consumer(t, map[string]string{".gitlab-ci.yml": pipeline.String()})
-	pr := glciCatalog(t, dir, home, "--preview")
+	pr := gitlabCILocal(t, dir, home, "--preview")
 	if pr.code != 0 {
 		t.Fatalf("the release's components are not valid: %s", pr)
 	}
