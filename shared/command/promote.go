@@ -97,7 +97,7 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 
 	httpo := store.HTTPOptions{Transport: env.Transport, Retry: env.Retry}
 	var verified promote.Verification
-	var bundleJSON []byte
+	var signed promotionSigned
 	opts := promote.Options{
 		Tags:          v.List("tag"),
 		RequireDigest: v.Bool("require-digest"),
@@ -109,7 +109,7 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 			return err
 		},
 		BeforeTag: func(ctx context.Context, res *promote.Result) error {
-			bundleJSON, err = signPromotion(ctx, env, v, res, verified, attPath, httpo)
+			signed, err = signPromotion(ctx, env, v, res, verified, attPath, httpo)
 			return err
 		},
 	}
@@ -122,7 +122,7 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 			"digest": res.Digest, "destination": res.Destination,
 			"attestation-path": attPath, "tags": strings.Join(res.Tagged, "\n"),
 		},
-		Summary: promoteSummary(res, verified, attPath, len(bundleJSON)),
+		Summary: promoteSummary(res, verified, v.String("environment"), attPath, signed),
 	}, nil
 }
 
@@ -203,12 +203,21 @@ func admit(ctx context.Context, s promote.Source, files []verify.Candidate, root
 	return out, nil
 }
 
+// promotionSigned is what the summary tells about the promotion attestation.
+type promotionSigned struct {
+	size           int
+	signer, issuer string
+	// trust is the trust material's source: public-good or a trusted root file.
+	trust string
+}
+
 // signPromotion signs the promotion attestation over the proved digest,
 // writes it to path and attaches it at the destination as a referrer.
-func signPromotion(ctx context.Context, env Env, v Values, res *promote.Result, ver promote.Verification, path string, httpo store.HTTPOptions) ([]byte, error) {
+func signPromotion(ctx context.Context, env Env, v Values, res *promote.Result, ver promote.Verification, path string, httpo store.HTTPOptions) (promotionSigned, error) {
+	none := promotionSigned{}
 	sg, err := newSigning(ctx, env, v)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	ext := sg.signer.Extensions()
 	run := promote.Run{
@@ -218,33 +227,33 @@ func signPromotion(ctx context.Context, env Env, v Values, res *promote.Result, 
 	}
 	pred, err := promote.NewPredicate(res, v.String("environment"), run, ver, env.now())
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	repo, _, _ := strings.Cut(res.Destination, "@")
 	subj := subject.Subject{Name: repo, Digest: map[string]string{"sha256": strings.TrimPrefix(res.Digest, "sha256:")}}
 	if _, err := sg.sign(ctx, []subject.Subject{subj}, promote.PredicateType, pred, path); err != nil {
-		return nil, err
+		return none, err
 	}
 	data, err := bounded.ReadFile(path, maxPredicate)
 	if err != nil {
-		return nil, fmt.Errorf("reading the bundle written: %w", err)
+		return none, fmt.Errorf("reading the bundle written: %w", err)
 	}
 	b, err := store.Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("attaching the promotion attestation: %w", err)
+		return none, fmt.Errorf("attaching the promotion attestation: %w", err)
 	}
 	oci, err := store.NewOCI([]string{res.Destination}, store.OCIOptions{Keychain: authn.DefaultKeychain, HTTPOptions: httpo})
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	if _, err := oci.Put(ctx, b); err != nil {
-		return nil, sg.redact(fmt.Errorf("the promotion attestation is signed and written to %s, but attaching it at %s failed (nothing was tagged; run the promotion again): %w", path, res.Destination, err))
+		return none, sg.redact(fmt.Errorf("the promotion attestation is signed and written to %s, but attaching it at %s failed (nothing was tagged; run the promotion again): %w", path, res.Destination, err))
 	}
 	fmt.Fprintf(env.log(), "paved: promotion attestation attached to %s\n", res.Destination)
-	return data, nil
+	return promotionSigned{size: len(data), signer: run.Signer, issuer: run.Issuer, trust: sg.mat.Source}, nil
 }
 
-func promoteSummary(res *promote.Result, ver promote.Verification, attPath string, attSize int) string {
+func promoteSummary(res *promote.Result, ver promote.Verification, environment, attPath string, signed promotionSigned) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Paved promote\n\n")
 	from := "`" + res.Source.Reference + "`"
@@ -252,12 +261,24 @@ func promoteSummary(res *promote.Result, ver promote.Verification, attPath strin
 		from += " (tag `" + res.Source.Tag + "`, resolved once)"
 	}
 	fmt.Fprintf(&b, "Promoted `%s`\n\n- from %s\n- to `%s`\n", res.Digest, from, res.Destination)
+	if environment != "" {
+		fmt.Fprintf(&b, "- environment: `%s`\n", environment)
+	}
 	fmt.Fprintf(&b, "- verified: `%s` signed by `%s` (%s), trust: %s\n", ver.PredicateType, ver.Signer, ver.Attestation, ver.TrustedRoot)
 	fmt.Fprintf(&b, "- proved identical at the destination: %d manifest(s), %d referrer(s), %d blob(s) (%d bytes)\n", len(res.Manifests), len(res.Referrers), res.Blobs, res.Bytes)
 	if len(res.Tagged) > 0 {
 		fmt.Fprintf(&b, "- tagged after the proof: `%s`\n", strings.Join(res.Tagged, "`, `"))
 	}
-	fmt.Fprintf(&b, "- promotion attestation: `%s` (%d bytes), attached at the destination\n", attPath, attSize)
+	fmt.Fprintf(&b, "- promotion attestation: `%s` (%d bytes) signed by `%s`, attached at the destination\n", attPath, signed.size, signed.signer)
+	root := ""
+	if signed.trust != "" && !strings.HasPrefix(signed.trust, "public-good") {
+		root = " --trusted-root " + signed.trust
+	}
+	fmt.Fprintf(&b, "\nVerify it at the destination (the build's attestation, then the promotion's):\n\n```sh\n")
+	if ver.Signer != "" {
+		fmt.Fprintf(&b, "paved verify oci://%s --cert-identity %s --cert-oidc-issuer %s --predicate-type %s%s\n", res.Destination, ver.Signer, ver.Issuer, ver.PredicateType, root)
+	}
+	fmt.Fprintf(&b, "paved verify oci://%s --cert-identity %s --cert-oidc-issuer %s --predicate-type %s%s\n```\n", res.Destination, signed.signer, signed.issuer, promote.PredicateType, root)
 	return b.String()
 }
 
