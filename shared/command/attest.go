@@ -162,8 +162,17 @@ func attestSummary(subjects []subject.Subject, san, issuer, ownerURI, predType, 
 	if !strings.HasPrefix(mat.Source, "public-good") {
 		root = " --trusted-root " + mat.Source
 	}
-	first := subjects[0].Name
+	// The artifact as the job has it: the file that was digested, else the
+	// digest, which paved accepts; cosign and gh need the file.
+	first, file := "sha256:"+subjects[0].SHA256(), subjects[0].Path
+	if file != "" {
+		first = file
+	}
 	fmt.Fprintf(&b, "paved verify-bundle --bundle %s --certificate-identity %s --certificate-oidc-issuer %s%s %s\n", bundlePath, san, issuer, root, first)
+	if file == "" {
+		b.WriteString("```\n")
+		return b.String()
+	}
 	cosignType := predType
 	if predType == provenance.PredicateType {
 		cosignType = "slsaprovenance1"
@@ -176,9 +185,9 @@ func attestSummary(subjects []subject.Subject, san, issuer, ownerURI, predType, 
 		extra += " --insecure-ignore-sct"
 	}
 	fmt.Fprintf(&b, "cosign verify-blob-attestation --bundle %s --certificate-identity %s --certificate-oidc-issuer %s --type %s%s%s %s\n",
-		bundlePath, san, issuer, cosignType, extra, root, first)
+		bundlePath, san, issuer, cosignType, extra, root, file)
 	if owner := strings.TrimPrefix(ownerURI, "https://github.com/"); owner != ownerURI && owner != "" {
-		fmt.Fprintf(&b, "gh attestation verify %s --bundle %s --owner %s\n", first, bundlePath, owner)
+		fmt.Fprintf(&b, "gh attestation verify %s --bundle %s --owner %s\n", file, bundlePath, owner)
 	}
 	b.WriteString("```\n")
 	return b.String()

@@ -207,6 +207,7 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		outputs[w.input] = path
 	}
 	res := &Result{Outputs: outputs}
+	vsaCommand := ""
 	if v.Bool("vsa") {
 		pred, err := vsaPredicate(rep, pol, verdict, sbomPath, sbomRaw, subjects, env.now())
 		if err != nil {
@@ -220,12 +221,16 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 			return nil, err
 		}
 		outputs["bundle-path"] = v.String("bundle-path")
+		vsaCommand = sg.verifyCommand(subjects[0], v.String("bundle-path"), VSAPredicateType)
 	}
 	shown := verdict
 	if rep.Denied && mode == "warn" {
 		shown = "FAILED (warn mode: not enforced)"
 	}
 	res.Summary = policyreport.Markdown(rep, shown, 100)
+	if vsaCommand != "" {
+		res.Summary += fmt.Sprintf("\nVerification summary attestation: `%s`. Verify it:\n\n```sh\n%s\n```\n", v.String("bundle-path"), vsaCommand)
+	}
 	for _, f := range rep.Findings {
 		if f.Action == policy.Excused {
 			continue

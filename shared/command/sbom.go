@@ -155,7 +155,7 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 	pkgs := s.Packages()
 	outputs["components"] = strconv.Itoa(len(pkgs))
 
-	var notices, bundles, attestLines []string
+	var notices, bundles, attestLines, commands []string
 	if attest {
 		sg, err := newSigning(ctx, env, v)
 		if err != nil {
@@ -178,6 +178,7 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 				notices = append(notices, fmt.Sprintf("paved sbom: %s attested %s", d.Path, how))
 			}
 			attestLines = append(attestLines, fmt.Sprintf("| `%s` | `%s` | %s |", bundlePath, predType, how))
+			commands = append(commands, sg.verifyCommand(subjects[0], bundlePath, predType))
 		}
 		outputs["bundle-paths"] = strings.Join(bundles, "\n")
 		fmt.Fprintf(env.log(), "sbom: signed %d attestation(s) as %s\n", len(bundles), sg.signer.Identity())
@@ -186,7 +187,7 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 	for _, d := range docs {
 		paths = append(paths, "`"+d.Path+"`")
 	}
-	return &Result{Outputs: outputs, Summary: sbomSummary(s, paths, subjects, attestLines), Notices: notices}, nil
+	return &Result{Outputs: outputs, Summary: sbomSummary(s, paths, subjects, attestLines, commands), Notices: notices}, nil
 }
 
 // sbomPredicate attests a written SBOM: inline when it fits the limit (read
@@ -293,7 +294,7 @@ func insideWorkspace(workspace, path, input string) error {
 	return nil
 }
 
-func sbomSummary(s *sbom.SBOM, paths []string, subjects []subject.Subject, attestLines []string) string {
+func sbomSummary(s *sbom.SBOM, paths []string, subjects []subject.Subject, attestLines, commands []string) string {
 	var b strings.Builder
 	b.WriteString("### Paved SBOM\n\n")
 	total := 0
@@ -323,6 +324,7 @@ func sbomSummary(s *sbom.SBOM, paths []string, subjects []subject.Subject, attes
 		}
 		b.WriteString(":\n\n| bundle | predicate type | SBOM |\n| --- | --- | --- |\n")
 		b.WriteString(strings.Join(attestLines, "\n") + "\n")
+		b.WriteString("\nVerify them:\n\n```sh\n" + strings.Join(commands, "\n") + "\n```\n")
 	}
 	return b.String()
 }

@@ -2,8 +2,10 @@ package command
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
@@ -67,6 +69,18 @@ func (s *signing) redact(err error) error { return redact(err, s.token) }
 
 // sign signs an in-toto statement over subjects and writes the bundle to
 // bundlePath atomically. The bundle is verified before it is written.
+// verifyCommand is the paved verify command line that checks the bundle at
+// bundlePath about subj as this run's signer, for a step summary. The
+// artifact is named by digest, so the command works wherever the bundle is.
+func (s *signing) verifyCommand(subj subject.Subject, bundlePath, predType string) string {
+	root := ""
+	if !strings.HasPrefix(s.mat.Source, "public-good") {
+		root = " --trusted-root " + s.mat.Source
+	}
+	return fmt.Sprintf("paved verify sha256:%s --bundle %s --cert-identity %s --cert-oidc-issuer %s --predicate-type %s%s",
+		subj.SHA256(), bundlePath, s.signer.Identity(), s.signer.Extensions().Issuer, predType, root)
+}
+
 func (s *signing) sign(ctx context.Context, subjects []subject.Subject, predType string, predicate []byte, bundlePath string) (*bundle.Bundle, error) {
 	stmt, err := attest.Statement(subjects, predType, predicate)
 	if err != nil {

@@ -28,6 +28,9 @@ import (
 type Subject struct {
 	Name   string
 	Digest map[string]string
+	// Path is where a subject digested from a file was read, relative to
+	// the workspace; empty for subjects given by digest or checksums.
+	Path string
 }
 
 // SHA256 returns the subject's sha256 digest in hex, or "".
@@ -271,7 +274,7 @@ func digestFiles(ctx context.Context, root *os.Root, files []string, workers int
 					errs[i] = err
 					continue
 				}
-				out[i] = Subject{Name: filepath.Base(files[i]), Digest: map[string]string{"sha256": sum}}
+				out[i] = Subject{Name: filepath.Base(files[i]), Digest: map[string]string{"sha256": sum}, Path: files[i]}
 			}
 		}()
 	}

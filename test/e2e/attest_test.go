@@ -117,8 +117,28 @@ func TestAttestGitHubJob(t *testing.T) {
 		t.Fatalf("GITHUB_OUTPUT lacks the signer identity:\n%s", outputs)
 	}
 	sum, _ := os.ReadFile(summary)
-	if !strings.Contains(string(sum), "gh attestation verify app-linux-amd64") || !strings.Contains(string(sum), "cosign verify-blob-attestation") {
-		t.Fatalf("step summary lacks the verify commands:\n%s", sum)
+	if !strings.Contains(string(sum), "gh attestation verify dist/app-linux-amd64 --bundle attestation.sigstore.json --owner paved-dev") {
+		t.Fatalf("step summary lacks the gh command for the file the job built:\n%s", sum)
+	}
+	// The summary's paved and cosign commands, run as written in the
+	// workspace, accept the bundle (gh's needs GitHub's trust root).
+	ran := 0
+	for _, line := range strings.Split(string(sum), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || (f[0] != "paved" && f[0] != "cosign") {
+			continue
+		}
+		bin := paved
+		if f[0] == "cosign" {
+			bin = tool(t, "cosign")
+		}
+		ran++
+		if v := execIn(t, ws, nil, bin, f[1:]...); v.code != 0 {
+			t.Errorf("the summary's command %q fails: %s", line, v)
+		}
+	}
+	if ran != 2 {
+		t.Errorf("ran %d commands from the summary, want paved's and cosign's:\n%s", ran, sum)
 	}
 	if !strings.Contains(r.stdout, "::add-mask::") {
 		t.Fatalf("the identity token was not masked:\n%s", r.stdout)

@@ -74,6 +74,21 @@ func TestSupplyChainAllInOne(t *testing.T) {
 					t.Errorf("step summary lacks %q", s)
 				}
 			}
+			// The summary's paved commands, run as written in the workspace,
+			// verify every bundle: provenance, both SBOMs and the VSA.
+			var commands int
+			for _, line := range strings.Split(string(sum), "\n") {
+				if !strings.HasPrefix(line, "paved verify") {
+					continue
+				}
+				commands++
+				if v := execIn(t, ws, nil, paved, strings.Fields(line)[1:]...); v.code != 0 {
+					t.Errorf("the summary's command %q fails: %s", line, v)
+				}
+			}
+			if commands != 4 {
+				t.Errorf("the summary gives %d paved verify commands, want 4 (provenance, two SBOMs, VSA):\n%s", commands, sum)
+			}
 			// Every bundle verifies as the job's identity; one certificate signed them all.
 			bundles := append([]string{filepath.Join(ws, out["bundle-path"]), filepath.Join(ws, out["policy-bundle-path"])},
 				strings.Fields(out["sbom-bundle-paths"])...)
