@@ -1,7 +1,10 @@
 package command
 
 import (
+	"os"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"github.com/paved-dev/paved/shared/bounded"
 	"path/filepath"
@@ -31,16 +34,16 @@ func Promote() *Command {
 			{Name: "destination", Usage: "repository to promote an image to, REGISTRY/REPOSITORY[:TAG]; for a file, github-release://OWNER/REPO@TAG (an asset of that existing release) or gitlab-package://NAME[@VERSION] (the project's generic package, in GitLab CI/CD; version default: the tag, else the commit SHA); also the second positional argument"},
 			{Name: "tag", List: true, Usage: "tags to set at the destination after the copy is proved identical (an existing tag naming other content is refused; images only)"},
 			{Name: "require-digest", Bool: true, Usage: "refuse a source given by tag"},
-			{Name: "environment", Usage: "name of the environment promoted to (e.g. production), recorded in the promotion attestation (images only)"},
+			{Name: "environment", Usage: "name of the environment promoted to (e.g. production), recorded in the promotion attestation"},
 			{Name: "bundle", List: true, Usage: "Sigstore bundles about the source (files, JSON Lines or directories); an image's OCI referrers are always read; for a file, default: FILE.sigstore.json and attestations.jsonl beside the file or in the working directory"},
-			{Name: "attestation-path", Default: "promotion.sigstore.json", Usage: "where to write the promotion attestation's Sigstore bundle (images only)"},
+			{Name: "attestation-path", Default: "promotion.sigstore.json", Usage: "where to write the promotion attestation's Sigstore bundle (attached to the image, or uploaded beside the release file)"},
 			{Name: "github-token", Secret: true, Usage: "token for github-release:// destinations, with contents: write (in GitHub Actions, default: GITHUB_TOKEN from the step's environment)"},
 			{Name: "github-api-url", Usage: "GitHub REST API base for github-release:// destinations (default: GITHUB_API_URL in GitHub Actions, else derived from the server URL)"},
 		}, verifyPolicyInputs()...), signingInputs()...),
 		Outputs: []Output{
 			{Name: "digest", Usage: "the promoted digest, sha256:HEX, identical at source and destination"},
 			{Name: "destination", Usage: "the destination by digest, REGISTRY/REPOSITORY@sha256:HEX; for a file, the release or package it went to"},
-			{Name: "attestation-path", Usage: "path of the promotion attestation's Sigstore bundle (also attached at the destination; images only)"},
+			{Name: "attestation-path", Usage: "path of the promotion attestation's Sigstore bundle (also attached at the destination, or uploaded beside the release file)"},
 			{Name: "tags", Usage: "the destination references tagged, one per line"},
 			{Name: "file-url", Usage: "where the promoted release file is downloaded from (files only)"},
 		},
@@ -192,6 +195,11 @@ func admit(ctx context.Context, s promote.Source, files []verify.Candidate, root
 		return promote.Verification{}, fail.Verificationf("refusing to promote %s: no attestation of type %s verifies under the policy (%d found attached or given): %s",
 			s.Reference, pol.PredicateType, len(cands), strings.Join(why, "; "))
 	}
+	return verificationOf(oc, ids), nil
+}
+
+// verificationOf records the verification that admitted a promotion.
+func verificationOf(oc verify.Outcome, ids []verify.Identity) promote.Verification {
 	out := promote.Verification{PredicateType: oc.Result.PredicateType, Attestation: oc.Candidate.Source, TrustedRoot: oc.Root}
 	for _, id := range ids {
 		out.Policy = append(out.Policy, id.String())
@@ -200,7 +208,7 @@ func admit(ctx context.Context, s promote.Source, files []verify.Candidate, root
 		out.Signer, out.Issuer = sg.SubjectAlternativeName, sg.Extensions.Issuer
 		out.SourceRepository, out.SourceRef = sg.Extensions.SourceRepositoryURI, sg.Extensions.SourceRepositoryRef
 	}
-	return out, nil
+	return out
 }
 
 // promotionSigned is what the summary tells about the promotion attestation.
@@ -209,34 +217,20 @@ type promotionSigned struct {
 	signer, issuer string
 	// trust is the trust material's source: public-good or a trusted root file.
 	trust string
+	token string // to redact from errors; never printed
 }
 
 // signPromotion signs the promotion attestation over the proved digest,
 // writes it to path and attaches it at the destination as a referrer.
 func signPromotion(ctx context.Context, env Env, v Values, res *promote.Result, ver promote.Verification, path string, httpo store.HTTPOptions) (promotionSigned, error) {
 	none := promotionSigned{}
-	sg, err := newSigning(ctx, env, v)
-	if err != nil {
-		return none, err
-	}
-	ext := sg.signer.Extensions()
-	run := promote.Run{
-		Signer: sg.signer.Identity(), Issuer: ext.Issuer,
-		SourceRepository: ext.SourceRepositoryURI, SourceRef: ext.SourceRepositoryRef, SourceDigest: ext.SourceRepositoryDigest,
-		BuildSigner: ext.BuildSignerURI, RunnerEnvironment: ext.RunnerEnvironment, RunInvocation: ext.RunInvocationURI,
-	}
-	pred, err := promote.NewPredicate(res, v.String("environment"), run, ver, env.now())
-	if err != nil {
-		return none, err
-	}
 	repo, _, _ := strings.Cut(res.Destination, "@")
 	subj := subject.Subject{Name: repo, Digest: map[string]string{"sha256": strings.TrimPrefix(res.Digest, "sha256:")}}
-	if _, err := sg.sign(ctx, []subject.Subject{subj}, promote.PredicateType, pred, path); err != nil {
-		return none, err
-	}
-	data, err := bounded.ReadFile(path, maxPredicate)
+	signed, data, err := signPromotionStatement(ctx, env, v, subj, path, func(run promote.Run) ([]byte, error) {
+		return promote.NewPredicate(res, v.String("environment"), run, ver, env.now())
+	})
 	if err != nil {
-		return none, fmt.Errorf("reading the bundle written: %w", err)
+		return none, err
 	}
 	b, err := store.Parse(data)
 	if err != nil {
@@ -247,10 +241,39 @@ func signPromotion(ctx context.Context, env Env, v Values, res *promote.Result, 
 		return none, err
 	}
 	if _, err := oci.Put(ctx, b); err != nil {
-		return none, sg.redact(fmt.Errorf("the promotion attestation is signed and written to %s, but attaching it at %s failed (nothing was tagged; run the promotion again): %w", path, res.Destination, err))
+		return none, redact(fmt.Errorf("the promotion attestation is signed and written to %s, but attaching it at %s failed (nothing was tagged; run the promotion again): %w", path, res.Destination, err), signed.token)
 	}
 	fmt.Fprintf(env.log(), "paved: promotion attestation attached to %s\n", res.Destination)
-	return promotionSigned{size: len(data), signer: run.Signer, issuer: run.Issuer, trust: sg.mat.Source}, nil
+	return signed, nil
+}
+
+// signPromotionStatement signs a promotion statement about subj, with the
+// predicate pred builds from this run's identity, and writes its bundle to
+// path; it returns the bundle's bytes.
+func signPromotionStatement(ctx context.Context, env Env, v Values, subj subject.Subject, path string, pred func(promote.Run) ([]byte, error)) (promotionSigned, []byte, error) {
+	none := promotionSigned{}
+	sg, err := newSigning(ctx, env, v)
+	if err != nil {
+		return none, nil, err
+	}
+	ext := sg.signer.Extensions()
+	run := promote.Run{
+		Signer: sg.signer.Identity(), Issuer: ext.Issuer,
+		SourceRepository: ext.SourceRepositoryURI, SourceRef: ext.SourceRepositoryRef, SourceDigest: ext.SourceRepositoryDigest,
+		BuildSigner: ext.BuildSignerURI, RunnerEnvironment: ext.RunnerEnvironment, RunInvocation: ext.RunInvocationURI,
+	}
+	p, err := pred(run)
+	if err != nil {
+		return none, nil, err
+	}
+	if _, err := sg.sign(ctx, []subject.Subject{subj}, promote.PredicateType, p, path); err != nil {
+		return none, nil, err
+	}
+	data, err := bounded.ReadFile(path, maxPredicate)
+	if err != nil {
+		return none, nil, fmt.Errorf("reading the bundle written: %w", err)
+	}
+	return promotionSigned{size: len(data), signer: run.Signer, issuer: run.Issuer, trust: sg.mat.Source, token: sg.token}, data, nil
 }
 
 func promoteSummary(res *promote.Result, ver promote.Verification, environment, attPath string, signed promotionSigned) string {
@@ -288,7 +311,7 @@ func promoteSummary(res *promote.Result, ver promote.Verification, environment, 
 // policy; the upload reads a private copy whose digest is checked again, so
 // bytes changed after verification are refused too.
 func promoteFile(ctx context.Context, env Env, v Values, path string, dst promote.FileDestination) (*Result, error) {
-	for _, in := range []string{"tag", "environment", "require-digest"} {
+	for _, in := range []string{"tag", "require-digest"} {
 		if v.Set(in) && v.String(in) != "" && v.String(in) != "false" {
 			return nil, fail.Configf("--%s applies to images; drop it to promote the release file %s", in, path)
 		}
@@ -327,6 +350,14 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 	if err != nil {
 		return nil, err
 	}
+	attPath := v.String("attestation-path")
+	if err := checkOutputDir(attPath, "attestation-path"); err != nil {
+		return nil, err
+	}
+	// A missing or expired identity token fails before anything is uploaded.
+	if _, err := idToken(ctx, env, v); err != nil {
+		return nil, err
+	}
 	targets, err := verifyTargets(ctx, env, []string{real}, verify.NeedsSHA512(cands))
 	if err != nil {
 		return nil, err
@@ -342,26 +373,66 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 		return nil, err
 	}
 	defer f.Close()
+	if c, ok := up.(promote.Checker); ok {
+		if err := c.Check(ctx); err != nil {
+			return nil, err
+		}
+	}
+	// The promotion attestation is signed before anything is uploaded, so a
+	// signing failure leaves the destination untouched; it is uploaded beside
+	// the file as NAME.promotion-<bundle digest prefix>.sigstore.json, so that
+	// a rerun adds its own attestation instead of colliding with an earlier one.
+	ver := verificationOf(oc, ids)
+	subj := subject.Subject{Name: name, Digest: map[string]string{"sha256": strings.TrimPrefix(f.Digest, "sha256:")}}
+	to := up.Name() + ", file " + name
+	signed, data, err := signPromotionStatement(ctx, env, v, subj, attPath, func(run promote.Run) ([]byte, error) {
+		return promote.NewFilePredicate(path, to, f.Digest, f.Size, v.String("environment"), run, ver, env.now())
+	})
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	attName := fmt.Sprintf("%s.promotion-%s.sigstore.json", name, hex.EncodeToString(sum[:])[:12])
+	af, err := promote.OpenAttested(ctx, attPath, []string{"sha256:" + hex.EncodeToString(sum[:])}, promote.FileOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer af.Close()
+
 	fmt.Fprintf(env.log(), "paved: %s (%s) verified; uploading to %s\n", path, f.Digest, up.Name())
 	res, err := up.Upload(ctx, name, f)
 	if err != nil {
-		return nil, fmt.Errorf("promoting %s to %s: %w", path, dst, err)
+		// No promotion happened: drop the attestation that says it did.
+		os.Remove(attPath)
+		return nil, redact(fmt.Errorf("promoting %s to %s: %w", path, dst, err), signed.token)
 	}
 	state := "uploaded and read back"
 	if res.Existed {
 		state = "already there with the same digest; nothing uploaded"
 	}
 	fmt.Fprintf(env.log(), "paved: %s: %s\n", res.URL, state)
+	attRes, err := up.Upload(ctx, attName, af)
+	if err != nil {
+		return nil, redact(fmt.Errorf("%s is promoted to %s and its promotion attestation written to %s, but uploading the attestation failed (run the promotion again): %w", path, res.URL, attPath, err), signed.token)
+	}
+	fmt.Fprintf(env.log(), "paved: promotion attestation uploaded to %s\n", attRes.URL)
+
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Paved promote\n\nPromoted release file `%s` (`%s`, %d bytes)\n\n", name, f.Digest, f.Size)
 	fmt.Fprintf(&b, "- to %s: %s\n- %s\n", up.Name(), res.URL, state)
-	signer := ""
-	if s := oc.Result.Signer; s != nil {
-		signer = s.SubjectAlternativeName
+	if e := v.String("environment"); e != "" {
+		fmt.Fprintf(&b, "- environment: `%s`\n", e)
 	}
-	fmt.Fprintf(&b, "- verified: `%s` signed by `%s` (%s), trust: %s\n", oc.Result.PredicateType, signer, oc.Candidate.Source, oc.Root)
+	fmt.Fprintf(&b, "- verified: `%s` signed by `%s` (%s), trust: %s\n", ver.PredicateType, ver.Signer, ver.Attestation, ver.TrustedRoot)
+	fmt.Fprintf(&b, "- promotion attestation: `%s` (%d bytes) signed by `%s`, uploaded beside the file: %s\n", attPath, signed.size, signed.signer, attRes.URL)
+	root := ""
+	if signed.trust != "" && !strings.HasPrefix(signed.trust, "public-good") {
+		root = " --trusted-root " + signed.trust
+	}
+	fmt.Fprintf(&b, "\nVerify the promotion:\n\n```sh\npaved verify %s --bundle %s --cert-identity %s --cert-oidc-issuer %s --predicate-type %s%s\n```\n",
+		f.Digest, attPath, signed.signer, signed.issuer, promote.PredicateType, root)
 	return &Result{
-		Outputs: map[string]string{"digest": f.Digest, "destination": dst.String(), "file-url": res.URL},
+		Outputs: map[string]string{"digest": f.Digest, "destination": dst.String(), "file-url": res.URL, "attestation-path": attPath},
 		Summary: b.String(),
 	}, nil
 }

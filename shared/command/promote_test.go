@@ -118,7 +118,9 @@ func TestPromoteReleaseFile(t *testing.T) {
 	os.WriteFile(lonely, attested, 0o644)
 
 	dst := "github-release://paved-dev/demo@v1.0.0"
-	policy := []string{"--owner", "malancas", "--signer-repo", "github/artifact-attestations-workflows", "--trusted-root", publicRoot}
+	// The identity token passes the early check; no case reaches signing (the
+	// promotion attestation and the uploads run in test/e2e on the local stack).
+	policy := []string{"--owner", "malancas", "--signer-repo", "github/artifact-attestations-workflows", "--trusted-root", publicRoot, "--identity-token-file", unsignedToken(t)}
 	gith := []string{"--github-api-url", gh.API.URL, "--github-token", token}
 	withBundle := append(append([]string{"--bundle", pub("reusable-workflow-attestation.sigstore.json")}, policy...), gith...)
 	tests := []struct {
@@ -130,19 +132,15 @@ func TestPromoteReleaseFile(t *testing.T) {
 		sent   int
 	}{
 		{"rebuilt file", append([]string{"promote", rebuilt, dst}, withBundle...), promotetest.Faults{}, 1, "rebuilt or altered after it was attested", 0},
-		{"another signer", append([]string{"promote", file, dst, "--bundle", pub("reusable-workflow-attestation.sigstore.json"), "--owner", "someone-else", "--signer-repo", "github/artifact-attestations-workflows", "--trusted-root", publicRoot}, gith...), promotetest.Faults{}, 1, "no attestation of type https://slsa.dev/provenance/v1 verifies", 0},
+		{"another signer", append([]string{"promote", file, dst, "--bundle", pub("reusable-workflow-attestation.sigstore.json"), "--owner", "someone-else", "--signer-repo", "github/artifact-attestations-workflows", "--trusted-root", publicRoot, "--identity-token-file", unsignedToken(t)}, gith...), promotetest.Faults{}, 1, "no attestation of type https://slsa.dev/provenance/v1 verifies", 0},
+		{"no identity token", append([]string{"promote", file, dst, "--bundle", pub("reusable-workflow-attestation.sigstore.json"), "--owner", "malancas", "--trusted-root", publicRoot}, gith...), promotetest.Faults{}, 2, "no OIDC identity token", 0},
 		{"no token", append(append([]string{"promote", file, dst, "--bundle", pub("reusable-workflow-attestation.sigstore.json")}, policy...), "--github-api-url", gh.API.URL), promotetest.Faults{}, 2, "github-token", 0},
 		{"no release for the tag", append([]string{"promote", file, "github-release://paved-dev/demo@v9"}, withBundle...), promotetest.Faults{}, 2, "create the release of tag v9 first", 0},
-		{"token without contents write", append([]string{"promote", file, dst}, withBundle...), promotetest.Faults{Forbidden: true}, 2, "permissions: contents: write", 0},
 		{"no bundles", append(append([]string{"promote", lonely, dst}, policy...), gith...), promotetest.Faults{}, 2, "no bundles about", 0},
 		{"GitLab package outside GitLab CI", append([]string{"promote", file, "gitlab-package://app@1.0.0"}, withBundle...), promotetest.Faults{}, 2, "only inside a GitLab CI/CD job", 0},
 		{"file to a registry", append([]string{"promote", "file://" + file, "registry.example.com/team/app"}, withBundle...), promotetest.Faults{}, 2, "is a file", 0},
 		{"image option", append([]string{"promote", file, dst, "--tag", "prod"}, withBundle...), promotetest.Faults{}, 2, "--tag applies to images", 0},
 		{"bad destination", append([]string{"promote", file, "github-release://demo"}, withBundle...), promotetest.Faults{}, 2, "OWNER/REPO@TAG", 0},
-		{"promoted", append([]string{"promote", "file://" + file, dst}, withBundle...), promotetest.Faults{}, 0, "", 1},
-		{"rerun finds the same bytes", append([]string{"promote", file, dst}, withBundle...), promotetest.Faults{}, 0, "", 1},
-		{"bundle found beside the file", append(append([]string{"promote", beside, dst}, policy...), gith...), promotetest.Faults{}, 0, "", 1},
-		{"a rebuilt file under the promoted name", append([]string{"promote", rebuilt, dst}, withBundle...), promotetest.Faults{}, 1, "rebuilt or altered", 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

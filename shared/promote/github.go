@@ -96,6 +96,13 @@ type asset struct {
 	BrowserDownloadURL string `json:"browser_download_url"`
 }
 
+// Check implements Checker: the release of the tag exists and the token can
+// read it.
+func (g *GitHubReleaseAssets) Check(ctx context.Context) error {
+	_, err := g.release(ctx)
+	return err
+}
+
 // Upload implements Uploader: find the release by tag, look for an asset
 // called name, upload to the release's upload URL unless one exists, then
 // download the asset and compare its digest.

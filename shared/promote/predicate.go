@@ -77,3 +77,19 @@ func NewPredicate(res *Result, environment string, run Run, v Verification, now 
 	}
 	return json.Marshal(p)
 }
+
+// FileMediaType is the media type a file promotion records.
+const FileMediaType = "application/octet-stream"
+
+// NewFilePredicate builds the predicate of a proved file promotion: from is
+// the file as the job had it, to where the destination serves it; the file is
+// one blob of size bytes.
+func NewFilePredicate(from, to, digest string, size int64, environment string, run Run, v Verification, now time.Time) ([]byte, error) {
+	return json.Marshal(Predicate{
+		From: from, To: to,
+		Digest:    map[string]string{"sha256": strings.TrimPrefix(digest, "sha256:")},
+		MediaType: FileMediaType, Environment: environment,
+		Manifests: []string{}, Referrers: []Referrer{}, Blobs: 1, Bytes: size,
+		Run: run, Verified: v, PromotedAt: now.UTC().Format(time.RFC3339),
+	})
+}

@@ -24,6 +24,13 @@ type Uploader interface {
 	Upload(ctx context.Context, name string, f *File) (Uploaded, error)
 }
 
+// Checker is implemented by uploaders that can tell, before anything is
+// signed or sent, that the destination cannot take the file (a GitHub
+// release that does not exist).
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
 // Uploaded is what an Uploader reports after a proved upload.
 type Uploaded struct {
 	// URL is where the file is downloaded from.

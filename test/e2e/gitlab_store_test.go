@@ -165,6 +165,7 @@ include:
       project: paved-dev/demo
       cert-oidc-issuer: $PAVED_STACK_GITLAB_ISSUER
       trusted-root: $PAVED_STACK_TRUSTED_ROOT
+      signing-config: $PAVED_STACK_SIGNING_CONFIG
   - local: paved/verify.yml
     inputs:
       stage: deploy
@@ -287,6 +288,15 @@ func TestGitLabStoreFromTheComponent(t *testing.T) {
 			fileKey := "app/" + version + "/app-amd64"
 			if string(files[fileKey]) != "app for amd64\n" || !slices.Contains(log, "GET "+fileKey) {
 				t.Errorf("package app holds %q, want the attested file read back; log %v", files[fileKey], log)
+			}
+			promotions := 0
+			for k := range files {
+				if strings.HasPrefix(k, "app/"+version+"/app-amd64.promotion-") && strings.HasSuffix(k, ".sigstore.json") {
+					promotions++
+				}
+			}
+			if promotions != 1 {
+				t.Errorf("package app holds %d promotion attestations beside the file, want 1; files %v", promotions, keys(files))
 			}
 			fileDigest := sha256.Sum256([]byte("app for amd64\n"))
 			if want := "promoted file=" + api.srv.URL + "/api/v4/projects/" + project + "/packages/generic/" + fileKey + " digest=sha256:" + hex.EncodeToString(fileDigest[:]); !strings.Contains(r.stdout, want) {

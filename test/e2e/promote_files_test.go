@@ -16,8 +16,9 @@ import (
 // the local Sigstore stack, then promotes it as a GitHub Actions step to a
 // GitHub API on loopback that follows the REST documentation for releases and
 // release assets (package promotetest). The asset holds exactly the attested
-// bytes and verifies with paved and cosign; a rerun uploads nothing; a
-// modified copy and another signer's policy are refused with nothing uploaded.
+// bytes and verifies with paved and cosign; a promotion attestation signed as
+// the job goes beside it; a rerun does not upload the file again; a modified
+// copy and another signer's policy are refused with nothing uploaded.
 func TestPromoteReleaseFileToGitHub(t *testing.T) {
 	ws := workspace(t)
 	token, err := stk.MintGitHubToken(ghRepo, 10*time.Minute)
@@ -43,27 +44,62 @@ func TestPromoteReleaseFileToGitHub(t *testing.T) {
 	gh.CreateRelease("v1.0.0")
 	gh.CreateRelease("v2.0.0")
 
+	reqURL, reqToken := stk.GitHubTokenRequest(ghRepo)
+	summary := filepath.Join(t.TempDir(), "summary")
 	promote := func(t *testing.T, inputs ...string) (result, map[string]string) {
 		t.Helper()
 		ghOut := filepath.Join(t.TempDir(), "github_output")
+		os.Remove(summary)
 		env := append([]string{
-			"GITHUB_ACTIONS=true", "GITHUB_WORKSPACE=" + ws, "GITHUB_OUTPUT=" + ghOut,
+			"GITHUB_ACTIONS=true", "GITHUB_WORKSPACE=" + ws, "GITHUB_OUTPUT=" + ghOut, "GITHUB_STEP_SUMMARY=" + summary,
 			"GITHUB_REPOSITORY=" + ghRepo, "GITHUB_SERVER_URL=https://github.com", "GITHUB_RUN_ID=4343",
 			"GITHUB_API_URL=" + gh.API.URL, "GITHUB_TOKEN=" + ghToken,
-			"INPUT_CERT_OIDC_ISSUER=" + stk.GitHubIssuer, "INPUT_TRUSTED_ROOT=" + stk.TrustedRootPath,
+			"ACTIONS_ID_TOKEN_REQUEST_URL=" + reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + reqToken,
+			"INPUT_CERT_OIDC_ISSUER=" + stk.GitHubIssuer, "INPUT_TRUSTED_ROOT=" + stk.TrustedRootPath, "INPUT_SIGNING_CONFIG=" + stk.SigningConfigPath,
 		}, inputs...)
 		r := execIn(t, ws, env, paved, "promote")
-		assertNoSecrets(t, []string{ghToken, token}, []string{r.stdout, r.stderr}, ws, filepath.Dir(ghOut))
+		assertNoSecrets(t, []string{ghToken, token, reqToken}, []string{r.stdout, r.stderr}, ws, filepath.Dir(ghOut))
 		return r, outputsOf(t, ghOut)
 	}
 
 	// The bundles are found where paved attest left them in the workspace.
-	r, out := promote(t, "INPUT_SOURCE=dist/app-linux-amd64", "INPUT_DESTINATION=github-release://paved-dev/demo@v1.0.0", "INPUT_REPO="+ghRepo)
+	r, out := promote(t, "INPUT_SOURCE=dist/app-linux-amd64", "INPUT_DESTINATION=github-release://paved-dev/demo@v1.0.0", "INPUT_REPO="+ghRepo, "INPUT_ENVIRONMENT=production")
 	if r.code != 0 {
 		t.Fatalf("paved promote: %s", r)
 	}
-	if got, ok := gh.Asset("v1.0.0", "app-linux-amd64"); !ok || string(got) != string(attested) || gh.UploadCount() != 1 {
-		t.Fatalf("the release holds %q (%d uploads), want the attested bytes once", got, gh.UploadCount())
+	if got, ok := gh.Asset("v1.0.0", "app-linux-amd64"); !ok || string(got) != string(attested) || gh.UploadCount() != 2 {
+		t.Fatalf("the release holds %q (%d uploads), want the attested bytes and the promotion attestation", got, gh.UploadCount())
+	}
+	// The promotion attestation: uploaded beside the file, the same bytes as
+	// attestation-path, about the file's digest, signed as this job; the
+	// summary's command verifies it.
+	var promotion string
+	for _, n := range gh.Names("v1.0.0") {
+		if strings.HasPrefix(n, "app-linux-amd64.promotion-") && strings.HasSuffix(n, ".sigstore.json") {
+			promotion = n
+		}
+	}
+	local, _ := os.ReadFile(filepath.Join(ws, out["attestation-path"]))
+	if up, ok := gh.Asset("v1.0.0", promotion); promotion == "" || !ok || string(up) != string(local) || len(local) == 0 {
+		t.Fatalf("release assets %v: want the promotion attestation %s beside the file", gh.Names("v1.0.0"), out["attestation-path"])
+	}
+	st := statement(t, filepath.Join(ws, out["attestation-path"]))
+	pred, _ := st["predicate"].(map[string]any)
+	if pred["environment"] != "production" || pred["from"] != "dist/app-linux-amd64" || pred["to"] != "GitHub release paved-dev/demo@v1.0.0, file app-linux-amd64" || pred["mediaType"] != "application/octet-stream" {
+		t.Errorf("promotion predicate %v", pred)
+	}
+	sum, _ := os.ReadFile(summary)
+	ran := 0
+	for _, line := range strings.Split(string(sum), "\n") {
+		if strings.HasPrefix(line, "paved verify ") {
+			ran++
+			if v := execIn(t, ws, nil, paved, strings.Fields(line)[1:]...); v.code != 0 {
+				t.Errorf("the summary's command %q fails: %s", line, v)
+			}
+		}
+	}
+	if ran != 1 {
+		t.Errorf("the summary gives %d verify commands, want the promotion's:\n%s", ran, sum)
 	}
 	for _, a := range gh.Authorizations() {
 		if a != "Bearer "+ghToken {
@@ -91,8 +127,9 @@ func TestPromoteReleaseFileToGitHub(t *testing.T) {
 		}
 	}
 
-	// Rerunning the job finds the same bytes and uploads nothing.
-	if r, _ := promote(t, "INPUT_SOURCE=file://dist/app-linux-amd64", "INPUT_DESTINATION=github-release://paved-dev/demo@v1.0.0", "INPUT_REPO="+ghRepo); r.code != 0 || gh.UploadCount() != 1 || !strings.Contains(r.stdout+r.stderr, "nothing uploaded") {
+	// Rerunning the job finds the same bytes and does not upload the file
+	// again; the rerun's own promotion attestation goes beside it.
+	if r, _ := promote(t, "INPUT_SOURCE=file://dist/app-linux-amd64", "INPUT_DESTINATION=github-release://paved-dev/demo@v1.0.0", "INPUT_REPO="+ghRepo); r.code != 0 || gh.UploadCount() != 3 || !strings.Contains(r.stdout+r.stderr, "nothing uploaded") {
 		t.Fatalf("rerun: %d uploads: %s", gh.UploadCount(), r)
 	}
 
@@ -110,7 +147,7 @@ func TestPromoteReleaseFileToGitHub(t *testing.T) {
 			if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
 				t.Fatalf("want exit 1 saying %q: %s", tc.want, r)
 			}
-			if names := gh.Names("v2.0.0"); len(names) != 0 || gh.UploadCount() != 1 {
+			if names := gh.Names("v2.0.0"); len(names) != 0 || gh.UploadCount() != 3 {
 				t.Fatalf("something was uploaded: %v", names)
 			}
 		})
