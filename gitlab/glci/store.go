@@ -22,7 +22,7 @@ func (d *Door) StoreTargets(v command.Values) ([]store.Writer, error) {
 	if pkg == "" {
 		return nil, nil
 	}
-	t, err := d.packageStore(pkg, v.String("gitlab-package-version"))
+	t, err := glstore.New(d.packageOptions(pkg, v.String("gitlab-package-version")))
 	if err != nil {
 		return nil, err
 	}
@@ -41,28 +41,29 @@ func (d *Door) BundleFetcher(source string, v command.Values) (string, store.Fet
 	if pkg == "" {
 		return "", nil, fail.Configf("--bundle-from gitlab needs --gitlab-package: the package name paved attest stored the bundles under (its gitlab-package input)")
 	}
-	t, err := d.packageStore(pkg, v.String("gitlab-package-version"))
+	t, err := glstore.New(d.packageOptions(pkg, v.String("gitlab-package-version")))
 	if err != nil {
 		return "", nil, err
 	}
 	return "GitLab package " + strings.TrimSuffix(t.URL(""), "/"), t, nil
 }
 
-// packageStore is the generic package PKG of this job's project at version
-// (default: CI_COMMIT_TAG, else CI_COMMIT_SHA).
-func (d *Door) packageStore(pkg, version string) (*glstore.GitLab, error) {
+// packageOptions names the generic package pkg of this job's project at
+// version (default: CI_COMMIT_TAG, else CI_COMMIT_SHA), written and read with
+// the job token (CI_JOB_TOKEN) at CI_API_V4_URL.
+func (d *Door) packageOptions(pkg, version string) glstore.Options {
 	if version == "" {
 		version = d.getenv("CI_COMMIT_TAG")
 	}
 	if version == "" {
 		version = d.getenv("CI_COMMIT_SHA")
 	}
-	return glstore.New(glstore.Options{
+	return glstore.Options{
 		APIURL:   d.getenv("CI_API_V4_URL"),
 		Project:  d.getenv("CI_PROJECT_ID"),
 		JobToken: d.getenv("CI_JOB_TOKEN"),
 		Package:  pkg,
 		Version:  version,
 		Tag:      d.getenv("CI_COMMIT_TAG"),
-	})
+	}
 }
