@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/paved-dev/paved/gitlab/glstore"
+	"github.com/paved-dev/paved/gitlab/glstore/glstoretest"
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/promote"
 	"github.com/paved-dev/paved/shared/retry"
@@ -26,16 +27,15 @@ type roundTrip func(*http.Request) (*http.Response, error)
 func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestUploadReleaseFile promotes a release file into the generic package
-// registry served by fakeGitLab (GitLab's generic packages documentation:
+// registry served by package glstoretest (GitLab's generic packages documentation:
 // PUT to publish, GET to download the newest file of a name, JOB-TOKEN header).
 func TestUploadReleaseFile(t *testing.T) {
 	const content = "release bytes v1\n"
-	// fakeGitLab keys files by escaped path; client-go escapes dots.
-	key := "app/1%2E2%2E3/app%2Etar%2Egz"
+	key := "app/1.2.3/app.tar.gz"
 	cases := []struct {
 		name    string
 		project string
-		setup   func(f *fakeGitLab)
+		setup   func(f *glstoretest.GitLab)
 		alter   bool
 		class   fail.Class
 		msg     string
@@ -44,15 +44,15 @@ func TestUploadReleaseFile(t *testing.T) {
 		stored  string
 	}{
 		{name: "published and read back", puts: 1, stored: content},
-		{name: "same bytes already there", setup: func(f *fakeGitLab) { f.files[key] = []byte(content) }, existed: true, stored: content},
-		{name: "different bytes under the name", setup: func(f *fakeGitLab) { f.files[key] = []byte("rebuilt\n") },
+		{name: "same bytes already there", setup: func(f *glstoretest.GitLab) { f.PutFile(key, []byte(content)) }, existed: true, stored: content},
+		{name: "different bytes under the name", setup: func(f *glstoretest.GitLab) { f.PutFile(key, []byte("rebuilt\n")) },
 			class: fail.Verification, msg: "already holds a different app.tar.gz", stored: "rebuilt\n"},
-		{name: "larger different file under the name", setup: func(f *fakeGitLab) { f.files[key] = []byte(strings.Repeat("x", 4096)) },
+		{name: "larger different file under the name", setup: func(f *glstoretest.GitLab) { f.PutFile(key, []byte(strings.Repeat("x", 4096))) },
 			class: fail.Verification, msg: "larger than the attested", stored: strings.Repeat("x", 4096)},
-		{name: "bytes altered on the way", alter: true, class: fail.Verification, msg: "read back from GitLab generic package", puts: 1, stored: "release bytes v1\x0b"},
-		{name: "403 names the fix", setup: func(f *fakeGitLab) { f.denied = true }, class: fail.Config, msg: "Developer role"},
+		{name: "bytes altered on the way", alter: true, class: fail.Verification, msg: "the bytes were altered on the way", puts: 1, stored: "release bytes v1\x0b"},
+		{name: "403 names the fix", setup: func(f *glstoretest.GitLab) { f.SetFaults(glstoretest.Faults{Denied: true}) }, class: fail.Config, msg: "Developer role"},
 		{name: "unknown project", project: "43", class: fail.Config, msg: "HTTP 404"},
-		{name: "5xx on upload is retried", setup: func(f *fakeGitLab) { f.failPut = []int{502} }, puts: 1, stored: content},
+		{name: "5xx on upload is retried", setup: func(f *glstoretest.GitLab) { f.SetFaults(glstoretest.Faults{FailPut: []int{502}}) }, puts: 1, stored: content},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,7 +80,7 @@ func TestUploadReleaseFile(t *testing.T) {
 			if tc.project != "" {
 				project = tc.project
 			}
-			up, err := glstore.NewFiles(glstore.Options{APIURL: f.srv.URL + "/api/v4", Project: project, JobToken: jobToken, Package: "app", Version: "1.2.3",
+			up, err := glstore.NewFiles(glstore.Options{APIURL: f.URL(), Project: project, JobToken: jobToken, Package: "app", Version: "1.2.3",
 				HTTPOptions: store.HTTPOptions{Transport: tr, Retry: retry.Options{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}}})
 			if err != nil {
 				t.Fatal(err)
@@ -103,15 +103,14 @@ func TestUploadReleaseFile(t *testing.T) {
 				}
 			} else if err != nil {
 				t.Fatal(err)
-			} else if res.Digest != file.Digest || res.Existed != tc.existed || res.URL != f.srv.URL+"/api/v4/projects/42/packages/generic/app/1.2.3/app.tar.gz" {
+			} else if res.Digest != file.Digest || res.Existed != tc.existed || res.URL != f.URL()+"/projects/42/packages/generic/app/1.2.3/app.tar.gz" {
 				t.Fatalf("result %+v", res)
 			}
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			if f.uploads != tc.puts {
-				t.Errorf("%d uploads, want %d", f.uploads, tc.puts)
+			if n := f.Uploads(); n != tc.puts {
+				t.Errorf("%d uploads, want %d", n, tc.puts)
 			}
-			if got := string(f.files[key]); got != tc.stored {
+			files, _, _, _ := f.Snapshot()
+			if got := string(files[key]); got != tc.stored {
 				t.Errorf("package file holds %q, want %q", got, tc.stored)
 			}
 			mu.Lock()

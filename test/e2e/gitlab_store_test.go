@@ -3,145 +3,15 @@ package e2e
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/paved-dev/paved/gitlab/glstore/glstoretest"
 )
-
-// gitlabAPI serves the GitLab REST API v4 endpoints Paved writes to, as
-// GitLab's public documentation describes them:
-//
-//   - "GitLab generic packages repository": PUT
-//     /projects/:id/packages/generic/:package_name/:package_version/:file_name
-//     with the raw bytes answers 201 {"message":"201 Created"} (with
-//     select=package_file, the package file record including file_sha256);
-//     GET of the same path returns the newest file of that name, or 404
-//     {"message":"404 Not Found"}; a CI job authenticates with its job token in
-//     the JOB-TOKEN header, anything else is 401.
-//   - "Release links API": GET and POST
-//     /projects/:id/releases/:tag_name/assets/links, 404 when the tag has no
-//     release, POST answering 201 with the link.
-type gitlabAPI struct {
-	mu       sync.Mutex
-	project  string
-	token    string
-	files    map[string][]byte // PACKAGE/VERSION/FILE
-	releases map[string][]map[string]any
-	log      []string // "METHOD PACKAGE/VERSION/FILE" or "METHOD links TAG"
-	badAuth  int
-	srv      *httptest.Server
-}
-
-func newGitLabAPI(t *testing.T, project, token string) *gitlabAPI {
-	t.Helper()
-	g := &gitlabAPI{project: project, token: token, files: map[string][]byte{}, releases: map[string][]map[string]any{}}
-	g.srv = httptest.NewServer(g)
-	t.Cleanup(g.srv.Close)
-	return g
-}
-
-func glMessage(w http.ResponseWriter, status int, m string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"message": m})
-}
-
-func (g *gitlabAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if r.Header.Get("JOB-TOKEN") != g.token {
-		g.badAuth++
-		glMessage(w, http.StatusUnauthorized, "401 Unauthorized")
-		return
-	}
-	pkgs := "/api/v4/projects/" + g.project + "/packages/generic/"
-	rels := "/api/v4/projects/" + g.project + "/releases/"
-	path := r.URL.Path
-	switch {
-	case strings.HasPrefix(path, pkgs):
-		key := strings.TrimPrefix(path, pkgs)
-		if strings.Count(key, "/") != 2 {
-			glMessage(w, http.StatusBadRequest, "400 Bad request")
-			return
-		}
-		g.log = append(g.log, r.Method+" "+key)
-		switch r.Method {
-		case http.MethodPut:
-			data, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
-			if err != nil {
-				glMessage(w, http.StatusBadRequest, "400 Bad request")
-				return
-			}
-			g.files[key] = data
-			if r.URL.Query().Get("select") == "package_file" {
-				sum := sha256.Sum256(data)
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusCreated)
-				json.NewEncoder(w).Encode(map[string]any{"id": len(g.log), "package_id": 1, "size": len(data),
-					"file_name": key[strings.LastIndex(key, "/")+1:], "file_sha256": hex.EncodeToString(sum[:])})
-				return
-			}
-			glMessage(w, http.StatusCreated, "201 Created")
-		case http.MethodGet:
-			data, ok := g.files[key]
-			if !ok {
-				glMessage(w, http.StatusNotFound, "404 Not Found")
-				return
-			}
-			w.Header().Set("Content-Type", "application/octet-stream")
-			w.Write(data)
-		default:
-			glMessage(w, http.StatusMethodNotAllowed, "405 Method Not Allowed")
-		}
-	case strings.HasPrefix(path, rels) && strings.HasSuffix(path, "/assets/links"):
-		tag := strings.TrimSuffix(strings.TrimPrefix(path, rels), "/assets/links")
-		g.log = append(g.log, r.Method+" links "+tag)
-		links, ok := g.releases[tag]
-		if !ok {
-			glMessage(w, http.StatusNotFound, "404 Not Found")
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		if r.Method == http.MethodPost {
-			var in map[string]any
-			if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in["url"] == nil || in["name"] == nil {
-				glMessage(w, http.StatusBadRequest, "400 Bad request")
-				return
-			}
-			in["id"] = len(links) + 1
-			g.releases[tag] = append(links, in)
-			w.WriteHeader(http.StatusCreated)
-			json.NewEncoder(w).Encode(in)
-			return
-		}
-		json.NewEncoder(w).Encode(links)
-	default:
-		glMessage(w, http.StatusNotFound, "404 Not Found")
-	}
-}
-
-// snapshot returns copies of the files, links and request log.
-func (g *gitlabAPI) snapshot() (map[string][]byte, map[string][]map[string]any, []string, int) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	files := map[string][]byte{}
-	for k, v := range g.files {
-		files[k] = append([]byte(nil), v...)
-	}
-	rels := map[string][]map[string]any{}
-	for k, v := range g.releases {
-		rels[k] = append([]map[string]any(nil), v...)
-	}
-	return files, rels, append([]string(nil), g.log...), g.badAuth
-}
 
 const storePipeline = `stages: [build, attest, promote, deploy, check]
 include:
@@ -214,9 +84,12 @@ func TestGitLabStoreFromTheComponent(t *testing.T) {
 		{"tag pipeline", "v1.0.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			api := newGitLabAPI(t, project, jobToken)
+			// GitLab's API cannot run here: package glstoretest serves the
+			// generic packages and release links endpoints after GitLab's docs.
+			api := glstoretest.New(project, jobToken)
+			defer api.Close()
 			if tc.tag != "" {
-				api.releases[tc.tag] = nil
+				api.CreateRelease(tc.tag)
 			}
 			consumer := consumer(t, map[string]string{".gitlab-ci.yml": storePipeline, "paved/attest.yml": component, "paved/promote.yml": promoteComponent, "paved/verify.yml": verifyComponent})
 			sha := strings.TrimSpace(execIn(t, consumer, nil, "git", "rev-parse", "HEAD").stdout)
@@ -226,7 +99,7 @@ func TestGitLabStoreFromTheComponent(t *testing.T) {
 			}
 			home := t.TempDir()
 			args := append(shellRunner(consumer, token),
-				"--variable", "CI_API_V4_URL="+api.srv.URL+"/api/v4",
+				"--variable", "CI_API_V4_URL="+api.URL(),
 				"--variable", "CI_PROJECT_ID="+project,
 				"--variable", "CI_JOB_TOKEN="+jobToken)
 			version := sha
@@ -241,7 +114,7 @@ func TestGitLabStoreFromTheComponent(t *testing.T) {
 			if !strings.Contains(r.stdout, "verified from the package registry=true") {
 				t.Errorf("the verify job did not pass with bundles from the package registry:\n%s", r.stdout)
 			}
-			files, releases, log, badAuth := api.snapshot()
+			files, releases, log, badAuth := api.Snapshot()
 			if badAuth != 0 {
 				t.Errorf("%d requests came without the job token in JOB-TOKEN", badAuth)
 			}
@@ -266,7 +139,7 @@ func TestGitLabStoreFromTheComponent(t *testing.T) {
 			if put < 0 || !readBack {
 				t.Errorf("the bundle was not uploaded and read back: %v", log)
 			}
-			bundleURL := api.srv.URL + "/api/v4/projects/" + project + "/packages/generic/" + bundleKey
+			bundleURL := api.URL() + "/projects/" + project + "/packages/generic/" + bundleKey
 			if want := "package=" + bundleURL; !strings.Contains(r.stdout, "dotenv bundle=attestation.sigstore.json jsonl=attestations.jsonl "+want) {
 				t.Errorf("dotenv outputs in the next job: want bundle, jsonl and %s\n%s", want, r.stdout)
 			}
@@ -299,7 +172,7 @@ func TestGitLabStoreFromTheComponent(t *testing.T) {
 				t.Errorf("package app holds %d promotion attestations beside the file, want 1; files %v", promotions, keys(files))
 			}
 			fileDigest := sha256.Sum256([]byte("app for amd64\n"))
-			if want := "promoted file=" + api.srv.URL + "/api/v4/projects/" + project + "/packages/generic/" + fileKey + " digest=sha256:" + hex.EncodeToString(fileDigest[:]); !strings.Contains(r.stdout, want) {
+			if want := "promoted file=" + api.URL() + "/projects/" + project + "/packages/generic/" + fileKey + " digest=sha256:" + hex.EncodeToString(fileDigest[:]); !strings.Contains(r.stdout, want) {
 				t.Errorf("promote outputs in the next job: want %q\n%s", want, r.stdout)
 			}
 
