@@ -1,18 +1,18 @@
 package command
 
 import (
-	"os"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/paved-dev/paved/shared/bounded"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/promote"
 	"github.com/paved-dev/paved/shared/store"
