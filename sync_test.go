@@ -100,8 +100,8 @@ func TestActionsMatchDeclarations(t *testing.T) {
 					t.Errorf("input %s missing", in.Name)
 					continue
 				}
-				if got.Description != in.Usage || got.Default != in.Default {
-					t.Errorf("input %s = %q (default %q), want %q (default %q)", in.Name, got.Description, got.Default, in.Usage, in.Default)
+				if want := gha.ActionDefault(in); got.Description != in.Usage || got.Default != want {
+					t.Errorf("input %s = %q (default %q), want %q (default %q)", in.Name, got.Description, got.Default, in.Usage, want)
 				}
 				key := "INPUT_" + strings.ToUpper(strings.ReplaceAll(in.Name, "-", "_"))
 				if env[key] != "${{ inputs."+in.Name+" }}" {

@@ -44,8 +44,8 @@ func ActionYAML(cmd *command.Command, title, description, source string) string 
 			continue
 		}
 		fmt.Fprintf(&b, "  %s:\n    description: %s\n    required: false\n", in.Name, q(in.Usage))
-		if in.Default != "" {
-			fmt.Fprintf(&b, "    default: %s\n", q(in.Default))
+		if def := ActionDefault(in); def != "" {
+			fmt.Fprintf(&b, "    default: %s\n", q(def))
 		}
 	}
 	for _, in := range PackagingInputs {
@@ -76,4 +76,13 @@ func ActionYAML(cmd *command.Command, title, description, source string) string 
 	}
 	fmt.Fprintf(&b, "      run: paved %s\n", cmd.Name)
 	return b.String()
+}
+
+// ActionDefault is an input's default in an action: the declared one, except
+// that github-token defaults to the job's own token, as in actions/attest.
+func ActionDefault(in command.Input) string {
+	if in.Name == "github-token" && in.Default == "" {
+		return "${{ github.token }}"
+	}
+	return in.Default
 }

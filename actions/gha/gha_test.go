@@ -127,3 +127,13 @@ func TestAnnotations(t *testing.T) {
 		t.Fatalf("got %q, want %q", stdout.String(), want)
 	}
 }
+
+// TestRegistryKeychain: ghcr.io with GITHUB_TOKEN as GITHUB_ACTOR, when the
+// workflow put the token in the step's environment.
+func TestRegistryKeychain(t *testing.T) {
+	d := gha.New(gha.Options{Getenv: env(map[string]string{"GITHUB_ACTOR": "octocat", "GITHUB_TOKEN": "ghs_x"}), Stdout: io.Discard, Stderr: io.Discard})
+	kc, ok := d.RegistryKeychain().(command.HostKeychain)
+	if !ok || kc.Host != "ghcr.io" || kc.Username != "octocat" || kc.Password != "ghs_x" {
+		t.Fatalf("keychain %+v", d.RegistryKeychain())
+	}
+}

@@ -3,6 +3,8 @@ package glci
 import (
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+
 	"github.com/paved-dev/paved/gitlab/glstore"
 	"github.com/paved-dev/paved/shared/command"
 	"github.com/paved-dev/paved/shared/fail"
@@ -66,4 +68,14 @@ func (d *Door) packageOptions(pkg, version string) glstore.Options {
 		Version:  version,
 		Tag:      d.getenv("CI_COMMIT_TAG"),
 	}
+}
+
+var _ command.RegistryKeychain = (*Door)(nil)
+
+// RegistryKeychain implements command.RegistryKeychain: the project's GitLab
+// container registry (CI_REGISTRY) with the job's CI_REGISTRY_USER and
+// CI_REGISTRY_PASSWORD, which every job has, so that no docker login is
+// needed to scan, attest or promote the project's own images.
+func (d *Door) RegistryKeychain() authn.Keychain {
+	return command.HostKeychain{Host: d.getenv("CI_REGISTRY"), Username: d.getenv("CI_REGISTRY_USER"), Password: d.getenv("CI_REGISTRY_PASSWORD")}
 }

@@ -78,3 +78,15 @@ func TestBundleFetcher(t *testing.T) {
 		t.Errorf("the github source is not GitLab's")
 	}
 }
+
+// TestRegistryKeychain: the job's CI_REGISTRY_USER/CI_REGISTRY_PASSWORD for
+// CI_REGISTRY, and for no other registry.
+func TestRegistryKeychain(t *testing.T) {
+	d := glci.New(glci.Options{Getenv: func(k string) string {
+		return map[string]string{"CI_REGISTRY": "registry.gitlab.com", "CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": "glcbt-x"}[k]
+	}, Stdout: io.Discard, Stderr: io.Discard})
+	kc, ok := d.RegistryKeychain().(command.HostKeychain)
+	if !ok || kc.Host != "registry.gitlab.com" || kc.Username != "gitlab-ci-token" || kc.Password != "glcbt-x" {
+		t.Fatalf("keychain %+v", d.RegistryKeychain())
+	}
+}

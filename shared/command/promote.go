@@ -37,7 +37,7 @@ func Promote() *Command {
 			{Name: "environment", Usage: "name of the environment promoted to (e.g. production), recorded in the promotion attestation"},
 			{Name: "bundle", List: true, Usage: "Sigstore bundles about the source (files, JSON Lines or directories); an image's OCI referrers are always read; for a file, default: FILE.sigstore.json and attestations.jsonl beside the file or in the working directory"},
 			{Name: "attestation-path", Default: "promotion.sigstore.json", Usage: "where to write the promotion attestation's Sigstore bundle (attached to the image, or uploaded beside the release file)"},
-			{Name: "github-token", Secret: true, Usage: "token for github-release:// destinations, with contents: write (in GitHub Actions, default: GITHUB_TOKEN from the step's environment)"},
+			{Name: "github-token", Secret: true, Usage: "token for github-release:// destinations, with contents: write (in GitHub Actions, default: the job's token, github.token)"},
 			{Name: "github-api-url", Usage: "GitHub REST API base for github-release:// destinations (default: GITHUB_API_URL in GitHub Actions, else derived from the server URL)"},
 		}, verifyPolicyInputs()...), signingInputs()...),
 		Outputs: []Output{
@@ -104,11 +104,11 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 	opts := promote.Options{
 		Tags:          v.List("tag"),
 		RequireDigest: v.Bool("require-digest"),
-		Keychain:      authn.DefaultKeychain,
+		Keychain:      env.keychain(),
 		Transport:     env.Transport,
 		Log:           env.log(),
 		Admit: func(ctx context.Context, s promote.Source) error {
-			verified, err = admit(ctx, s, files, roots, ids, pol, httpo)
+			verified, err = admit(ctx, s, files, roots, ids, pol, httpo, env.keychain())
 			return err
 		},
 		BeforeTag: func(ctx context.Context, res *promote.Result) error {
@@ -161,8 +161,8 @@ func promoteEnds(v Values) (string, string, error) {
 
 // admit verifies the source's attestations — its referrers and any --bundle
 // files — against the policy, by the resolved digest only.
-func admit(ctx context.Context, s promote.Source, files []verify.Candidate, roots []verify.Root, ids []verify.Identity, pol *verify.PolicyFile, httpo store.HTTPOptions) (promote.Verification, error) {
-	oci, err := store.NewOCI([]string{s.Reference}, store.OCIOptions{Keychain: authn.DefaultKeychain, HTTPOptions: httpo})
+func admit(ctx context.Context, s promote.Source, files []verify.Candidate, roots []verify.Root, ids []verify.Identity, pol *verify.PolicyFile, httpo store.HTTPOptions, kc authn.Keychain) (promote.Verification, error) {
+	oci, err := store.NewOCI([]string{s.Reference}, store.OCIOptions{Keychain: kc, HTTPOptions: httpo})
 	if err != nil {
 		return promote.Verification{}, err
 	}
@@ -236,7 +236,7 @@ func signPromotion(ctx context.Context, env Env, v Values, res *promote.Result, 
 	if err != nil {
 		return none, fmt.Errorf("attaching the promotion attestation: %w", err)
 	}
-	oci, err := store.NewOCI([]string{res.Destination}, store.OCIOptions{Keychain: authn.DefaultKeychain, HTTPOptions: httpo})
+	oci, err := store.NewOCI([]string{res.Destination}, store.OCIOptions{Keychain: env.keychain(), HTTPOptions: httpo})
 	if err != nil {
 		return none, err
 	}

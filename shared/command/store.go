@@ -18,12 +18,12 @@ import (
 func storeInputs() []Input {
 	return []Input{
 		{Name: "bundles-jsonl", Usage: "JSON Lines file collecting every bundle of the run (default: attestations.jsonl beside the bundle; \"none\" to skip)"},
-		{Name: "push-to-registry", Bool: true, Usage: "attach the bundle to each --registry-image as an OCI 1.1 referrer (registry credentials from the Docker config)"},
+		{Name: "push-to-registry", Bool: true, Usage: "attach the bundle to each --registry-image as an OCI 1.1 referrer (credentials: the Docker config, else the job's own for its platform's registry)"},
 		{Name: "registry-image", List: true, Usage: "images the attestation is about, by tag or digest, for --push-to-registry"},
 		{Name: "registry-platforms", Bool: true, Usage: "also attach to each platform manifest of a multi-arch image that the attestation names as a subject"},
 		{Name: "github-attestations", Bool: true, Usage: "store the bundle with GitHub's artifact attestations API (needs 'permissions: attestations: write')"},
 		{Name: "github-repository", Usage: "OWNER/NAME for --github-attestations (default: the workflow's repository)"},
-		{Name: "github-token", Secret: true, Usage: "token for --github-attestations (in GitHub Actions, default: GITHUB_TOKEN from the step's environment)"},
+		{Name: "github-token", Secret: true, Usage: "token for --github-attestations (in GitHub Actions, default: the job's token, github.token)"},
 		{Name: "github-api-url", Usage: "GitHub REST API base for --github-attestations (default: GITHUB_API_URL in GitHub Actions, else derived from the server URL)"},
 		{Name: "gitlab-package", Usage: "in GitLab CI/CD, also store the bundle in the project's generic package registry under this package name (with the job token)"},
 		{Name: "gitlab-package-version", Usage: "version of --gitlab-package (default: the tag, else the commit SHA)"},
@@ -83,7 +83,7 @@ func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
 		if len(images) == 0 {
 			return nil, fail.Configf("--push-to-registry needs --registry-image: name the images to attach the attestation to")
 		}
-		oci, err := store.NewOCI(images, store.OCIOptions{HTTPOptions: httpo, Platforms: v.Bool("registry-platforms")})
+		oci, err := store.NewOCI(images, store.OCIOptions{HTTPOptions: httpo, Platforms: v.Bool("registry-platforms"), Keychain: env.keychain()})
 		if err != nil {
 			return nil, err
 		}

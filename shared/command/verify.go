@@ -39,7 +39,7 @@ func Verify() *Command {
 			{Name: "bundle", List: true, Usage: "Sigstore bundles: files, JSON Lines files or directories of *.sigstore.json"},
 			{Name: "bundle-from", List: true, Options: []string{"registry", "github", "gitlab"}, Usage: "also fetch bundles by artifact digest: registry (OCI referrers of oci:// artifacts; the default for them without --bundle), github (the artifact attestations API of --repo or --github-repository), gitlab (in GitLab CI/CD: the project's generic package --gitlab-package, with the job token)"},
 			{Name: "github-repository", Usage: "OWNER/NAME whose attestations API --bundle-from github reads (default: --repo)"},
-			{Name: "github-token", Secret: true, Usage: "token for --bundle-from github (in GitHub Actions, default: GITHUB_TOKEN from the step's environment; public repositories need none)"},
+			{Name: "github-token", Secret: true, Usage: "token for --bundle-from github (in GitHub Actions, default: the job's token, github.token; public repositories need none)"},
 			{Name: "github-api-url", Usage: "GitHub REST API base for --bundle-from github (default: GITHUB_API_URL in GitHub Actions, else derived from --hostname)"},
 			{Name: "gitlab-package", Usage: "generic package that --bundle-from gitlab reads: the --gitlab-package paved attest stored the bundles in"},
 			{Name: "gitlab-package-version", Usage: "version of --gitlab-package (default: the tag, else the commit SHA)"},
@@ -258,7 +258,7 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 			if len(images) == 0 {
 				return nil, fail.Configf("--bundle-from registry reads the referrers of oci:// artifacts: name the image as oci://REGISTRY/REPO@sha256:HEX or :TAG")
 			}
-			oci, err := store.NewOCI(images, store.OCIOptions{HTTPOptions: httpo})
+			oci, err := store.NewOCI(images, store.OCIOptions{HTTPOptions: httpo, Keychain: env.keychain()})
 			if err != nil {
 				return nil, err
 			}
@@ -412,7 +412,7 @@ func verifyTargets(ctx context.Context, env Env, args []string, sha512 bool) ([]
 func verifyTarget(ctx context.Context, env Env, a string, sha512 bool) (verify.Target, error) {
 	switch {
 	case strings.HasPrefix(a, subject.ImagePrefix):
-		repo, dig, err := subject.ImageDigest(ctx, a, env.Transport)
+		repo, dig, err := subject.ImageDigest(ctx, a, env.Transport, env.keychain())
 		if err != nil {
 			return verify.Target{}, err
 		}

@@ -138,7 +138,7 @@ func (g *GitHub) Put(ctx context.Context, b Bundle) (Receipt, error) {
 	}
 	resp, err := g.hc.Do(req)
 	if err != nil {
-		return Receipt{}, transient("creating the attestation", err)
+		return Receipt{}, storeError("creating the attestation", err)
 	}
 	data, rerr := bounded.Read(resp.Body, 1<<20)
 	resp.Body.Close()
@@ -146,7 +146,7 @@ func (g *GitHub) Put(ctx context.Context, b Bundle) (Receipt, error) {
 		return Receipt{}, g.statusError("creating the attestation", resp, data)
 	}
 	if rerr != nil {
-		return Receipt{}, transient("reading the created attestation", rerr)
+		return Receipt{}, storeError("reading the created attestation", rerr)
 	}
 	var created struct {
 		ID json.Number `json:"id"`
@@ -221,7 +221,7 @@ func (g *GitHub) list(ctx context.Context, digest string, each func(bundle []byt
 		}
 		resp, err := g.hc.Do(req)
 		if err != nil {
-			return transient("listing attestations", err)
+			return storeError("listing attestations", err)
 		}
 		data, rerr := bounded.Read(resp.Body, 64<<20)
 		resp.Body.Close()
@@ -232,7 +232,7 @@ func (g *GitHub) list(ctx context.Context, digest string, each func(bundle []byt
 			return g.statusError("listing attestations", resp, data)
 		}
 		if rerr != nil {
-			return transient("listing attestations", rerr)
+			return storeError("listing attestations", rerr)
 		}
 		var listing struct {
 			Attestations []struct {
@@ -277,7 +277,7 @@ func (g *GitHub) download(ctx context.Context, u string) ([]byte, error) {
 	req.Header.Set("Accept", "*/*")
 	resp, err := g.hc.Do(req)
 	if err != nil {
-		return nil, transient("downloading attestation bundle", err)
+		return nil, storeError("downloading attestation bundle", err)
 	}
 	defer resp.Body.Close()
 	data, err := bounded.Read(resp.Body, maxBundle)
@@ -285,7 +285,7 @@ func (g *GitHub) download(ctx context.Context, u string) ([]byte, error) {
 		return nil, fail.Transientf("downloading attestation bundle %s: HTTP %d", redactURL(u), resp.StatusCode)
 	}
 	if err != nil {
-		return nil, transient("downloading attestation bundle", err)
+		return nil, storeError("downloading attestation bundle", err)
 	}
 	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
 		return t, nil

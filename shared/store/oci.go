@@ -155,7 +155,7 @@ func (t *OCI) Put(ctx context.Context, b Bundle) (Receipt, error) {
 	for _, img := range t.images {
 		desc, err := remote.Get(img, opts...)
 		if err != nil {
-			return Receipt{}, transient(fmt.Sprintf("reading image %s", img), err)
+			return Receipt{}, storeError(fmt.Sprintf("reading image %s", img), err)
 		}
 		if d, ok := img.(name.Digest); ok && d.DigestStr() != desc.Digest.String() {
 			return Receipt{}, fail.Verificationf("registry answered digest %s for %s", desc.Digest, img)
@@ -167,11 +167,11 @@ func (t *OCI) Put(ctx context.Context, b Bundle) (Receipt, error) {
 		if t.o.Platforms && desc.MediaType.IsIndex() {
 			idx, err := desc.ImageIndex()
 			if err != nil {
-				return Receipt{}, transient(fmt.Sprintf("reading index %s", img), err)
+				return Receipt{}, storeError(fmt.Sprintf("reading index %s", img), err)
 			}
 			im, err := idx.IndexManifest()
 			if err != nil {
-				return Receipt{}, transient(fmt.Sprintf("reading index %s", img), err)
+				return Receipt{}, storeError(fmt.Sprintf("reading index %s", img), err)
 			}
 			for _, m := range im.Manifests {
 				if b.About(m.Digest.String()) {
@@ -211,13 +211,13 @@ func (t *OCI) attach(ctx context.Context, repo name.Repository, subject v1.Descr
 		mt   types.MediaType
 	}{{emptyConfig, emptyMediaType}, {b.JSON, BundleMediaType}} {
 		if err := remote.WriteLayer(repo, static.NewLayer(blob.data, blob.mt), opts...); err != nil {
-			return referrer{}, false, transient(fmt.Sprintf("uploading to %s", repo), err)
+			return referrer{}, false, storeError(fmt.Sprintf("uploading to %s", repo), err)
 		}
 	}
 	seen := 0
 	for try := 1; ; try++ {
 		if err := remote.Put(repo.Digest(ref.digest.String()), ref, opts...); err != nil {
-			return referrer{}, false, transient(fmt.Sprintf("pushing the referrer of %s", subj), err)
+			return referrer{}, false, storeError(fmt.Sprintf("pushing the referrer of %s", subj), err)
 		}
 		for {
 			listed, _, err := t.listed(subj, ref.digest, opts)
@@ -258,11 +258,11 @@ func (t *OCI) listed(subj name.Digest, manifest v1.Hash, opts []remote.Option) (
 		idx, err = remote.Referrers(subj, opts...)
 	}
 	if err != nil {
-		return false, tagSchema, transient(fmt.Sprintf("listing referrers of %s", subj), err)
+		return false, tagSchema, storeError(fmt.Sprintf("listing referrers of %s", subj), err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return false, tagSchema, transient(fmt.Sprintf("listing referrers of %s", subj), err)
+		return false, tagSchema, storeError(fmt.Sprintf("listing referrers of %s", subj), err)
 	}
 	for _, d := range im.Manifests {
 		if d.Digest == manifest {
@@ -289,11 +289,11 @@ func (t *OCI) compare(repo name.Repository, ref referrer, b Bundle, opts []remot
 func (t *OCI) bundleOf(repo name.Repository, manifest v1.Hash, opts []remote.Option) ([]byte, error) {
 	img, err := remote.Image(repo.Digest(manifest.String()), opts...)
 	if err != nil {
-		return nil, transient("reading referrer manifest", err)
+		return nil, storeError("reading referrer manifest", err)
 	}
 	m, err := img.Manifest()
 	if err != nil {
-		return nil, transient("reading referrer manifest", err)
+		return nil, storeError("reading referrer manifest", err)
 	}
 	for _, l := range m.Layers {
 		if l.MediaType != BundleMediaType {
@@ -304,16 +304,16 @@ func (t *OCI) bundleOf(repo name.Repository, manifest v1.Hash, opts []remote.Opt
 		}
 		layer, err := remote.Layer(repo.Digest(l.Digest.String()), opts...)
 		if err != nil {
-			return nil, transient("reading bundle blob", err)
+			return nil, storeError("reading bundle blob", err)
 		}
 		rc, err := layer.Compressed()
 		if err != nil {
-			return nil, transient("reading bundle blob", err)
+			return nil, storeError("reading bundle blob", err)
 		}
 		data, err := bounded.Read(rc, maxBundle)
 		rc.Close()
 		if err != nil {
-			return nil, transient("reading bundle blob", err)
+			return nil, storeError("reading bundle blob", err)
 		}
 		if h, _, _ := v1.SHA256(bytes.NewReader(data)); h != l.Digest {
 			return nil, fail.Verificationf("bundle blob digest %s, manifest says %s", h, l.Digest)
@@ -344,11 +344,11 @@ func (t *OCI) Fetch(ctx context.Context, digest string) ([][]byte, error) {
 		seen[repo.String()] = true
 		idx, err := remote.Referrers(repo.Digest(h.String()), opts...)
 		if err != nil {
-			return nil, transient(fmt.Sprintf("listing referrers of %s@%s", repo, h), err)
+			return nil, storeError(fmt.Sprintf("listing referrers of %s@%s", repo, h), err)
 		}
 		im, err := idx.IndexManifest()
 		if err != nil {
-			return nil, transient(fmt.Sprintf("listing referrers of %s@%s", repo, h), err)
+			return nil, storeError(fmt.Sprintf("listing referrers of %s@%s", repo, h), err)
 		}
 		for _, d := range im.Manifests {
 			// Some registries report the config media type instead of the

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/retry"
 )
@@ -239,6 +241,12 @@ func sameKey(data []byte, key string) bool {
 }
 
 // transient marks network failures and exhausted retries as transient.
-func transient(op string, err error) error {
+// storeError classifies a registry or API failure: refused credentials are a
+// configuration error that names the fix, anything else may pass on a retry.
+func storeError(op string, err error) error {
+	var te *transport.Error
+	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
+		return fail.As(fail.Config, fmt.Errorf("%s: %w; the registry refused the job's credentials (HTTP %d): log in first (docker login writes the Docker config Paved reads), or rely on the job's own: CI_REGISTRY_USER/CI_REGISTRY_PASSWORD for $CI_REGISTRY in GitLab CI/CD, GITHUB_TOKEN in the step's env with 'permissions: packages: write' for ghcr.io", op, err, te.StatusCode))
+	}
 	return fail.As(fail.Transient, fmt.Errorf("%s: %w", op, err))
 }

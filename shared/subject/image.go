@@ -17,14 +17,17 @@ const ImagePrefix = "oci://"
 
 // ImageDigest resolves an image reference (a tag or a digest) to its manifest
 // digest, once, with the credentials the environment already has (Docker
-// config, credential helpers). The name returned is the repository without tag
-// or digest. transport may be nil.
-func ImageDigest(ctx context.Context, ref string, transport http.RoundTripper) (repo, digest string, err error) {
+// config, credential helpers, or kc when set). The name returned is the
+// repository without tag or digest. transport and kc may be nil.
+func ImageDigest(ctx context.Context, ref string, transport http.RoundTripper, kc authn.Keychain) (repo, digest string, err error) {
 	r, err := name.ParseReference(strings.TrimPrefix(ref, ImagePrefix))
 	if err != nil {
 		return "", "", fail.Configf("image reference %q: %w", ref, err)
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
 	if transport != nil {
 		opts = append(opts, remote.WithTransport(transport))
 	}
