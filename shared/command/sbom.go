@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/paved-dev/paved/shared/bounded"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/term"
+
+	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/sbom"
 	"github.com/paved-dev/paved/shared/subject"
@@ -109,6 +112,7 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 		Credentials: sbom.Credentials{Username: v.String("registry-username"), Password: v.String("registry-password"), Keychain: env.keychain()},
 		Platform:    v.String("platform"),
 		Progress:    env.log(),
+		Bar:         isTerminal(env.log()),
 		Now:         env.Now,
 	}
 	s, err := sbom.Generate(ctx, input, opts)
@@ -334,4 +338,11 @@ func digestNote(d string) string {
 		return ""
 	}
 	return " (" + d + ")"
+}
+
+// isTerminal reports whether w is a terminal (an interactive run, where a
+// progress bar can be redrawn in place) rather than a CI log or a file.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

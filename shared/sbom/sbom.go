@@ -148,6 +148,9 @@ type Options struct {
 	Platform string
 	// Progress receives one line per phase (default: discarded).
 	Progress io.Writer
+	// Bar also draws a progress bar on Progress while cataloging, redrawn in
+	// place: for a terminal, never for a CI log.
+	Bar bool
 	// Parallelism bounds syft's concurrent cataloging (default: syft's, 4 per CPU).
 	Parallelism int
 	// Now is the clock for phase timings (default time.Now).
@@ -252,17 +255,24 @@ func Generate(ctx context.Context, input string, opts Options) (*SBOM, error) {
 	}
 	start = opts.now()
 	fmt.Fprintf(log, "sbom: cataloging\n")
+	stopBar := func() {}
+	if opts.Bar {
+		stopBar = startBar(log, 150*time.Millisecond)
+	}
 	// syft indexes the source, then builds the license scanner, one after the
 	// other; indexing here, while the scanner builds in the background, overlaps
 	// them. Sources keep their index, so CreateSBOM reuses it.
 	if _, err := src.src.FileResolver(cfg.Search.Scope); err != nil {
+		stopBar()
 		return nil, fmt.Errorf("indexing %s: %w", input, err)
 	}
 	ctx, err = WithLicenseScanner(ctx)
 	if err != nil {
+		stopBar()
 		return nil, err
 	}
 	doc, err := syft.CreateSBOM(ctx, src.src, cfg)
+	stopBar()
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fail.Transientf("cataloging %s: %w", input, ctx.Err())

@@ -600,3 +600,31 @@ func TestSyftVersionMatchesGoMod(t *testing.T) {
 		t.Errorf("go.mod does not require github.com/anchore/syft %s: update sbom.SyftVersion", sbom.SyftVersion)
 	}
 }
+
+// TestProgressBar: with Bar, cataloging draws a bar redrawn in place (carriage
+// return, erase to end of line) up to all tasks done, then ends its line;
+// without it, the progress writer gets phase lines only.
+func TestProgressBar(t *testing.T) {
+	f := setup(t)
+	var withBar, plain bytes.Buffer
+	if _, err := sbom.Generate(context.Background(), f.tree, sbom.Options{Progress: &withBar, Bar: true}); err != nil {
+		t.Fatal(err)
+	}
+	out := withBar.String()
+	last := out[strings.LastIndex(out, "\r")+1:]
+	frame, rest, _ := strings.Cut(last, "\x1b[K\n")
+	var done, all int
+	if _, err := fmt.Sscanf(frame[strings.Index(frame, "]")+2:], "%d/%d cataloging tasks", &done, &all); err != nil || done != all || all == 0 ||
+		!strings.HasPrefix(frame, "sbom: ["+strings.Repeat("#", 24)+"]") || !strings.Contains(frame, "packages") {
+		t.Fatalf("last frame %q (%v), want a full bar with every task done and the package count", frame, err)
+	}
+	if !strings.HasPrefix(rest, "sbom: cataloged ") {
+		t.Errorf("after the bar: %q, want the cataloged line on a line of its own", rest)
+	}
+	if _, err := sbom.Generate(context.Background(), f.tree, sbom.Options{Progress: &plain}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(plain.String(), "\r\x1b") {
+		t.Errorf("without Bar the progress has control characters: %q", plain.String())
+	}
+}
