@@ -17,6 +17,7 @@ import (
 
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/policy"
+	"github.com/paved-dev/paved/shared/sbom"
 	policyreport "github.com/paved-dev/paved/shared/report"
 	"github.com/paved-dev/paved/shared/subject"
 )
@@ -39,6 +40,8 @@ func Policy() *Command {
 		ArgsInput: "sbom",
 		Inputs: append([]Input{
 			{Name: "sbom", Usage: "SPDX 2.3 or CycloneDX 1.4-1.6 JSON SBOM to evaluate"},
+			{Name: "source", Usage: "instead of --sbom: a directory, file or archive, OCI layout, docker-archive or image reference to scan first (as paved sbom does by default)"},
+			{Name: "sbom-output", Default: "paved-policy.cdx.json", Usage: "with --source: where to write the CycloneDX SBOM of the scan"},
 			{Name: "policy", Usage: "policy file (YAML, version: 1; schema in shared/policy/schema)"},
 			{Name: "osv-db", List: true, Usage: "offline OSV database: directories of OSV JSON records or ecosystem all.zip exports"},
 			{Name: "data", Usage: "offline maintenance and provenance data file (JSON)"},
@@ -57,6 +60,7 @@ func Policy() *Command {
 		}, signingInputs()...),
 		Outputs: []Output{
 			{Name: "verdict", Usage: "PASSED or FAILED"},
+			{Name: "sbom", Usage: "the SBOM evaluated (with --source: the one the scan wrote)"},
 			{Name: "denied", Usage: "number of findings that deny"},
 			{Name: "warnings", Usage: "number of findings that warn"},
 			{Name: "excused", Usage: "number of findings excused by the policy"},
@@ -79,9 +83,12 @@ func Policy() *Command {
 }
 
 func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
-	sbomPath := v.String("sbom")
-	if sbomPath == "" {
-		return nil, fail.Configf("no SBOM: pass it as the argument (paved policy sbom.cdx.json) or set --sbom")
+	sbomPath, source := v.String("sbom"), v.String("source")
+	switch {
+	case sbomPath != "" && source != "":
+		return nil, fail.Configf("--sbom and --source both name what to evaluate: keep one (an SBOM file, or a tree or image to scan)")
+	case sbomPath == "" && source == "":
+		return nil, fail.Configf("no SBOM: pass it as the argument (paved policy sbom.cdx.json), set --sbom, or --source DIR|IMAGE to scan one first")
 	}
 	if v.String("policy") == "" {
 		return nil, fail.Configf("no policy: set --policy to a policy file (YAML, version: 1)")
@@ -97,8 +104,13 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 			}
 		}
 	}
-	sbomRaw, err := readInput(env, sbomPath, policy.MaxSBOM)
-	if err != nil {
+	var sbomRaw []byte
+	var err error
+	if source != "" {
+		if sbomRaw, sbomPath, err = scanForPolicy(ctx, env, source, v.String("sbom-output")); err != nil {
+			return nil, err
+		}
+	} else if sbomRaw, err = readInput(env, sbomPath, policy.MaxSBOM); err != nil {
 		return nil, fail.Configf("reading SBOM: %w", err)
 	}
 	sb, err := policy.ReadSBOM(bytes.NewReader(sbomRaw))
@@ -180,7 +192,7 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		verdict = "FAILED"
 	}
 	outputs := map[string]string{
-		"verdict": verdict, "policy-digest": "sha256:" + pol.Digest,
+		"verdict": verdict, "sbom": sbomPath, "policy-digest": "sha256:" + pol.Digest,
 		"denied": fmt.Sprint(rep.Count(policy.Deny)), "warnings": fmt.Sprint(rep.Count(policy.Warn)), "excused": fmt.Sprint(rep.Count(policy.Excused)),
 	}
 	ropts := policyreport.Options{SBOMPath: filepath.ToSlash(sbomPath), ToolVersion: Version()}
@@ -346,4 +358,33 @@ func confine(env Env, path string) (string, error) {
 		return "", fmt.Errorf("%s is outside the workspace %s", path, env.Workspace)
 	}
 	return real, nil
+}
+
+// scanForPolicy scans source as paved sbom does by default and writes its
+// CycloneDX SBOM to out, returning the SBOM's bytes and path.
+func scanForPolicy(ctx context.Context, env Env, source, out string) ([]byte, string, error) {
+	if err := checkOutputDir(out, "sbom-output"); err != nil {
+		return nil, "", err
+	}
+	if env.Workspace != "" && !looksLikeImageRef(source) {
+		if err := insideWorkspace(env.Workspace, source, "source"); err != nil {
+			return nil, "", err
+		}
+	}
+	s, err := sbom.Generate(ctx, source, sbom.Options{
+		Credentials: sbom.Credentials{Keychain: env.keychain()},
+		Progress:    env.log(), Bar: isTerminal(env.log()), Now: env.Now,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	var buf bytes.Buffer
+	if err := s.Encode(&buf, sbom.CycloneDXJSON); err != nil {
+		return nil, "", fmt.Errorf("encoding the SBOM of %s: %w", source, err)
+	}
+	if err := WriteFileAtomic(out, buf.Bytes(), 0o644); err != nil {
+		return nil, "", fail.Configf("writing --sbom-output %s: %w", out, err)
+	}
+	fmt.Fprintf(env.log(), "policy: scanned %s into %s\n", source, out)
+	return buf.Bytes(), out, nil
 }

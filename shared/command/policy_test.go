@@ -267,3 +267,48 @@ func annotated(res *command.Result, want string) bool {
 	}
 	return false
 }
+
+// TestPolicyScansASource: --source scans a tree first (as paved sbom does),
+// writes its CycloneDX SBOM to --sbom-output and gates it: the vulnerable
+// lodash of the tree's package-lock.json is denied. --sbom and --source
+// together are refused.
+func TestPolicyScansASource(t *testing.T) {
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "app")
+	os.MkdirAll(tree, 0o755)
+	os.WriteFile(filepath.Join(tree, "package-lock.json"), []byte(`{"name": "demo", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+  "packages": {"": {"name": "demo", "version": "1.0.0", "dependencies": {"lodash": "4.17.20"}},
+    "node_modules/lodash": {"version": "4.17.20", "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz", "license": "MIT"}}}`), 0o644)
+	pol := filepath.Join(dir, "policy.yml")
+	os.WriteFile(pol, []byte("version: 1\nrules:\n  vulnerable:\n    action: deny\n    min-score: 7.0\n"), 0o644)
+	out := filepath.Join(dir, "scan.cdx.json")
+	args := []string{"policy", "--source", tree, "--sbom-output", out, "--policy", pol, "--osv-db", filepath.Join(policyTestdata, "osv"),
+		"--sarif", "", "--junit", "", "--json", filepath.Join(dir, "p.json")}
+	code, stdout, stderr := runPaved(t, args...)
+	if code != 1 || !strings.Contains(stderr, "vulnerable pkg:npm/lodash@4.17.20") || !strings.Contains(stdout, "sbom: "+out) {
+		t.Fatalf("exit %d, want 1 denying lodash and naming the SBOM written\n%s\n%s", code, stdout, stderr)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bom struct {
+		BOMFormat  string `json:"bomFormat"`
+		Components []struct {
+			PURL string `json:"purl"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &bom); err != nil || bom.BOMFormat != "CycloneDX" {
+		t.Fatalf("--sbom-output holds %.80q (%v), want a CycloneDX SBOM", raw, err)
+	}
+	found := false
+	for _, c := range bom.Components {
+		found = found || c.PURL == "pkg:npm/lodash@4.17.20"
+	}
+	if !found {
+		t.Errorf("the scan's SBOM does not list lodash: %s", raw)
+	}
+	if code, _, stderr := runPaved(t, append(args, "--sbom", out)...); code != 2 || !strings.Contains(stderr, "keep one") {
+		t.Errorf("--sbom with --source: exit %d, want 2: %s", code, stderr)
+	}
+}
