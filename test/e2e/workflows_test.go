@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paved-dev/paved/test/oidc"
 )
 
 // consumerWorkflows are the workflows the e2e tests run in act, by file name.
@@ -224,7 +226,11 @@ func TestActRunsTheReusableWorkflow(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := t.TempDir()
-	reqURL, reqToken := stk.GitHubTokenRequest(ghRepo)
+	// The token GitHub gives a job of the reusable workflow: the caller's
+	// repository and run, the reusable workflow as job_workflow_ref.
+	const reusable = "paved-dev/paved/.github/workflows/paved.yml@refs/tags/v1"
+	reusableSAN := "https://github.com/" + reusable
+	reqURL, reqToken := stk.GitHubOIDC().GitHubRequestFor(oidc.GitHubReusableClaims(ghRepo, reusable))
 	args := []string{"push", "-W", ".github/workflows/release.yml",
 		"-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "--action-offline-mode",
 		"--local-repository", "paved-dev/paved@v1=" + repoRoot(t),
@@ -241,7 +247,7 @@ func TestActRunsTheReusableWorkflow(t *testing.T) {
 	r := execIn(t, consumer, []string{"HOME=" + t.TempDir(), "GH_TOKEN=", "GITHUB_TOKEN="}, act, args...)
 	t.Logf("act took %s", time.Since(start))
 	if r.code != 0 || !strings.Contains(r.stdout, "bundle=paved-out/provenance.sigstore.json verdict=PASSED") ||
-		!strings.Contains(r.stdout, "signer="+ghSAN) || !strings.Contains(r.stdout, "provenance.sigstore.json\n") {
+		!strings.Contains(r.stdout, "signer="+reusableSAN) || !strings.Contains(r.stdout, "provenance.sigstore.json\n") {
 		t.Fatalf("act run of the reusable workflow failed: %s", r)
 	}
 	// The stand-in of upload-artifact kept what the reusable workflow handed back.
@@ -255,10 +261,50 @@ func TestActRunsTheReusableWorkflow(t *testing.T) {
 		t.Errorf("the caller's checkout leaked into the attestations artifact")
 	}
 	artifact := filepath.Join(store, "build-output", "app-amd64")
-	for name, res := range verifiers(t, filepath.Join(out, "provenance.sigstore.json"), artifact, ghSAN, stk.GitHubIssuer, "paved-dev") {
+	bundle := filepath.Join(out, "provenance.sigstore.json")
+	for name, res := range verifiers(t, bundle, artifact, reusableSAN, stk.GitHubIssuer, "paved-dev") {
 		if res.code != 0 {
 			t.Errorf("%s rejects what the reusable workflow signed: %s", name, res)
 		}
+	}
+	// docs/github.md's three commands for verifying by hand, as written but for
+	// OWNER/REPO, the paths, and the local stack standing in for public-good
+	// Sigstore and GitHub's issuer.
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "dist"), 0o755)
+	if b, err := os.ReadFile(artifact); err != nil || os.WriteFile(filepath.Join(dir, "dist", "app-amd64"), b, 0o644) != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(bundle); err != nil || os.WriteFile(filepath.Join(dir, "provenance.sigstore.json"), b, 0o644) != nil {
+		t.Fatal(err)
+	}
+	local := map[string][]string{
+		"paved":  {"--trusted-root", stk.TrustedRootPath, "--cert-oidc-issuer", stk.GitHubIssuer},
+		"cosign": {"--trusted-root", stk.TrustedRootPath, "--use-signed-timestamps", "--insecure-ignore-sct"},
+		"gh":     {"--custom-trusted-root", stk.TrustedRootJSONLPath, "--cert-oidc-issuer", stk.GitHubIssuer},
+	}
+	for _, prefix := range []string{"paved verify dist/app-amd64", "cosign verify-blob-attestation", "gh attestation verify"} {
+		args := docCommand(t, "docs/github.md", prefix)
+		for i, a := range args {
+			a = strings.ReplaceAll(a, "OWNER/REPO", ghRepo)
+			a = strings.ReplaceAll(a, "https://token.actions.githubusercontent.com", stk.GitHubIssuer)
+			args[i] = strings.Trim(a, "'")
+		}
+		bin := args[0]
+		if bin == "paved" {
+			bin = paved
+		} else {
+			bin = tool(t, bin)
+		}
+		v := execIn(t, dir, []string{"GH_NO_UPDATE_NOTIFIER=1", "GH_TOKEN="}, bin, append(args[1:], local[args[0]]...)...)
+		if v.code != 0 {
+			t.Errorf("docs/github.md's %q rejects what the reusable workflow signed: %s", prefix, v)
+		}
+	}
+	other := execIn(t, dir, nil, paved, "verify", "dist/app-amd64", "--bundle", "provenance.sigstore.json", "--repo", ghRepo,
+		"--signer-workflow", ghRepo+"/.github/workflows/build.yml", "--trusted-root", stk.TrustedRootPath, "--cert-oidc-issuer", stk.GitHubIssuer)
+	if other.code != 1 {
+		t.Errorf("the caller's own workflow passed as the signer; the reusable workflow signed: %s", other)
 	}
 	st := statement(t, filepath.Join(out, "provenance.sigstore.json"))
 	if subjects, _ := st["subject"].([]any); len(subjects) != 2 {

@@ -48,6 +48,18 @@ func GitHubClaims(repo string) map[string]any {
 	}
 }
 
+// GitHubReusableClaims returns the claims of a job of the reusable workflow
+// reusable ("OWNER/REPO/.github/workflows/NAME.yml@REF") called from
+// .github/workflows/build.yml on main of repo: as on GitHub, workflow_ref
+// names the caller and job_workflow_ref the reusable workflow, which Fulcio
+// makes the certificate's identity.
+func GitHubReusableClaims(repo, reusable string) map[string]any {
+	c := GitHubClaims(repo)
+	c["job_workflow_ref"] = reusable
+	c["job_workflow_sha"] = fakeCommit("github:" + reusable)
+	return c
+}
+
 // GitLabClaims returns the claims GitLab CI (gitlab.com) puts in an ID token
 // for a push pipeline on the protected branch main of projectPath
 // ("GROUP/PROJECT", subgroups allowed) on a GitLab-hosted runner, without the

@@ -159,9 +159,15 @@ func (i *Issuer) Mint(claims map[string]any, audience string, ttl time.Duration)
 // GitHub's, the URL already carries a query, so clients append
 // "&audience=...".
 func (i *Issuer) GitHubRequest(repo string) (requestURL, requestToken string) {
+	return i.GitHubRequestFor(GitHubClaims(repo))
+}
+
+// GitHubRequestFor is GitHubRequest for a claim set of the caller's, such as
+// a job of a reusable workflow (GitHubReusableClaims).
+func (i *Issuer) GitHubRequestFor(claims map[string]any) (requestURL, requestToken string) {
 	token := rand.Text()
 	i.mu.Lock()
-	i.requests[token] = GitHubClaims(repo)
+	i.requests[token] = claims
 	i.mu.Unlock()
 	return i.url + GitHubTokenPath + "?api-version=2.0", token
 }
