@@ -259,42 +259,37 @@ rules:
     action: warn
 `
 
-const supplyChainPipeline = `stages: [build, secure, deploy]
-include:
-  - component: $CI_SERVER_FQDN/paved-dev/paved/supply-chain@v1
-    inputs:
-      stage: secure
-      needs: [build]
-      paved: $PAVED_BIN
-      subject-path: dist/*
-      policy: policy.yml
-      osv-db: osv
-      trusted-root: $PAVED_STACK_TRUSTED_ROOT
-      signing-config: $PAVED_STACK_SIGNING_CONFIG
-  - component: $CI_SERVER_FQDN/paved-dev/paved/verify@v1
-    inputs:
-      stage: deploy
-      needs: [build, paved-supply-chain]
-      paved: $PAVED_BIN
-      artifact: dist/app-amd64
-      bundle: attestation.sigstore.json
-      project: paved-dev/demo
-      source-ref: refs/heads/main
-      cert-oidc-issuer: $PAVED_STACK_GITLAB_ISSUER
-      trusted-root: $PAVED_STACK_TRUSTED_ROOT
-build:
-  stage: build
-  script:
-    - mkdir -p dist && printf 'app for amd64\n' > dist/app-amd64 && printf 'app for arm64\n' > dist/app-arm64
-  artifacts:
-    paths: [dist/]
-deploy:
-  stage: deploy
-  needs: [paved-verify]
-  script:
-    - test "$PAVED_VERIFIED" = true
-    - 'echo "deploying: verified=$PAVED_VERIFIED"' 
-`
+// docsPipeline is the pipeline docs/gitlab.md shows under "Including a
+// component", made to run here: the paved binary under test, the local stack's
+// trust material and issuer, the test's OSV data, this test's project, and a
+// build and deploy that need no make or deploy script. Every replacement must
+// apply once, so the test fails when the docs drift from what it runs.
+func docsPipeline(t *testing.T) string {
+	t.Helper()
+	md, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "gitlab.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(md), "## Including a component")
+	_, rest, ok2 := strings.Cut(rest, "```yaml\n")
+	block, _, ok3 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("docs/gitlab.md lacks the yaml example under \"## Including a component\"")
+	}
+	for _, r := range [][2]string{
+		{"      policy: policy.yml\n", "      policy: policy.yml\n      paved: $PAVED_BIN\n      osv-db: osv\n      trusted-root: $PAVED_STACK_TRUSTED_ROOT\n      signing-config: $PAVED_STACK_SIGNING_CONFIG\n"},
+		{"      source-ref: refs/heads/main\n", "      source-ref: refs/heads/main\n      paved: $PAVED_BIN\n      cert-oidc-issuer: $PAVED_STACK_GITLAB_ISSUER\n      trusted-root: $PAVED_STACK_TRUSTED_ROOT\n"},
+		{"my-group/my-project", glProject},
+		{"    - make dist\n", "    - mkdir -p dist && printf 'app for amd64\\n' > dist/app-amd64 && printf 'app for arm64\\n' > dist/app-arm64\n"},
+		{"    - ./deploy.sh dist/app-amd64\n", "    - 'echo \"deploying: verified=$PAVED_VERIFIED\"'\n"},
+	} {
+		if n := strings.Count(block, r[0]); n != 1 {
+			t.Fatalf("docs/gitlab.md's example has %q %d times, want once:\n%s", r[0], n, block)
+		}
+		block = strings.Replace(block, r[0], r[1], 1)
+	}
+	return block
+}
 
 // TestGitLabSupplyChainComponent includes the all-in-one supply-chain
 // component and the verify component through `include: component` at v1, as
@@ -304,7 +299,7 @@ deploy:
 // bundle are checked, the bundles with paved and cosign.
 func TestGitLabSupplyChainComponent(t *testing.T) {
 	home := catalog(t)
-	files := map[string]string{".gitlab-ci.yml": supplyChainPipeline, "policy.yml": warnPolicy, "package-lock.json": packageLock}
+	files := map[string]string{".gitlab-ci.yml": docsPipeline(t), "policy.yml": warnPolicy, "package-lock.json": packageLock}
 	osv, err := os.ReadDir(filepath.Join(repoRoot(t), "shared", "policy", "testdata", "osv"))
 	if err != nil {
 		t.Fatal(err)
@@ -369,6 +364,36 @@ func TestGitLabSupplyChainComponent(t *testing.T) {
 			"--cert-oidc-issuer", stk.GitLabIssuer, "--trusted-root", stk.TrustedRootPath, "--predicate-type", predicateTypeOf(t, p))
 		if v.code != 0 {
 			t.Errorf("%s does not verify: %s", b, v)
+		}
+	}
+	// docs/gitlab.md's commands for verifying by hand, with this test's project
+	// and the local stack for public-good Sigstore and gitlab.com's issuer.
+	hand := t.TempDir()
+	os.MkdirAll(filepath.Join(hand, "dist"), 0o755)
+	for src, dst := range map[string]string{artifact: "dist/app-amd64", filepath.Join(arts, sc["PAVED_BUNDLE_PATH"]): "attestation.sigstore.json"} {
+		if b, err := os.ReadFile(src); err != nil || os.WriteFile(filepath.Join(hand, dst), b, 0o644) != nil {
+			t.Fatal(err)
+		}
+	}
+	local := map[string][]string{
+		"paved":  {"--trusted-root", stk.TrustedRootPath, "--cert-oidc-issuer", stk.GitLabIssuer},
+		"cosign": {"--trusted-root", stk.TrustedRootPath, "--use-signed-timestamps", "--insecure-ignore-sct"},
+	}
+	for _, prefix := range []string{"paved verify dist/app-amd64 --bundle attestation.sigstore.json", "cosign verify-blob-attestation --bundle attestation.sigstore.json"} {
+		args := docCommand(t, "docs/gitlab.md", prefix)
+		for i, a := range args {
+			a = strings.ReplaceAll(a, "my-group/my-project", glProject)
+			if a == "https://gitlab.com" {
+				a = stk.GitLabIssuer
+			}
+			args[i] = strings.Trim(a, "'")
+		}
+		bin := paved
+		if args[0] == "cosign" {
+			bin = tool(t, "cosign")
+		}
+		if v := execIn(t, hand, nil, bin, append(args[1:], local[args[0]]...)...); v.code != 0 {
+			t.Errorf("docs/gitlab.md's %q rejects what the component signed: %s", prefix, v)
 		}
 	}
 	assertNoSecrets(t, []string{token}, []string{r.stdout, r.stderr}, filepath.Join(dir, ".gitlab-ci-local", "artifacts"))
