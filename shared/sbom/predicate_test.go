@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/anchore/syft/syft/file"
@@ -153,5 +154,28 @@ func TestPredicateInline(t *testing.T) {
 	}
 	if _, _, _, err := Predicate(SPDXJSON, []byte("{not json"), "x", 0, 0); err == nil {
 		t.Error("a document that is not JSON was accepted")
+	}
+}
+
+// TestDocumentedReference: the example in docs/predicates/sbom-reference-v1.md
+// decodes strictly into Reference, and the document names the predicate type.
+func TestDocumentedReference(t *testing.T) {
+	md, err := os.ReadFile("../../docs/predicates/sbom-reference-v1.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), ReferencePredicateType) {
+		t.Errorf("the document does not name %s", ReferencePredicateType)
+	}
+	_, rest, _ := strings.Cut(string(md), "```json\n")
+	example, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("no JSON example in the document")
+	}
+	dec := json.NewDecoder(strings.NewReader(example))
+	dec.DisallowUnknownFields()
+	var r Reference
+	if err := dec.Decode(&r); err != nil || r.SBOM.Name == "" || r.SBOMPredicateType == "" || r.Size == 0 || r.Components == 0 {
+		t.Fatalf("the documented example %+v does not decode strictly with every field: %v", r, err)
 	}
 }
