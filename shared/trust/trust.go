@@ -40,6 +40,10 @@ type Options struct {
 	TUFCacheDir string
 	// TUFMirror overrides the public-good TUF repository URL.
 	TUFMirror string
+	// TUFRoot is the initial root.json of a TUF repository other than
+	// public-good's (with TUFMirror): a private Sigstore instance that
+	// publishes its trusted root through TUF.
+	TUFRoot []byte
 	// Offline uses the TUF cache as it is, without refreshing it.
 	Offline bool
 	// Staging uses Sigstore's staging instance instead of public-good.
@@ -93,6 +97,12 @@ func fromTUF(ctx context.Context, o Options) (*Material, error) {
 	if o.TUFMirror != "" {
 		opts = opts.WithRepositoryBaseURL(o.TUFMirror)
 	}
+	if len(o.TUFRoot) > 0 {
+		if o.TUFMirror == "" {
+			return nil, fail.Configf("a TUF root was given without the URL of its repository: set the TUF mirror too")
+		}
+		opts = opts.WithRoot(o.TUFRoot)
+	}
 	if o.Offline {
 		opts = opts.WithForceCache()
 	}
@@ -108,7 +118,11 @@ func fromTUF(ctx context.Context, o Options) (*Material, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing TUF trusted root: %w", err)
 	}
-	m := &Material{Root: tr, RootJSON: data, Source: "public-good Sigstore (TUF " + opts.RepositoryBaseURL + ")"}
+	src := "public-good Sigstore (TUF " + opts.RepositoryBaseURL + ")"
+	if len(o.TUFRoot) > 0 {
+		src = "TUF " + opts.RepositoryBaseURL
+	}
+	m := &Material{Root: tr, RootJSON: data, Source: src}
 	if o.ForSigning {
 		sc, err := root.GetSigningConfig(client)
 		if err != nil {
