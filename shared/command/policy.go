@@ -17,8 +17,8 @@ import (
 
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/policy"
-	"github.com/paved-dev/paved/shared/sbom"
 	policyreport "github.com/paved-dev/paved/shared/report"
+	"github.com/paved-dev/paved/shared/sbom"
 	"github.com/paved-dev/paved/shared/subject"
 )
 

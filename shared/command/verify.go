@@ -43,7 +43,7 @@ func Verify() *Command {
 			{Name: "github-api-url", Usage: "GitHub REST API base for --bundle-from github (default: GITHUB_API_URL in GitHub Actions, else derived from --hostname)"},
 			{Name: "gitlab-package", Usage: "generic package that --bundle-from gitlab reads: the --gitlab-package paved attest stored the bundles in"},
 			{Name: "gitlab-package-version", Usage: "version of --gitlab-package (default: the tag, else the commit SHA)"},
-			{Name: "trusted-root", List: true, Usage: "trusted_root.json files to believe, or public-good (default: public-good Sigstore through TUF)"},
+			{Name: "trusted-root", List: true, Usage: "trusted_root.json files to believe, public-good, or tuf:MIRROR_URL#ROOT_JSON for an instance that publishes its trusted root through TUF (default: public-good Sigstore through TUF)"},
 		}, append(verifyPolicyInputs(), []Input{
 			{Name: "kit", Usage: "verification kit directory: read bundles, trusted roots and policy from it, or write them there after a successful verification"},
 			{Name: "format", Default: "text", Options: []string{"text", "json"}, Usage: "text, or json to print the verified statements for scripts"},
@@ -438,6 +438,13 @@ func verifyTarget(ctx context.Context, env Env, a string, sha512 bool) (verify.T
 
 // verifyRoots loads each trusted root named by the policy, relative to the
 // policy file; none means public-good.
+// tufPrefix marks a trusted root published by a TUF repository other than
+// public-good's: tuf:MIRROR_URL#ROOT_JSON.
+const tufPrefix = "tuf:"
+
+// maxTUFRoot bounds a TUF root.json.
+const maxTUFRoot = 1 << 20
+
 func verifyRoots(ctx context.Context, env Env, names []string, kit string, readKit bool, policyPath string) ([]verify.Root, error) {
 	if readKit {
 		matches, _ := filepath.Glob(filepath.Join(kit, "trusted_root*.json"))
@@ -450,14 +457,28 @@ func verifyRoots(ctx context.Context, env Env, names []string, kit string, readK
 		names = []string{publicGood}
 	}
 	var out []verify.Root
+	rel := func(p string) string {
+		if policyPath != "" && !filepath.IsAbs(p) {
+			return filepath.Join(filepath.Dir(policyPath), p)
+		}
+		return p
+	}
 	for _, n := range names {
 		var o trust.Options
-		if n != publicGood {
-			p := n
-			if policyPath != "" && !filepath.IsAbs(p) {
-				p = filepath.Join(filepath.Dir(policyPath), p)
+		switch {
+		case n == publicGood:
+		case strings.HasPrefix(n, tufPrefix):
+			mirror, rootFile, ok := strings.Cut(strings.TrimPrefix(n, tufPrefix), "#")
+			if !ok || mirror == "" || rootFile == "" {
+				return nil, fail.Configf("trusted root %q: a TUF repository is written tuf:MIRROR_URL#ROOT_JSON (its URL and a file with its initial root.json)", n)
 			}
-			o.TrustedRootPath = p
+			rootJSON, err := bounded.ReadFile(rel(rootFile), maxTUFRoot)
+			if err != nil {
+				return nil, fail.Configf("trusted root %q: reading the TUF root: %w", n, err)
+			}
+			o.TUFMirror, o.TUFRoot = mirror, rootJSON
+		default:
+			o.TrustedRootPath = rel(n)
 		}
 		o.TUFCacheDir = env.TUFCacheDir
 		m, err := trust.Load(ctx, o)

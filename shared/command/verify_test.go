@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/paved-dev/paved/shared/command"
+	"github.com/paved-dev/paved/shared/trust/trusttest"
 )
 
 func pavedRun(t *testing.T, args ...string) (int, string, string) {
@@ -150,5 +153,31 @@ func TestVerifyPolicyFileErrors(t *testing.T) {
 				t.Fatalf("exit %d, want 2 mentioning %q: %s", code, tc.want, stderr)
 			}
 		})
+	}
+}
+
+// TestVerifyTUFTrustedRoot: --trusted-root tuf:MIRROR#ROOT fetches the trusted
+// root from a TUF repository (here on loopback, publishing the public-good
+// root under a root.json of its own) and verifies a real GitHub attestation
+// with it; a malformed entry names the form to use.
+func TestVerifyTUFTrustedRoot(t *testing.T) {
+	trusted, err := os.ReadFile(publicRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, rootJSON := trusttest.Repository(t, trusted)
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer srv.Close()
+	t.Setenv("HOME", t.TempDir()) // sigstore-go caches TUF metadata under $HOME/.sigstore
+	rootFile := filepath.Join(t.TempDir(), "root.json")
+	os.WriteFile(rootFile, rootJSON, 0o644)
+	args := []string{"verify", pub("reusable-workflow-artifact"), "--bundle", pub("reusable-workflow-attestation.sigstore.json"),
+		"--owner", "malancas", "--signer-repo", "github/artifact-attestations-workflows"}
+	code, stdout, stderr := pavedRun(t, append(args, "--trusted-root", "tuf:"+srv.URL+"#"+rootFile)...)
+	if code != 0 || !strings.Contains(stdout, "verified: true") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if code, _, stderr := pavedRun(t, append(args, "--trusted-root", "tuf:"+srv.URL)...); code != 2 || !strings.Contains(stderr, "tuf:MIRROR_URL#ROOT_JSON") {
+		t.Errorf("a TUF entry without its root: exit %d: %s", code, stderr)
 	}
 }
