@@ -181,8 +181,10 @@ type PolicyFile struct {
 	Version int `yaml:"version" json:"version"`
 	// PredicateType every verified statement must have (default SLSA provenance v1).
 	PredicateType string `yaml:"predicate-type,omitempty" json:"predicate-type,omitempty"`
-	// TrustedRoots are trusted_root.json files, relative to the policy file, or
-	// "public-good" for Sigstore's public-good instance.
+	// TrustedRoots are trusted_root.json files, relative to the policy file,
+	// "public-good" for Sigstore's public-good instance, or
+	// "tuf:MIRROR_URL#ROOT_JSON" for an instance publishing its trusted root
+	// through a TUF repository (ROOT_JSON relative to the policy file too).
 	TrustedRoots []string `yaml:"trusted-roots,omitempty" json:"trusted-roots,omitempty"`
 	// Identities are the accepted signers; any one of them suffices.
 	Identities []Rule `yaml:"identities" json:"identities"`
