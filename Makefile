@@ -36,9 +36,10 @@ demo: build
 	test/demo.sh
 
 # Prints, in one run, Paved's speed as ratios against cosign, sha256sum/openssl,
-# the syft CLI, and the policy benchmark's time and memory.
+# the syft CLI, and the policy benchmark's time and memory (with osv-scanner
+# offline on the same data).
 bench: tools build
-	tools/install.sh syft
+	tools/install.sh syft osv-scanner
 	PATH="$(PAVED_TOOLS_BIN):$$PATH" go run ./test/cmd/paved-bench
 	PATH="$(PAVED_TOOLS_BIN):$$PATH" go run ./test/cmd/paved-sbom-bench
 	go run ./test/cmd/paved-policy-bench

@@ -24,6 +24,7 @@ specs=(
   "syft|github.com/anchore/syft/cmd/syft|syft"
   "actionlint|github.com/rhysd/actionlint/cmd/actionlint|actionlint"
   "registry|github.com/distribution/distribution/v3/cmd/registry|registry"
+  "osv-scanner|github.com/google/osv-scanner/v2/cmd/osv-scanner|osv-scanner"
 )
 
 want=("$@")

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/paved-dev/paved/shared/policy"
@@ -114,6 +115,22 @@ func generate(dir string, components, records int) error {
 		return err
 	}
 	zw := zip.NewWriter(bufio.NewWriterSize(zf, 1<<20))
+	// The same records as osv-scanner's offline databases: one all.zip per
+	// ecosystem under osvdb/osv-scanner/ECOSYSTEM/.
+	perEco := map[string]*zip.Writer{}
+	var perEcoFiles []*os.File
+	for _, e := range ecosystems {
+		d := filepath.Join(dir, "osvdb", "osv-scanner", e.osv)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		f, err := os.Create(filepath.Join(d, "all.zip"))
+		if err != nil {
+			return err
+		}
+		perEcoFiles = append(perEcoFiles, f)
+		perEco[e.osv] = zip.NewWriter(bufio.NewWriterSize(f, 1<<20))
+	}
 	for i := range records {
 		eco := i % len(ecosystems)
 		id := fmt.Sprintf("BENCH-%07d", i)
@@ -135,16 +152,26 @@ func generate(dir string, components, records int) error {
 		if err != nil {
 			return err
 		}
-		w, err := zw.Create(rec.ID + ".json")
-		if err != nil {
-			return err
-		}
-		if _, err := w.Write(raw); err != nil {
-			return err
+		for _, z := range []*zip.Writer{zw, perEco[ecosystems[eco].osv]} {
+			w, err := z.Create(rec.ID + ".json")
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(raw); err != nil {
+				return err
+			}
 		}
 	}
 	if err := zw.Close(); err != nil {
 		return err
+	}
+	for i, e := range ecosystems {
+		if err := perEco[e.osv].Close(); err != nil {
+			return err
+		}
+		if err := perEcoFiles[i].Close(); err != nil {
+			return err
+		}
 	}
 	if err := zf.Close(); err != nil {
 		return err
@@ -249,15 +276,48 @@ func peakRSS() string {
 	return "unknown"
 }
 
+// compareOSVScanner runs osv-scanner (tools/install.sh osv-scanner) offline
+// on the same SBOM against the same records, laid out as its offline
+// databases, and prints its time, peak memory and what it found.
 func compareOSVScanner(dir string) {
 	bin, err := exec.LookPath("osv-scanner")
 	if err != nil {
-		fmt.Println("osv-scanner: not installed here; no comparison")
+		fmt.Println("osv-scanner: not installed here (tools/install.sh osv-scanner); no comparison")
 		return
 	}
 	start := time.Now()
-	cmd := exec.Command(bin, "scan", "source", "--offline", "--sbom", filepath.Join(dir, "sbom.cdx.json"))
-	cmd.Env = append(os.Environ(), "OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY="+dir)
-	out, err := cmd.CombinedOutput()
-	fmt.Printf("osv-scanner --offline: %s (exit %v, %d bytes of output)\n", time.Since(start).Round(time.Millisecond), err, len(out))
+	cmd := exec.Command(bin, "scan", "source", "--offline", "--format", "json", "-L", filepath.Join(dir, "sbom.cdx.json"))
+	cmd.Env = append(os.Environ(), "OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY="+filepath.Join(dir, "osvdb"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	wall := time.Since(start)
+	var rep struct {
+		Results []struct {
+			Packages []struct {
+				Vulnerabilities []struct {
+					ID string `json:"id"`
+				} `json:"vulnerabilities"`
+			} `json:"packages"`
+		} `json:"results"`
+	}
+	if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil {
+		fmt.Printf("osv-scanner --offline: %s, exit %v, output not JSON (%v): %.300s\n", wall.Round(time.Millisecond), err, jerr, stderr.String())
+		return
+	}
+	pkgs, vulns := 0, 0
+	for _, r := range rep.Results {
+		for _, p := range r.Packages {
+			if len(p.Vulnerabilities) > 0 {
+				pkgs++
+				vulns += len(p.Vulnerabilities)
+			}
+		}
+	}
+	rss := "unknown"
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = fmt.Sprintf("%d kB", ru.Maxrss)
+	}
+	fmt.Printf("osv-scanner --offline (same SBOM, same records as per-ecosystem all.zip): %s total, peak RSS %s, %d packages with %d records\n",
+		wall.Round(time.Millisecond), rss, pkgs, vulns)
 }
