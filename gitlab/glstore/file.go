@@ -24,12 +24,15 @@ type Files struct {
 	g *GitLab
 }
 
-var _ promote.Uploader = (*Files)(nil)
+var (
+	_ promote.Uploader = (*Files)(nil)
+	_ promote.Checker  = (*Files)(nil)
+)
 
 // NewFiles returns the generic package o.Package@o.Version as a release-file
-// destination. o.Tag is ignored: promoted files are not linked from releases.
+// destination. With o.Tag (a tag pipeline), every promoted file is also linked
+// from that tag's release, as a package link.
 func NewFiles(o Options) (*Files, error) {
-	o.Tag = ""
 	g, err := New(o)
 	if err != nil {
 		return nil, err
@@ -40,6 +43,32 @@ func NewFiles(o Options) (*Files, error) {
 // Name implements promote.Uploader.
 func (f *Files) Name() string {
 	return fmt.Sprintf("GitLab generic package %s@%s of project %s", f.g.o.Package, f.g.o.Version, f.g.o.Project)
+}
+
+// Check implements promote.Checker: in a tag pipeline, the tag's release
+// exists and the job can see it, before anything is signed or uploaded.
+func (f *Files) Check(ctx context.Context) error {
+	if f.g.o.Tag == "" {
+		return nil
+	}
+	_, _, err := f.g.c.ReleaseLinks.ListReleaseLinks(f.g.o.Project, f.g.o.Tag, &gitlab.ListReleaseLinksOptions{}, gitlab.WithContext(ctx))
+	if status(err) == http.StatusNotFound || status(err) == http.StatusForbidden {
+		return fail.Configf("%s: the tag %s has no release the job can see (HTTP %d): create the release before this job runs (a release job in an earlier stage)", f.Name(), f.g.o.Tag, status(err))
+	}
+	if err != nil {
+		return f.g.apiError("reading the release of "+f.g.o.Tag, err)
+	}
+	return nil
+}
+
+// linked links a promoted file from the tag's release, in a tag pipeline.
+func (f *Files) linked(ctx context.Context, up promote.Uploaded, name string) (promote.Uploaded, error) {
+	if f.g.o.Tag != "" {
+		if err := f.g.link(ctx, up.URL, name, gitlab.PackageLinkType); err != nil {
+			return promote.Uploaded{}, err
+		}
+	}
+	return up, nil
 }
 
 // Upload implements promote.Uploader: a file already in the package under
@@ -58,7 +87,7 @@ func (f *Files) Upload(ctx context.Context, name string, file *promote.File) (pr
 	case err != nil:
 		return promote.Uploaded{}, err
 	case cur == file.Digest:
-		return promote.Uploaded{URL: url, Digest: cur, Existed: true}, nil
+		return f.linked(ctx, promote.Uploaded{URL: url, Digest: cur, Existed: true}, name)
 	case cur != "":
 		return promote.Uploaded{}, fail.Verificationf("%s already holds a different %s (%s, not the attested %s): refusing to replace a release file; promote under a new version, or delete that package file deliberately first", f.Name(), name, cur, file.Digest)
 	}
@@ -83,7 +112,7 @@ func (f *Files) Upload(ctx context.Context, name string, file *promote.File) (pr
 	if back != file.Digest {
 		return promote.Uploaded{}, fail.Verificationf("%s read back from %s has digest %s, not the attested %s: the package holds different bytes; delete that package file and promote again", name, f.Name(), back, file.Digest)
 	}
-	return promote.Uploaded{URL: url, Digest: back}, nil
+	return f.linked(ctx, promote.Uploaded{URL: url, Digest: back}, name)
 }
 
 var errTooLarge = errors.New("package file larger than expected")

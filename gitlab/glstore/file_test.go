@@ -123,3 +123,51 @@ func TestUploadReleaseFile(t *testing.T) {
 		})
 	}
 }
+
+// TestReleaseFileLinkedFromTagRelease: in a tag pipeline the promoted file is
+// linked from the tag's release as a package link, once however often it is
+// promoted; a tag without a release is found by Check, before anything is
+// signed or uploaded.
+func TestReleaseFileLinkedFromTagRelease(t *testing.T) {
+	const content = "release bytes v1\n"
+	f := newFakeGitLab(t)
+	f.CreateRelease("v1.2.3")
+	opts := glstore.Options{APIURL: f.URL(), Project: "42", JobToken: jobToken, Package: "app", Version: "v1.2.3", Tag: "v1.2.3"}
+	up, err := glstore.NewFiles(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := up.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "app.tar.gz")
+	os.WriteFile(p, []byte(content), 0o644)
+	sum := sha256.Sum256([]byte(content))
+	for range 2 {
+		file, err := promote.OpenAttested(ctx, p, []string{"sha256:" + hex.EncodeToString(sum[:])}, promote.FileOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := up.Upload(ctx, "app.tar.gz", file); err != nil {
+			t.Fatal(err)
+		}
+		file.Close()
+	}
+	_, releases, _, _ := f.Snapshot()
+	links := releases["v1.2.3"]
+	if len(links) != 1 || links[0]["name"] != "app.tar.gz" || links[0]["link_type"] != "package" || links[0]["url"] != f.URL()+"/projects/42/packages/generic/app/v1.2.3/app.tar.gz" {
+		t.Fatalf("release links %v, want one package link to the file", links)
+	}
+	opts.Tag, opts.Version = "v9", "v9"
+	noRelease, err := glstore.NewFiles(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := noRelease.Check(ctx); fail.ClassOf(err) != fail.Config || !strings.Contains(err.Error(), "create the release") {
+		t.Fatalf("a tag without a release: %v", err)
+	}
+	if n := f.Uploads(); n != 1 {
+		t.Errorf("%d uploads, want the file once", n)
+	}
+}

@@ -129,7 +129,7 @@ func (g *GitLab) Put(ctx context.Context, b store.Bundle) (store.Receipt, error)
 		r.Locations = append(r.Locations, g.URL(file))
 	}
 	if g.o.Tag != "" {
-		if err := g.link(ctx, r.URL, name); err != nil {
+		if err := g.link(ctx, r.URL, name, gitlab.OtherLinkType); err != nil {
 			return store.Receipt{}, err
 		}
 	}
@@ -168,7 +168,7 @@ func (g *GitLab) addLine(ctx context.Context, file string, b store.Bundle) (bool
 }
 
 // link adds the bundle to the tag's release unless a link to it exists.
-func (g *GitLab) link(ctx context.Context, u, name string) error {
+func (g *GitLab) link(ctx context.Context, u, name string, lt gitlab.LinkTypeValue) error {
 	links, _, err := g.c.ReleaseLinks.ListReleaseLinks(g.o.Project, g.o.Tag, &gitlab.ListReleaseLinksOptions{ListOptions: gitlab.ListOptions{PerPage: 100}}, gitlab.WithContext(ctx))
 	if err != nil {
 		if status(err) == http.StatusNotFound || status(err) == http.StatusForbidden {
@@ -181,9 +181,8 @@ func (g *GitLab) link(ctx context.Context, u, name string) error {
 			return nil
 		}
 	}
-	lt := gitlab.OtherLinkType
 	if _, _, err := g.c.ReleaseLinks.CreateReleaseLink(g.o.Project, g.o.Tag, &gitlab.CreateReleaseLinkOptions{Name: &name, URL: &u, LinkType: &lt}, gitlab.WithContext(ctx)); err != nil {
-		return g.apiError("linking the attestation from the release of "+g.o.Tag, err)
+		return g.apiError("linking "+name+" from the release of "+g.o.Tag, err)
 	}
 	return nil
 }

@@ -148,9 +148,14 @@ func TestGitLabStoreFromTheComponent(t *testing.T) {
 				t.Errorf("the verify job did not read %s from the package registry: %v", idx, log)
 			}
 			if tc.tag != "" {
+				// The bundle (other), then the promoted file and its promotion
+				// attestation (package), in the order the jobs ran.
 				links := releases[tc.tag]
-				if len(links) != 1 || links[0]["url"] != bundleURL || links[0]["link_type"] != "other" {
-					t.Errorf("release links of %s: %v, want one to %s", tc.tag, links, bundleURL)
+				fileURL := api.URL() + "/projects/" + project + "/packages/generic/app/" + version + "/app-amd64"
+				if len(links) != 3 || links[0]["url"] != bundleURL || links[0]["link_type"] != "other" ||
+					links[1]["url"] != fileURL || links[1]["link_type"] != "package" ||
+					!strings.Contains(links[2]["url"].(string), "/app-amd64.promotion-") || links[2]["link_type"] != "package" {
+					t.Errorf("release links of %s: %v, want the bundle, then %s and its promotion attestation", tc.tag, links, fileURL)
 				}
 			} else if len(releases) != 0 {
 				t.Errorf("a branch pipeline touched releases: %v", releases)
