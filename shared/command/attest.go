@@ -91,12 +91,9 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 			return nil, fmt.Errorf("building provenance: %w", err)
 		}
 	}
-	if _, err := sg.sign(ctx, subjects, predType, customPredicate, bundlePath); err != nil {
-		return nil, err
-	}
-	bundleJSON, err := bounded.ReadFile(bundlePath, maxPredicate)
+	bundleJSON, err := sg.sign(ctx, subjects, predType, customPredicate, bundlePath)
 	if err != nil {
-		return nil, fmt.Errorf("reading the bundle written: %w", err)
+		return nil, err
 	}
 	stored, err := st.put(ctx, env, bundleJSON, subjects)
 	if err != nil {
@@ -158,10 +155,7 @@ func attestSummary(subjects []subject.Subject, san, issuer, ownerURI, predType, 
 		fmt.Fprintf(&b, "| `%s` | `%s` |\n", s.Name, s.SHA256())
 	}
 	fmt.Fprintf(&b, "\nBundle: `%s`\n\nVerify it:\n\n```sh\n", bundlePath)
-	root := ""
-	if !strings.HasPrefix(mat.Source, "public-good") {
-		root = " --trusted-root " + mat.Source
-	}
+	root := trustedRootFlag(mat.Source)
 	// The artifact as the job has it: the file that was digested, else the
 	// digest, which paved accepts; cosign and gh need the file.
 	first, file := "sha256:"+subjects[0].SHA256(), subjects[0].Path

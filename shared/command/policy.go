@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/paved-dev/paved/shared/bounded"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +44,7 @@ func Policy() *Command {
 			{Name: "policy", Usage: "policy file (YAML, version: 1; schema in shared/policy/schema)"},
 			{Name: "osv-db", List: true, Usage: "offline OSV database: directories of OSV JSON records or ecosystem all.zip exports"},
 			{Name: "data", Usage: "offline maintenance and provenance data file (JSON)"},
-			{Name: "mode", Default: "enforce", Usage: "enforce: denied findings fail the job; warn: report them and pass"},
+			{Name: "mode", Default: "enforce", Options: []string{"enforce", "warn"}, Usage: "enforce: denied findings fail the job; warn: report them and pass"},
 			{Name: "online", Bool: true, Usage: "also query the OSV API and deps.dev API v3 (besides what the policy's online section enables)"},
 			{Name: "osv-api-url", CLIOnly: true, Usage: "base URL of the OSV API (default https://api.osv.dev)"},
 			{Name: "deps-dev-url", CLIOnly: true, Usage: "base URL of the deps.dev API (default https://api.deps.dev)"},
@@ -94,9 +93,6 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		return nil, fail.Configf("no policy: set --policy to a policy file (YAML, version: 1)")
 	}
 	mode := v.String("mode")
-	if mode != "enforce" && mode != "warn" {
-		return nil, fail.Configf("--mode %q: want enforce or warn", mode)
-	}
 	for _, out := range []string{"sarif", "junit", "json"} {
 		if p := v.String(out); p != "" {
 			if err := checkOutputDir(p, out); err != nil {
@@ -164,16 +160,12 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		pol.Online.OSV, pol.Online.DepsDev = true, true
 	}
 	if pol.Online.OSV || pol.Online.DepsDev {
-		if env.Retry.PerTry, err = time.ParseDuration(v.String("service-timeout")); err != nil || env.Retry.PerTry <= 0 {
-			return nil, fail.Configf("--service-timeout %q: want a positive duration such as 30s or 2m", v.String("service-timeout"))
-		}
-		var tr http.RoundTripper = http.DefaultTransport
-		if env.Transport != nil {
-			tr = env.Transport
+		if env.Retry.PerTry, err = serviceTimeout(v); err != nil {
+			return nil, err
 		}
 		opts.Online = policy.NewClient(policy.ClientOptions{
 			OSVURL: v.String("osv-api-url"), DepsDevURL: v.String("deps-dev-url"),
-			Transport: tr, Retry: env.Retry,
+			Transport: env.Transport, Retry: env.Retry,
 			CacheDir: v.String("cache-dir"), Now: env.Now,
 		})
 	} else if len(dbPaths) == 0 {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
-	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/promote"
 	"github.com/paved-dev/paved/shared/store"
@@ -266,12 +265,9 @@ func signPromotionStatement(ctx context.Context, env Env, v Values, subj subject
 	if err != nil {
 		return none, nil, err
 	}
-	if _, err := sg.sign(ctx, []subject.Subject{subj}, promote.PredicateType, p, path); err != nil {
-		return none, nil, err
-	}
-	data, err := bounded.ReadFile(path, maxPredicate)
+	data, err := sg.sign(ctx, []subject.Subject{subj}, promote.PredicateType, p, path)
 	if err != nil {
-		return none, nil, fmt.Errorf("reading the bundle written: %w", err)
+		return none, nil, err
 	}
 	return promotionSigned{size: len(data), signer: run.Signer, issuer: run.Issuer, trust: sg.mat.Source, token: sg.token}, data, nil
 }
@@ -293,15 +289,11 @@ func promoteSummary(res *promote.Result, ver promote.Verification, environment, 
 		fmt.Fprintf(&b, "- tagged after the proof: `%s`\n", strings.Join(res.Tagged, "`, `"))
 	}
 	fmt.Fprintf(&b, "- promotion attestation: `%s` (%d bytes) signed by `%s`, attached at the destination\n", attPath, signed.size, signed.signer)
-	root := ""
-	if signed.trust != "" && !strings.HasPrefix(signed.trust, "public-good") {
-		root = " --trusted-root " + signed.trust
-	}
 	fmt.Fprintf(&b, "\nVerify it at the destination (the build's attestation, then the promotion's):\n\n```sh\n")
 	if ver.Signer != "" {
-		fmt.Fprintf(&b, "paved verify oci://%s --cert-identity %s --cert-oidc-issuer %s --predicate-type %s%s\n", res.Destination, ver.Signer, ver.Issuer, ver.PredicateType, root)
+		b.WriteString(verifyCommandLine("oci://"+res.Destination, "", ver.Signer, ver.Issuer, ver.PredicateType, signed.trust) + "\n")
 	}
-	fmt.Fprintf(&b, "paved verify oci://%s --cert-identity %s --cert-oidc-issuer %s --predicate-type %s%s\n```\n", res.Destination, signed.signer, signed.issuer, promote.PredicateType, root)
+	b.WriteString(verifyCommandLine("oci://"+res.Destination, "", signed.signer, signed.issuer, promote.PredicateType, signed.trust) + "\n```\n")
 	return b.String()
 }
 
@@ -425,12 +417,7 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 	}
 	fmt.Fprintf(&b, "- verified: `%s` signed by `%s` (%s), trust: %s\n", ver.PredicateType, ver.Signer, ver.Attestation, ver.TrustedRoot)
 	fmt.Fprintf(&b, "- promotion attestation: `%s` (%d bytes) signed by `%s`, uploaded beside the file: %s\n", attPath, signed.size, signed.signer, attRes.URL)
-	root := ""
-	if signed.trust != "" && !strings.HasPrefix(signed.trust, "public-good") {
-		root = " --trusted-root " + signed.trust
-	}
-	fmt.Fprintf(&b, "\nVerify the promotion:\n\n```sh\npaved verify %s --bundle %s --cert-identity %s --cert-oidc-issuer %s --predicate-type %s%s\n```\n",
-		f.Digest, attPath, signed.signer, signed.issuer, promote.PredicateType, root)
+	fmt.Fprintf(&b, "\nVerify the promotion:\n\n```sh\n%s\n```\n", verifyCommandLine(f.Digest, attPath, signed.signer, signed.issuer, promote.PredicateType, signed.trust))
 	return &Result{
 		Outputs: map[string]string{"digest": f.Digest, "destination": dst.String(), "file-url": res.URL, "attestation-path": attPath},
 		Summary: b.String(),

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sigstore/sigstore-go/pkg/bundle"
-
 	"github.com/paved-dev/paved/shared/attest"
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/subject"
@@ -49,8 +47,8 @@ func newSigning(ctx context.Context, env Env, v Values) (*signing, error) {
 	if err != nil {
 		return nil, err
 	}
-	if env.Retry.PerTry, err = time.ParseDuration(v.String("service-timeout")); err != nil || env.Retry.PerTry <= 0 {
-		return nil, fail.Configf("--service-timeout %q: want a positive duration such as 30s or 2m", v.String("service-timeout"))
+	if env.Retry.PerTry, err = serviceTimeout(v); err != nil {
+		return nil, err
 	}
 	token, err := idToken(ctx, env, v)
 	if err != nil {
@@ -67,21 +65,46 @@ func newSigning(ctx context.Context, env Env, v Values) (*signing, error) {
 // redact removes the identity token from an error message.
 func (s *signing) redact(err error) error { return redact(err, s.token) }
 
-// sign signs an in-toto statement over subjects and writes the bundle to
-// bundlePath atomically. The bundle is verified before it is written.
+// serviceTimeout is --service-timeout, the bound of each call to a service.
+func serviceTimeout(v Values) (time.Duration, error) {
+	d, err := time.ParseDuration(v.String("service-timeout"))
+	if err != nil || d <= 0 {
+		return 0, fail.Configf("--service-timeout %q: want a positive duration such as 30s or 2m", v.String("service-timeout"))
+	}
+	return d, nil
+}
+
 // verifyCommand is the paved verify command line that checks the bundle at
 // bundlePath about subj as this run's signer, for a step summary. The
 // artifact is named by digest, so the command works wherever the bundle is.
 func (s *signing) verifyCommand(subj subject.Subject, bundlePath, predType string) string {
-	root := ""
-	if !strings.HasPrefix(s.mat.Source, "public-good") {
-		root = " --trusted-root " + s.mat.Source
-	}
-	return fmt.Sprintf("paved verify sha256:%s --bundle %s --cert-identity %s --cert-oidc-issuer %s --predicate-type %s%s",
-		subj.SHA256(), bundlePath, s.signer.Identity(), s.signer.Extensions().Issuer, predType, root)
+	return verifyCommandLine("sha256:"+subj.SHA256(), bundlePath, s.signer.Identity(), s.signer.Extensions().Issuer, predType, s.mat.Source)
 }
 
-func (s *signing) sign(ctx context.Context, subjects []subject.Subject, predType string, predicate []byte, bundlePath string) (*bundle.Bundle, error) {
+// verifyCommandLine is the paved verify command line a step summary gives for
+// one signer's attestation about artifact: with the bundle file, or fetched
+// (bundle ""); trust is the trust material's source (trust.Material.Source).
+func verifyCommandLine(artifact, bundle, identity, issuer, predType, trust string) string {
+	b := "paved verify " + artifact
+	if bundle != "" {
+		b += " --bundle " + bundle
+	}
+	return fmt.Sprintf("%s --cert-identity %s --cert-oidc-issuer %s --predicate-type %s%s", b, identity, issuer, predType, trustedRootFlag(trust))
+}
+
+// trustedRootFlag is the --trusted-root flag a verify command needs for trust
+// material from source: none for public-good Sigstore (the default).
+func trustedRootFlag(source string) string {
+	if source == "" || strings.HasPrefix(source, "public-good") {
+		return ""
+	}
+	return " --trusted-root " + source
+}
+
+// sign signs an in-toto statement over subjects and writes the bundle to
+// bundlePath atomically; it returns the bundle's JSON as written. The bundle
+// is verified before it is written.
+func (s *signing) sign(ctx context.Context, subjects []subject.Subject, predType string, predicate []byte, bundlePath string) ([]byte, error) {
 	stmt, err := attest.Statement(subjects, predType, predicate)
 	if err != nil {
 		return nil, err
@@ -97,7 +120,7 @@ func (s *signing) sign(ctx context.Context, subjects []subject.Subject, predType
 	if err := WriteFileAtomic(bundlePath, data, 0o644); err != nil {
 		return nil, fail.Configf("writing bundle: %w", err)
 	}
-	return b, nil
+	return data, nil
 }
 
 // checkOutputDir fails early, before any signing, when a file cannot be written.

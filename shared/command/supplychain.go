@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"path/filepath"
 	"strings"
@@ -141,10 +140,8 @@ func (r *Result) merge(o *Result) {
 	r.Annotations = append(r.Annotations, o.Annotations...)
 }
 
-// subValues binds the inputs a sub-command shares with supply-chain by name.
-func subValues(cmd *Command, v Values) (Values, error) { return subValuesWith(cmd, v, nil) }
-
-// subValuesWith is subValues with explicit values that take precedence.
+// subValuesWith binds the inputs a sub-command shares with supply-chain by
+// name, with explicit values that take precedence.
 func subValuesWith(cmd *Command, v Values, explicit map[string][]string) (Values, error) {
 	m := map[string][]string{}
 	for _, in := range cmd.Inputs {
@@ -161,7 +158,7 @@ func subValuesWith(cmd *Command, v Values, explicit map[string][]string) (Values
 	}
 	sub, err := NewValues(cmd, m)
 	if err != nil {
-		return Values{}, fail.Configf("%w", errors.Unwrap(err))
+		return Values{}, fail.Configf("%w", err)
 	}
 	return sub, nil
 }

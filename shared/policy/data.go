@@ -23,7 +23,7 @@ type Data struct {
 	Version  int           `json:"version"`
 	Packages []PackageInfo `json:"packages"`
 
-	byPURL map[string]*PackageInfo
+	byPURL map[string]int // index into Packages
 }
 
 // PackageInfo is what is known about one package (all versions).
@@ -62,7 +62,8 @@ func ParseData(name string, raw []byte) (*Data, error) {
 		return nil, fmt.Errorf("%s: version %d: want \"version\": 1", name, d.Version)
 	}
 	d.index()
-	for _, p := range d.byPURL {
+	for _, i := range d.byPURL {
+		p := &d.Packages[i]
 		if p.LastRelease == "" {
 			continue
 		}
@@ -78,10 +79,9 @@ func ParseData(name string, raw []byte) (*Data, error) {
 }
 
 func (d *Data) index() {
-	d.byPURL = map[string]*PackageInfo{}
+	d.byPURL = map[string]int{}
 	for i := range d.Packages {
-		p := &d.Packages[i]
-		d.byPURL[packageID(p.PURL)] = p
+		d.byPURL[packageID(d.Packages[i].PURL)] = i
 	}
 }
 
@@ -90,7 +90,11 @@ func (d *Data) lookup(c Component) *PackageInfo {
 	if d == nil || d.byPURL == nil {
 		return nil
 	}
-	return d.byPURL[packageID(c.PURL)]
+	i, ok := d.byPURL[packageID(c.PURL)]
+	if !ok {
+		return nil
+	}
+	return &d.Packages[i]
 }
 
 // merge adds online facts to the data (online facts win).
@@ -99,12 +103,13 @@ func (d *Data) merge(info PackageInfo) {
 		d.index()
 	}
 	id := packageID(info.PURL)
-	cur, ok := d.byPURL[id]
+	i, ok := d.byPURL[id]
 	if !ok {
 		d.Packages = append(d.Packages, info)
-		d.index()
+		d.byPURL[id] = len(d.Packages) - 1
 		return
 	}
+	cur := &d.Packages[i]
 	if !info.lastRelease.IsZero() && info.lastRelease.After(cur.lastRelease) {
 		cur.lastRelease, cur.LastRelease = info.lastRelease, info.LastRelease
 	}

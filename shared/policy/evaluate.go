@@ -455,13 +455,7 @@ func (ev *evaluator) license(c Component, l *License) {
 			Fix:     "check the license and record it as an SPDX expression"})
 		return
 	}
-	denied := map[string]bool{}
-	for _, d := range l.Deny {
-		ds, _ := spdxexp.ExtractLicenses(d)
-		for _, x := range ds {
-			denied[strings.ToLower(x)] = true
-		}
-	}
+	denied := l.denied
 	var usable []string
 	if len(l.Allow) > 0 {
 		for _, a := range l.Allow {

@@ -113,12 +113,9 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte) ([]byte,
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	b, err := bounded.Read(resp.Body, maxAnswer)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: reading answer: %w", method, redactURL(req.URL), err)
-	}
-	if len(b) > maxAnswer {
-		return nil, fmt.Errorf("%s %s: answer larger than %d bytes", method, redactURL(req.URL), maxAnswer)
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
@@ -130,12 +127,7 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte) ([]byte,
 	c.memo[key] = b
 	c.mu.Unlock()
 	if cacheFile != "" {
-		if err := os.MkdirAll(c.o.CacheDir, 0o755); err == nil {
-			tmp := cacheFile + ".tmp"
-			if os.WriteFile(tmp, b, 0o644) == nil {
-				_ = os.Rename(tmp, cacheFile)
-			}
-		}
+		_ = writeAtomic(cacheFile, b) // a cache: a failed write costs a later lookup only
 	}
 	return b, nil
 }

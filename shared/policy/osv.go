@@ -66,17 +66,7 @@ type Event struct {
 
 // Malicious reports whether the record is an OSV malicious-package record:
 // its id, or one of its aliases, is a MAL- id.
-func (r *Record) Malicious() bool {
-	if strings.HasPrefix(r.ID, "MAL-") {
-		return true
-	}
-	for _, a := range r.Aliases {
-		if strings.HasPrefix(a, "MAL-") {
-			return true
-		}
-	}
-	return false
-}
+func (r *Record) Malicious() bool { return strings.HasPrefix(r.malID(), "MAL-") }
 
 // malID is the MAL- id naming the record, or its own id.
 func (r *Record) malID() string {
@@ -103,14 +93,21 @@ type DB struct {
 // NewDB returns an empty database.
 func NewDB() *DB { return &DB{byPkg: map[pkgKey][]*Record{}} }
 
+// key is the package an affected entry is filed under, named as osvPackage
+// names the package of a purl.
+func (a *Affected) key() pkgKey {
+	k := pkgKey{baseEcosystem(a.Package.Ecosystem), a.Package.Name}
+	if k.Ecosystem == "PyPI" {
+		k.Name = normalizePyPI(k.Name)
+	}
+	return k
+}
+
 // Add indexes a record under every package it affects.
 func (db *DB) Add(r *Record) {
 	seen := map[pkgKey]bool{}
 	for _, a := range r.Affected {
-		k := pkgKey{baseEcosystem(a.Package.Ecosystem), a.Package.Name}
-		if k.Ecosystem == "PyPI" {
-			k.Name = normalizePyPI(k.Name)
-		}
+		k := a.key()
 		if !seen[k] {
 			seen[k] = true
 			db.byPkg[k] = append(db.byPkg[k], r)
@@ -386,10 +383,7 @@ func (l *loader) decode(name string, data []byte) (*Record, error) {
 		return nil, fmt.Errorf("%s is not an OSV record: no id", name)
 	}
 	for _, a := range r.Affected {
-		k := pkgKey{baseEcosystem(a.Package.Ecosystem), a.Package.Name}
-		if k.Ecosystem == "PyPI" {
-			k.Name = normalizePyPI(k.Name)
-		}
+		k := a.key()
 		if l.want[k] {
 			return &r, nil
 		}
@@ -506,10 +500,7 @@ func (r *Record) affects(k pkgKey, v string) (matchState, *Affected) {
 	var hit *Affected
 	for i := range r.Affected {
 		a := &r.Affected[i]
-		ak := pkgKey{baseEcosystem(a.Package.Ecosystem), a.Package.Name}
-		if ak.Ecosystem == "PyPI" {
-			ak.Name = normalizePyPI(ak.Name)
-		}
+		ak := a.key()
 		if ak != k {
 			continue
 		}
@@ -522,8 +513,6 @@ func (r *Record) affects(k pkgKey, v string) (matchState, *Affected) {
 	}
 	return state, hit
 }
-
-var errNoVersion = errors.New("no version")
 
 // affectedVersion evaluates one affected entry for version v with the
 // ecosystem's own version ordering: v is affected when an explicit version

@@ -112,6 +112,10 @@ type License struct {
 	Allow   []string `yaml:"allow"`
 	Deny    []string `yaml:"deny"`
 	Unknown string   `yaml:"unknown"`
+
+	// denied holds the lower-cased identifiers of every Deny expression,
+	// worked out once when the policy is checked.
+	denied map[string]bool
 }
 
 // Provenance configures the provenance rule.
@@ -399,10 +403,17 @@ func (p *Policy) check(name string, doc *yaml.Node) error {
 		}
 	}
 	if l := p.Rules.License; l != nil {
+		l.denied = map[string]bool{}
 		for field, list := range map[string][]string{"allow": l.Allow, "deny": l.Deny} {
 			for i, expr := range list {
-				if _, err := spdxexp.ExtractLicenses(expr); err != nil {
+				ids, err := spdxexp.ExtractLicenses(expr)
+				if err != nil {
 					return bad(fmt.Sprintf("%q is not an SPDX license expression: %v", expr, err), "rules", "license", field, strconv.Itoa(i))
+				}
+				if field == "deny" {
+					for _, id := range ids {
+						l.denied[strings.ToLower(id)] = true
+					}
 				}
 			}
 		}

@@ -12,6 +12,8 @@ import (
 	"github.com/package-url/packageurl-go"
 	spdxjson "github.com/spdx/tools-golang/json"
 	"github.com/spdx/tools-golang/spdx/v2/v2_3"
+
+	"github.com/paved-dev/paved/shared/bounded"
 )
 
 // MaxSBOM bounds the size of an SBOM document read by ReadSBOM.
@@ -54,18 +56,13 @@ type SBOM struct {
 	// WithoutPURL are components the SBOM names without a (valid) purl; they
 	// cannot be matched against any database and are reported as such.
 	WithoutPURL []Component
-	// Graph tells whether the document records dependency relationships.
-	Graph bool
 }
 
 // ReadSBOM reads an SPDX 2.3 or CycloneDX 1.4–1.6 JSON document.
 func ReadSBOM(r io.Reader) (*SBOM, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxSBOM+1))
+	data, err := bounded.Read(r, MaxSBOM)
 	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxSBOM {
-		return nil, fmt.Errorf("SBOM is larger than %d bytes", MaxSBOM)
+		return nil, fmt.Errorf("SBOM: %w", err)
 	}
 	var probe struct {
 		SPDXVersion string `json:"spdxVersion"`
@@ -222,7 +219,7 @@ func sanitizeRef(s string) string {
 
 // finish validates purls, attaches dependency paths and sorts components.
 func finish(format string, comps []Component, g *graph) *SBOM {
-	s := &SBOM{Format: format, Graph: len(g.out) > 0}
+	s := &SBOM{Format: format}
 	label := map[string]string{}
 	for _, c := range comps {
 		if c.Ref != "" {
