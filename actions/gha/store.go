@@ -24,7 +24,7 @@ var _ command.RegistryKeychain = (*Door)(nil)
 // it. The job then needs no docker login for its own packages (with
 // `permissions: packages: read`, or `write` to attach attestations).
 func (d *Door) RegistryKeychain() authn.Keychain {
-	token := d.getenv("GITHUB_TOKEN")
+	token := d.GitHubToken()
 	if token == "" {
 		token = d.getenv("INPUT_GITHUB_TOKEN")
 	}

@@ -53,7 +53,7 @@ func (f *Files) Check(ctx context.Context) error {
 	}
 	_, _, err := f.g.c.ReleaseLinks.ListReleaseLinks(f.g.o.Project, f.g.o.Tag, &gitlab.ListReleaseLinksOptions{}, gitlab.WithContext(ctx))
 	if status(err) == http.StatusNotFound || status(err) == http.StatusForbidden {
-		return fail.Configf("%s: the tag %s has no release the job can see (HTTP %d): create the release before this job runs (a release job in an earlier stage)", f.Name(), f.g.o.Tag, status(err))
+		return f.g.noRelease(f.Name(), err)
 	}
 	if err != nil {
 		return f.g.apiError("reading the release of "+f.g.o.Tag, err)

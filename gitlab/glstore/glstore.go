@@ -68,13 +68,9 @@ func New(o Options) (*GitLab, error) {
 	case !packageName.MatchString(o.Version):
 		return nil, fail.Configf("gitlab-package-version %q: use letters, digits, '.', '_', '-' and '+' (default: the tag or the commit SHA)", o.Version)
 	}
-	r := o.Retry
-	if o.Transport != nil {
-		r.Next = o.Transport
-	}
 	c, err := gitlab.NewJobClient(o.JobToken,
 		gitlab.WithBaseURL(o.APIURL),
-		gitlab.WithHTTPClient(&http.Client{Transport: retry.New(r)}),
+		gitlab.WithHTTPClient(&http.Client{Transport: retry.Over(o.Transport, o.Retry)}),
 		gitlab.WithoutRetries())
 	if err != nil {
 		return nil, fail.Configf("GitLab API URL %q: %v", o.APIURL, redact(err, o.JobToken))
@@ -109,12 +105,12 @@ func (g *GitLab) Put(ctx context.Context, b store.Bundle) (store.Receipt, error)
 	if err != nil {
 		return store.Receipt{}, err
 	}
-	if !sameBundle(cur, b) {
+	if !b.SameAs(cur) {
 		r.Existed = false
 		if err := g.upload(ctx, name, b.JSON); err != nil {
 			return store.Receipt{}, err
 		}
-		if back, err := g.download(ctx, name); err != nil || !sameBundle(back, b) {
+		if back, err := g.download(ctx, name); err != nil || !b.SameAs(back) {
 			return store.Receipt{}, errors.Join(fail.Transientf("reading back %s from the package registry: the bundle uploaded is not there", name), err)
 		}
 	}
@@ -168,11 +164,16 @@ func (g *GitLab) addLine(ctx context.Context, file string, b store.Bundle) (bool
 }
 
 // link adds the bundle to the tag's release unless a link to it exists.
+// noRelease is the error for a tag whose release the job cannot see.
+func (g *GitLab) noRelease(op string, err error) error {
+	return fail.Configf("%s: the tag %s has no release the job can see (HTTP %d): create the release before this job runs (a release job in an earlier stage)", op, g.o.Tag, status(err))
+}
+
 func (g *GitLab) link(ctx context.Context, u, name string, lt gitlab.LinkTypeValue) error {
 	links, _, err := g.c.ReleaseLinks.ListReleaseLinks(g.o.Project, g.o.Tag, &gitlab.ListReleaseLinksOptions{ListOptions: gitlab.ListOptions{PerPage: 100}}, gitlab.WithContext(ctx))
 	if err != nil {
 		if status(err) == http.StatusNotFound || status(err) == http.StatusForbidden {
-			return fail.Configf("linking %s from the release of tag %s: the tag has no release the job can see (HTTP %d): create the release before this job runs (a release job in an earlier stage)", name, g.o.Tag, status(err))
+			return g.noRelease("linking "+name+" from the release of tag "+g.o.Tag, err)
 		}
 		return g.apiError("listing release links", err)
 	}
@@ -251,14 +252,9 @@ func status(err error) int {
 	return 0
 }
 
-func sameBundle(data []byte, b store.Bundle) bool {
-	p, err := store.Parse(bytes.TrimSpace(data))
-	return err == nil && p.Key() == b.Key()
-}
-
 func containsBundle(data []byte, b store.Bundle) bool {
 	for _, l := range bytes.Split(data, []byte("\n")) {
-		if len(bytes.TrimSpace(l)) > 0 && sameBundle(l, b) {
+		if len(bytes.TrimSpace(l)) > 0 && b.SameAs(l) {
 			return true
 		}
 	}

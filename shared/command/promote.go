@@ -134,13 +134,9 @@ func promotePolicy(v Values) (*verify.PolicyFile, []verify.Identity, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	ids := make([]verify.Identity, 0, len(pol.Identities))
-	for _, r := range pol.Identities {
-		id, err := r.Identity()
-		if err != nil {
-			return nil, nil, err
-		}
-		ids = append(ids, id)
+	ids, err := pol.IdentityList()
+	if err != nil {
+		return nil, nil, err
 	}
 	return pol, ids, nil
 }
@@ -183,16 +179,8 @@ func admit(ctx context.Context, s promote.Source, files []verify.Candidate, root
 	}
 	oc := verify.All(ctx, roots, []verify.Target{{Name: s.Reference, Artifact: art}}, cands, ids, verify.Options{PredicateType: pol.PredicateType}, 0)[0]
 	if !oc.Verified {
-		var why []string
-		for _, f := range oc.Failures {
-			r := f.Reason
-			if f.Source != "" {
-				r = f.Source + ": " + r
-			}
-			why = append(why, r)
-		}
 		return promote.Verification{}, fail.Verificationf("refusing to promote %s: no attestation of type %s verifies under the policy (%d found attached or given): %s",
-			s.Reference, pol.PredicateType, len(cands), strings.Join(why, "; "))
+			s.Reference, pol.PredicateType, len(cands), failureReasons(oc))
 	}
 	return verificationOf(oc, ids), nil
 }
@@ -468,6 +456,11 @@ func fileRefusal(path, digest, predicateType string, cands []verify.Candidate, o
 		return fail.Verificationf("refusing to promote %s: its digest %s is not attested by any of the %d bundle(s) given (they attest %s): the file was rebuilt or altered after it was attested; promote the attested bytes; nothing was uploaded",
 			path, digest, len(cands), strings.Join(attested, ", "))
 	}
+	return fail.Verificationf("refusing to promote %s (%s): no attestation of type %s verifies under the policy; nothing was uploaded: %s", path, digest, predicateType, failureReasons(oc))
+}
+
+// failureReasons lists why each candidate bundle failed, "SOURCE: REASON; …".
+func failureReasons(oc verify.Outcome) string {
 	var why []string
 	for _, f := range oc.Failures {
 		r := f.Reason
@@ -476,7 +469,7 @@ func fileRefusal(path, digest, predicateType string, cands []verify.Candidate, o
 		}
 		why = append(why, r)
 	}
-	return fail.Verificationf("refusing to promote %s (%s): no attestation of type %s verifies under the policy; nothing was uploaded: %s", path, digest, predicateType, strings.Join(why, "; "))
+	return strings.Join(why, "; ")
 }
 
 // fileUploader builds the destination of a release file before anything is

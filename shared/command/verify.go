@@ -131,13 +131,9 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	if v.Bool("any-identity-unsafe") {
 		notices = append(notices, "WARNING: --any-identity-unsafe accepts attestations signed by anyone: this proves integrity, not who built the artifact")
 	}
-	ids := make([]verify.Identity, 0, len(pol.Identities))
-	for _, r := range pol.Identities {
-		id, err := r.Identity()
-		if err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
+	ids, err := pol.IdentityList()
+	if err != nil {
+		return nil, err
 	}
 	if v.Bool("any-identity-unsafe") {
 		ids = []verify.Identity{{SANRegex: ".*", IssuerRegex: ".*"}}

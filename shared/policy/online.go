@@ -66,9 +66,7 @@ func NewClient(o ClientOptions) *Client {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}
-	ro := o.Retry
-	ro.Next = o.Transport
-	return &Client{o: o, hc: &http.Client{Transport: retry.New(ro)}, memo: map[string][]byte{}}
+	return &Client{o: o, hc: &http.Client{Transport: retry.Over(o.Transport, o.Retry)}, memo: map[string][]byte{}}
 }
 
 // maxAnswer bounds one API answer.

@@ -3,6 +3,7 @@ package promote
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/paved-dev/paved/shared/githubapi"
 	"io"
@@ -67,11 +68,7 @@ func NewGitHubRelease(repository, tag string, o GitHubReleaseOptions) (*GitHubRe
 		return nil, fail.Configf("GitHub API URL %q: want https://HOST[/api/v3]", o.APIURL)
 	}
 	o.APIURL = strings.TrimRight(o.APIURL, "/")
-	r := o.Retry
-	if o.Transport != nil {
-		r.Next = o.Transport
-	}
-	return &GitHubReleaseAssets{owner: owner, repo: repo, tag: tag, o: o, hc: &http.Client{Transport: retry.New(r)}}, nil
+	return &GitHubReleaseAssets{owner: owner, repo: repo, tag: tag, o: o, hc: &http.Client{Transport: retry.Over(o.Transport, o.Retry)}}, nil
 }
 
 // Name implements Uploader.
@@ -317,7 +314,7 @@ func (g *GitHubReleaseAssets) download(ctx context.Context, a asset, limit int64
 	}
 	d, _, err := Digest(resp.Body, limit)
 	if err != nil {
-		if strings.HasPrefix(err.Error(), "more than") {
+		if errors.As(err, new(tooLarge)) {
 			return "", fail.Verificationf("asset %d holds %s", a.ID, err)
 		}
 		return "", fail.Transientf("downloading asset %d: %v", a.ID, err)

@@ -126,7 +126,12 @@ func Digest(r io.Reader, limit int64) (string, int64, error) {
 		return "", n, err
 	}
 	if n > limit {
-		return "", n, fmt.Errorf("more than %d bytes", limit)
+		return "", n, tooLarge(limit)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), n, nil
 }
+
+// tooLarge is Digest's error when r yields more than the limit.
+type tooLarge int64
+
+func (t tooLarge) Error() string { return fmt.Sprintf("more than %d bytes", int64(t)) }

@@ -34,6 +34,13 @@ type Transport struct{ o Options }
 
 var _ http.RoundTripper = (*Transport)(nil)
 
+// Over returns a retrying transport that sends through next (nil:
+// http.DefaultTransport), with o's bounds; o.Next is ignored.
+func Over(next http.RoundTripper, o Options) *Transport {
+	o.Next = next
+	return New(o)
+}
+
 // New returns a retrying transport.
 func New(o Options) *Transport {
 	if o.Attempts <= 0 {

@@ -34,7 +34,7 @@ func (f *File) Name() string { return "file " + f.Path }
 // holds the same bundle.
 func (f *File) Put(_ context.Context, b Bundle) (Receipt, error) {
 	r := Receipt{Target: f.Name(), Locations: []string{f.Path}}
-	if cur, err := os.ReadFile(f.Path); err == nil && sameKey(cur, b.key) {
+	if cur, err := os.ReadFile(f.Path); err == nil && b.SameAs(cur) {
 		r.Existed = true
 		return r, nil
 	}
@@ -73,7 +73,7 @@ func (j *JSONLines) Put(_ context.Context, b Bundle) (Receipt, error) {
 		return Receipt{}, fail.Configf("reading %s: %w", j.Path, err)
 	}
 	for _, l := range lines {
-		if sameKey(l, b.key) {
+		if b.SameAs(l) {
 			r.Existed = true
 			return r, nil
 		}
@@ -93,7 +93,7 @@ func (j *JSONLines) Put(_ context.Context, b Bundle) (Receipt, error) {
 		return Receipt{}, fail.Configf("reading back %s: %w", j.Path, err)
 	}
 	for _, l := range back {
-		if sameKey(l, b.key) {
+		if b.SameAs(l) {
 			return r, nil
 		}
 	}

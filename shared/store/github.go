@@ -188,7 +188,7 @@ func (g *GitHub) find(ctx context.Context, b Bundle) (bool, string, error) {
 	found := false
 	id := ""
 	err := g.list(ctx, b.Subjects[0], func(data []byte, itemID string) bool {
-		if sameKey(data, b.key) {
+		if b.SameAs(data) {
 			found, id = true, itemID
 			return false
 		}

@@ -100,11 +100,7 @@ func NewOCI(images []string, o OCIOptions) (*OCI, error) {
 func (t *OCI) Name() string { return "OCI registry" }
 
 func (t *OCI) opts(ctx context.Context) []remote.Option {
-	r := t.o.Retry
-	if t.o.Transport != nil {
-		r.Next = t.o.Transport
-	}
-	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(t.o.Keychain), remote.WithTransport(retry.New(r))}
+	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(t.o.Keychain), remote.WithTransport(retry.Over(t.o.Transport, t.o.Retry))}
 }
 
 // referrer is one manifest to push: the bundle as an artifact referring to subject.

@@ -227,20 +227,16 @@ type HTTPOptions struct {
 }
 
 func (o HTTPOptions) client() *http.Client {
-	r := o.Retry
-	if o.Transport != nil {
-		r.Next = o.Transport
-	}
-	return &http.Client{Transport: retry.New(r)}
+	return &http.Client{Transport: retry.Over(o.Transport, o.Retry)}
 }
 
-// sameKey reports whether data is a bundle with key.
-func sameKey(data []byte, key string) bool {
-	b, err := Parse(bytes.TrimSpace(data))
-	return err == nil && b.key == key
+// SameAs reports whether data (surrounding space aside) is a bundle with
+// the same signed content as b.
+func (b Bundle) SameAs(data []byte) bool {
+	p, err := Parse(bytes.TrimSpace(data))
+	return err == nil && p.key == b.key
 }
 
-// transient marks network failures and exhausted retries as transient.
 // storeError classifies a registry or API failure: refused credentials are a
 // configuration error that names the fix, anything else may pass on a retry.
 func storeError(op string, err error) error {

@@ -218,3 +218,16 @@ func ParsePolicy(data []byte) (*PolicyFile, error) {
 	}
 	return &p, nil
 }
+
+// IdentityList turns every accepted signer of the policy into an Identity.
+func (p *PolicyFile) IdentityList() ([]Identity, error) {
+	ids := make([]Identity, 0, len(p.Identities))
+	for _, r := range p.Identities {
+		id, err := r.Identity()
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
