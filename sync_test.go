@@ -33,15 +33,7 @@ type actionYAML struct {
 	} `yaml:"runs"`
 }
 
-func ciInputs(cmd *command.Command) []command.Input {
-	var out []command.Input
-	for _, in := range cmd.Inputs {
-		if !in.CLIOnly {
-			out = append(out, in)
-		}
-	}
-	return out
-}
+func ciInputs(cmd *command.Command) []command.Input { return cmd.CIInputs() }
 
 // ciCommands are the commands offered to CI users: those with inputs that are
 // not CLI-only. Each has actions/NAME/action.yml and templates/NAME.yml.

@@ -39,10 +39,7 @@ func ActionYAML(cmd *command.Command, title, description, source string) string 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Generated from the declaration of `paved %s` by `go generate`; do not edit.\n", cmd.Name)
 	fmt.Fprintf(&b, "name: %s\ndescription: %s\nauthor: Paved\nbranding:\n  icon: shield\n  color: green\ninputs:\n", q(title), q(description))
-	for _, in := range cmd.Inputs {
-		if in.CLIOnly {
-			continue
-		}
+	for _, in := range cmd.CIInputs() {
 		fmt.Fprintf(&b, "  %s:\n    description: %s\n    required: false\n", in.Name, q(in.Usage))
 		if def := ActionDefault(in); def != "" {
 			fmt.Fprintf(&b, "    default: %s\n", q(def))
@@ -68,10 +65,7 @@ func ActionYAML(cmd *command.Command, title, description, source string) string 
 	}
 	b.WriteString("      run: " + SetupRun + "\n")
 	fmt.Fprintf(&b, "    - name: paved %s\n      id: paved\n      shell: bash\n      env:\n", cmd.Name)
-	for _, in := range cmd.Inputs {
-		if in.CLIOnly {
-			continue
-		}
+	for _, in := range cmd.CIInputs() {
 		fmt.Fprintf(&b, "        INPUT_%s: ${{ inputs.%s }}\n", strings.ToUpper(strings.ReplaceAll(in.Name, "-", "_")), in.Name)
 	}
 	fmt.Fprintf(&b, "      run: paved %s\n", cmd.Name)

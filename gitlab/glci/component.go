@@ -90,10 +90,7 @@ func ComponentYAML(cmd *command.Command, image string) string {
 	fmt.Fprintf(&b, "    needs:\n      description: %s\n      type: array\n      default: []\n", q("jobs whose artifacts the paved "+cmd.Name+" job needs; empty: it starts at once, with no artifacts of earlier jobs"))
 	fmt.Fprintf(&b, "    image:\n      description: %s\n      default: %s\n      regex: %s\n", q("image the job runs in, pinned by digest (NAME@sha256:HEX), or a CI/CD variable holding one; shell runners ignore it"), q(imageDefault), q(ImagePattern))
 	fmt.Fprintf(&b, "    paved:\n      description: %s\n      default: paved\n", q("the paved command to run (a path when the job image does not ship it)"))
-	for _, in := range cmd.Inputs {
-		if in.CLIOnly {
-			continue
-		}
+	for _, in := range cmd.CIInputs() {
 		fmt.Fprintf(&b, "    %s:\n      description: %s\n", in.Name, q(in.Usage))
 		if in.Bool {
 			def := in.Default
@@ -133,10 +130,7 @@ func ComponentYAML(cmd *command.Command, image string) string {
 		b.WriteString("  id_tokens:\n    SIGSTORE_ID_TOKEN:\n      aud: sigstore\n")
 	}
 	b.WriteString("  variables:\n")
-	for _, in := range cmd.Inputs {
-		if in.CLIOnly {
-			continue
-		}
+	for _, in := range cmd.CIInputs() {
 		fmt.Fprintf(&b, "    %s: $[[ inputs.%s ]]\n", in.EnvName(), in.Name)
 	}
 	dotenv := "paved-" + cmd.Name + ".env"

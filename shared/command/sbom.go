@@ -210,10 +210,6 @@ func sbomPredicate(d sbom.Written, components int, limit int64) (string, []byte,
 
 func sbomFormats(v Values) ([]sbom.Format, error) {
 	raw := v.List("format")
-	if len(raw) == 0 {
-		in, _ := v.cmd.Input("format")
-		raw = SplitList(in.Default)
-	}
 	seen := map[sbom.Format]bool{}
 	var out []sbom.Format
 	for _, r := range raw {

@@ -92,6 +92,17 @@ func (c *Command) Input(name string) (Input, bool) {
 	return Input{}, false
 }
 
+// CIInputs are the inputs offered to the CI front doors (all but CLIOnly).
+func (c *Command) CIInputs() []Input {
+	var out []Input
+	for _, in := range c.Inputs {
+		if !in.CLIOnly {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
 // CI is what the packaging of a command for GitHub Actions and GitLab CI/CD
 // needs besides its inputs and outputs.
 type CI struct {
@@ -181,9 +192,15 @@ func (v Values) String(name string) string {
 	return in.Default
 }
 
-// List returns every value of a list input.
+// List returns every value of a list input, or its default's values.
 func (v Values) List(name string) []string {
-	return v.m[name]
+	if vals := v.m[name]; len(vals) > 0 {
+		return vals
+	}
+	if in, ok := v.cmd.Input(name); ok && in.Default != "" {
+		return SplitList(in.Default)
+	}
+	return nil
 }
 
 // Bool returns a switch input.

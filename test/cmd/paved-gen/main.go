@@ -97,11 +97,4 @@ func readmeWithHelp(readme string) string {
 	return readme
 }
 
-func hasCIInputs(c *command.Command) bool {
-	for _, in := range c.Inputs {
-		if !in.CLIOnly {
-			return true
-		}
-	}
-	return false
-}
+func hasCIInputs(c *command.Command) bool { return len(c.CIInputs()) > 0 }
