@@ -118,13 +118,9 @@ func TestActRunsThePromoteAction(t *testing.T) {
 	ws := t.TempDir()
 	summary := filepath.Join(t.TempDir(), "step_summary")
 	again := prodRepo.Registry.Repo("paved-dev", "demo-2")
-	env := []string{
-		"GITHUB_ACTIONS=true", "GITHUB_WORKSPACE=" + ws, "GITHUB_OUTPUT=" + filepath.Join(t.TempDir(), "out"), "GITHUB_STEP_SUMMARY=" + summary,
-		"GITHUB_REPOSITORY=" + ghRepo, "GITHUB_SERVER_URL=https://github.com", "GITHUB_RUN_ID=4242",
-		"ACTIONS_ID_TOKEN_REQUEST_URL=" + reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + reqToken,
-		"INPUT_SOURCE=" + source, "INPUT_DESTINATION=" + again.String(), "INPUT_REPO=" + ghRepo, "INPUT_ENVIRONMENT=production",
-		"INPUT_CERT_OIDC_ISSUER=" + stk.GitHubIssuer, "INPUT_TRUSTED_ROOT=" + stk.TrustedRootPath, "INPUT_SIGNING_CONFIG=" + stk.SigningConfigPath,
-	}
+	env := githubStep(ws, filepath.Join(t.TempDir(), "out"), summary, reqURL, reqToken, "GITHUB_RUN_ID=4242",
+		"INPUT_SOURCE="+source, "INPUT_DESTINATION="+again.String(), "INPUT_REPO="+ghRepo, "INPUT_ENVIRONMENT=production",
+		"INPUT_CERT_OIDC_ISSUER="+stk.GitHubIssuer)
 	if r := execIn(t, ws, env, paved, "promote"); r.code != 0 {
 		t.Fatalf("paved promote as a GitHub step: %s", r)
 	}

@@ -93,17 +93,30 @@ func verifiers(t *testing.T, bundle, artifact, san, issuer, owner string) map[st
 	return out
 }
 
+// githubStep is the environment GitHub Actions gives a step of a run of
+// ghRepo that may request an ID token (reqURL, reqToken), with ws as the
+// workspace, ghOut as GITHUB_OUTPUT, summary as GITHUB_STEP_SUMMARY ("" for
+// none) and the local stack's trust material as the trusted-root and
+// signing-config inputs; extra adds or sets the step's own variables.
+func githubStep(ws, ghOut, summary, reqURL, reqToken string, extra ...string) []string {
+	env := []string{
+		"GITHUB_ACTIONS=true", "GITHUB_WORKSPACE=" + ws, "GITHUB_OUTPUT=" + ghOut,
+		"GITHUB_REPOSITORY=" + ghRepo, "GITHUB_SERVER_URL=https://github.com",
+		"ACTIONS_ID_TOKEN_REQUEST_URL=" + reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + reqToken,
+		"INPUT_TRUSTED_ROOT=" + stk.TrustedRootPath, "INPUT_SIGNING_CONFIG=" + stk.SigningConfigPath,
+	}
+	if summary != "" {
+		env = append(env, "GITHUB_STEP_SUMMARY="+summary)
+	}
+	return append(env, extra...)
+}
+
 func TestAttestGitHubJob(t *testing.T) {
 	ws := workspace(t)
 	reqURL, reqToken := stk.GitHubTokenRequest(ghRepo)
 	ghOut := filepath.Join(t.TempDir(), "github_output")
 	summary := filepath.Join(t.TempDir(), "step_summary")
-	env := []string{
-		"GITHUB_ACTIONS=true", "GITHUB_WORKSPACE=" + ws, "GITHUB_OUTPUT=" + ghOut, "GITHUB_STEP_SUMMARY=" + summary,
-		"GITHUB_REPOSITORY=" + ghRepo, "GITHUB_SERVER_URL=https://github.com", "GITHUB_RUN_ID=4242",
-		"ACTIONS_ID_TOKEN_REQUEST_URL=" + reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + reqToken,
-		"INPUT_SUBJECT_PATH=dist/*", "INPUT_TRUSTED_ROOT=" + stk.TrustedRootPath, "INPUT_SIGNING_CONFIG=" + stk.SigningConfigPath,
-	}
+	env := githubStep(ws, ghOut, summary, reqURL, reqToken, "GITHUB_RUN_ID=4242", "INPUT_SUBJECT_PATH=dist/*")
 	r := execIn(t, ws, env, paved, "attest")
 	if r.code != 0 {
 		t.Fatalf("paved attest failed: %s", r)

@@ -50,13 +50,8 @@ func TestPromoteReleaseFileToGitHub(t *testing.T) {
 		t.Helper()
 		ghOut := filepath.Join(t.TempDir(), "github_output")
 		os.Remove(summary)
-		env := append([]string{
-			"GITHUB_ACTIONS=true", "GITHUB_WORKSPACE=" + ws, "GITHUB_OUTPUT=" + ghOut, "GITHUB_STEP_SUMMARY=" + summary,
-			"GITHUB_REPOSITORY=" + ghRepo, "GITHUB_SERVER_URL=https://github.com", "GITHUB_RUN_ID=4343",
-			"GITHUB_API_URL=" + gh.API.URL, "GITHUB_TOKEN=" + ghToken,
-			"ACTIONS_ID_TOKEN_REQUEST_URL=" + reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + reqToken,
-			"INPUT_CERT_OIDC_ISSUER=" + stk.GitHubIssuer, "INPUT_TRUSTED_ROOT=" + stk.TrustedRootPath, "INPUT_SIGNING_CONFIG=" + stk.SigningConfigPath,
-		}, inputs...)
+		env := githubStep(ws, ghOut, summary, reqURL, reqToken, append([]string{"GITHUB_RUN_ID=4343",
+			"GITHUB_API_URL=" + gh.API.URL, "GITHUB_TOKEN=" + ghToken, "INPUT_CERT_OIDC_ISSUER=" + stk.GitHubIssuer}, inputs...)...)
 		r := execIn(t, ws, env, paved, "promote")
 		assertNoSecrets(t, []string{ghToken, token, reqToken}, []string{r.stdout, r.stderr}, ws, filepath.Dir(ghOut))
 		return r, outputsOf(t, ghOut)

@@ -154,15 +154,9 @@ func TestStoreRegistryAndGitHub(t *testing.T) {
 	attest := func(t *testing.T) (result, map[string]string) {
 		reqURL, reqToken := stk.GitHubTokenRequest(ghRepo)
 		ghOut := filepath.Join(t.TempDir(), "github_output")
-		env := []string{
-			"GITHUB_ACTIONS=true", "GITHUB_WORKSPACE=" + ws, "GITHUB_OUTPUT=" + ghOut,
-			"GITHUB_REPOSITORY=" + ghRepo, "GITHUB_SERVER_URL=https://github.com", "GITHUB_RUN_ID=4242",
-			"GITHUB_API_URL=" + srv.URL, "GITHUB_TOKEN=" + ghToken,
-			"ACTIONS_ID_TOKEN_REQUEST_URL=" + reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + reqToken,
-			"INPUT_SUBJECT_PATH=dist/app-linux-amd64", "INPUT_SUBJECT_DIGEST=" + ref.Context().Name() + "@" + imgDigest.String(),
-			"INPUT_TRUSTED_ROOT=" + stk.TrustedRootPath, "INPUT_SIGNING_CONFIG=" + stk.SigningConfigPath,
-			"INPUT_PUSH_TO_REGISTRY=true", "INPUT_REGISTRY_IMAGE=" + ref.String(), "INPUT_GITHUB_ATTESTATIONS=true",
-		}
+		env := githubStep(ws, ghOut, "", reqURL, reqToken, "GITHUB_RUN_ID=4242", "GITHUB_API_URL="+srv.URL, "GITHUB_TOKEN="+ghToken,
+			"INPUT_SUBJECT_PATH=dist/app-linux-amd64", "INPUT_SUBJECT_DIGEST="+ref.Context().Name()+"@"+imgDigest.String(),
+			"INPUT_PUSH_TO_REGISTRY=true", "INPUT_REGISTRY_IMAGE="+ref.String(), "INPUT_GITHUB_ATTESTATIONS=true")
 		r := execIn(t, ws, env, paved, "attest")
 		assertNoSecrets(t, []string{ghToken, reqToken}, []string{r.stdout, r.stderr}, ws, filepath.Dir(ghOut))
 		return r, outputsOf(t, ghOut)

@@ -49,13 +49,8 @@ func TestSupplyChainAllInOne(t *testing.T) {
 			if r := execIn(t, "", nil, "cp", "-r", filepath.Join(repoRoot(t), "shared", "policy", "testdata", "osv"), osv); r.code != 0 {
 				t.Fatal(r)
 			}
-			env := []string{
-				"GITHUB_ACTIONS=true", "GITHUB_WORKSPACE=" + ws, "GITHUB_OUTPUT=" + ghOut, "GITHUB_STEP_SUMMARY=" + summary,
-				"GITHUB_REPOSITORY=" + ghRepo, "GITHUB_SERVER_URL=https://github.com",
-				"ACTIONS_ID_TOKEN_REQUEST_URL=" + reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + reqToken,
-				"INPUT_SUBJECT_PATH=dist/*", "INPUT_TRUSTED_ROOT=" + stk.TrustedRootPath, "INPUT_SIGNING_CONFIG=" + stk.SigningConfigPath,
-				"INPUT_POLICY=policy.yml", "INPUT_OSV_DB=" + osv, "INPUT_POLICY_MODE=" + mode,
-			}
+			env := githubStep(ws, ghOut, summary, reqURL, reqToken,
+				"INPUT_SUBJECT_PATH=dist/*", "INPUT_POLICY=policy.yml", "INPUT_OSV_DB="+osv, "INPUT_POLICY_MODE="+mode)
 			r := execIn(t, ws, env, paved, "supply-chain")
 			want := map[string]int{"enforce": 1, "warn": 0}[mode]
 			if r.code != want {
