@@ -31,6 +31,19 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzPolicyFile -fuzztime $(FUZZTIME) ./shared/verify/
 	go test -run '^$$' -fuzz FuzzChecksums -fuzztime $(FUZZTIME) ./shared/subject/
 
+# Static checks: formatting (gofmt, goimports with the module as local prefix),
+# go vet, staticcheck, and actionlint over the workflows and actions.
+LINT_TOOLS := staticcheck goimports actionlint
+MODULE := $(shell go list -m)
+
+lint:
+	tools/install.sh $(LINT_TOOLS) >/dev/null
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: run gofmt -w on:"; echo "$$out"; exit 1; fi
+	@out=$$($(PAVED_TOOLS_BIN)/goimports -local $(MODULE) -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "goimports: run goimports -local $(MODULE) -w on:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	$(PAVED_TOOLS_BIN)/staticcheck ./...
+	$(PAVED_TOOLS_BIN)/actionlint $$(git ls-files '.github/workflows/*.yml')
+
 demo: build
 	tools/install.sh fulcio tsa rekor
 	test/demo.sh

@@ -208,7 +208,7 @@ func TestPolicyOnlineUnreachable(t *testing.T) {
 		"429": func(w http.ResponseWriter, r *http.Request) {
 			hits.Add(1)
 			w.Header().Set("Retry-After", "0")
-			http.Error(w, "slow down", 429)
+			http.Error(w, "slow down", http.StatusTooManyRequests)
 		},
 		"timeout": func(w http.ResponseWriter, r *http.Request) {
 			hits.Add(1)
