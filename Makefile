@@ -10,13 +10,19 @@ TEST_TIMEOUT ?= 40m
 # coordinator at the deadline (go.dev/issue/75804) and fails with no crasher.
 # Every Fuzz function is listed in FUZZ_TARGETS as PACKAGE:TARGET (the test
 # TestEveryFuzzTargetRunsInMakeFuzz fails on one that is missing); make fuzz
-# runs each for FUZZTIME executions, which keeps it within minutes on 2 cores.
+# runs each for FUZZTIME executions, or PACKAGE:TARGET:COUNT for a target whose
+# every execution talks to a local server, which keeps it within minutes on 2 cores.
 FUZZTIME ?= 20000x
 FUZZMINIMIZETIME ?= 200x
 FUZZ_TARGETS := \
 	./shared/verify:FuzzBundleJSON \
 	./shared/verify:FuzzPolicyFile \
-	./shared/subject:FuzzChecksums
+	./shared/subject:FuzzChecksums \
+	./shared/store:FuzzBundleURLPayload \
+	./shared/store:FuzzStoreParse \
+	./shared/store:FuzzGitHubAttestationListing:5000x \
+	./shared/store:FuzzOCIReferrerManifest:1000x \
+	./gitlab/glstore:FuzzGitLabPackageIndex:5000x
 
 .PHONY: build tools test fuzz demo bench lint
 
@@ -36,8 +42,10 @@ test: tools build
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
-		echo "fuzz $${t#*:} in $${t%%:*}"; \
-		go test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) "$${t%%:*}"; \
+		pkg=$${t%%:*}; name=$${t#*:}; n=$(FUZZTIME); \
+		case $$name in *:*) n=$${name#*:}; name=$${name%%:*};; esac; \
+		echo "fuzz $$name in $$pkg ($$n)"; \
+		go test -run '^$$' -fuzz "^$$name$$" -fuzztime $$n -fuzzminimizetime $(FUZZMINIMIZETIME) "$$pkg"; \
 	done
 
 demo: build
