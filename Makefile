@@ -22,7 +22,11 @@ FUZZ_TARGETS := \
 	./shared/store:FuzzStoreParse \
 	./shared/store:FuzzGitHubAttestationListing:5000x \
 	./shared/store:FuzzOCIReferrerManifest:1000x \
-	./gitlab/glstore:FuzzGitLabPackageIndex:5000x
+	./gitlab/glstore:FuzzGitLabPackageIndex:5000x \
+	./shared/verify:FuzzParseBundles \
+	./shared/verify:FuzzParseDigest \
+	./shared/identity:FuzzParseUnverified \
+	./shared/command:FuzzSplitList
 
 .PHONY: build tools test fuzz demo bench lint
 
