@@ -26,7 +26,12 @@ FUZZ_TARGETS := \
 	./shared/verify:FuzzParseBundles \
 	./shared/verify:FuzzParseDigest \
 	./shared/identity:FuzzParseUnverified \
-	./shared/command:FuzzSplitList
+	./shared/command:FuzzSplitList \
+	./shared/policy:FuzzReadSBOM \
+	./shared/policy:FuzzPolicyParse \
+	./shared/policy:FuzzMaintenanceData \
+	./shared/policy:FuzzOSVRecord \
+	./shared/policy:FuzzOSVZip:5000x
 
 .PHONY: build tools test fuzz demo bench lint
 
