@@ -125,8 +125,13 @@ func FuzzOSVRecord(f *testing.F) {
 			return
 		}
 		l := &loader{names: wantNames{raw: map[string]bool{}, pypi: map[string]bool{}}, want: map[pkgKey]bool{}}
+		named := 0
 		for _, a := range full.Affected {
 			k := a.key()
+			if k.Name == "" {
+				continue // no component is called ""
+			}
+			named++
 			l.want[k] = true
 			l.names.raw[k.Name] = true
 			l.names.raw[a.Package.Name] = true
@@ -138,7 +143,7 @@ func FuzzOSVRecord(f *testing.F) {
 		if err != nil {
 			t.Fatalf("a record that decodes was refused: %v", err)
 		}
-		if len(full.Affected) > 0 && r == nil {
+		if named > 0 && r == nil {
 			t.Fatalf("the name scan hid record %s about %+v", full.ID, full.Affected[0].Package)
 		}
 	})
@@ -202,4 +207,24 @@ func FuzzOSVZip(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAttackOSVRecordHiddenFromNameScan: encoding/json matches member names
+// without regard to case or escapes, so a record spelling "Name" or
+// "n\u0061me" affects the package once decoded; the name scan must not skip
+// it, neither on a full read nor through the index.
+func TestAttackOSVRecordHiddenFromNameScan(t *testing.T) {
+	for _, key := range []string{`"Name"`, `"NAME"`, `"n\u0061me"`} {
+		t.Run(key, func(t *testing.T) {
+			rec := bytes.Replace(osvJSON(t, "H-1", "npm", "aaaa-pkg"), []byte(`"name"`), []byte(key), 1)
+			dir := t.TempDir()
+			path := filepath.Join(dir, "all.zip")
+			writeZip(t, path, zip.Deflate, []zipFile{{"H-1.json", rec}, {"B-1.json", osvJSON(t, "B-1", "npm", "bbbb-pkg")}})
+			for _, o := range []LoadOptions{{NoIndex: true}, {CacheDir: dir}, {CacheDir: dir}} {
+				if _, ids := load(t, path, o); !slices.Equal(ids, []string{"H-1"}) {
+					t.Fatalf("%+v: loaded %q, want the record spelled %s", o, ids, key)
+				}
+			}
+		})
+	}
 }
