@@ -31,7 +31,9 @@ FUZZ_TARGETS := \
 	./shared/policy:FuzzPolicyParse \
 	./shared/policy:FuzzMaintenanceData \
 	./shared/policy:FuzzOSVRecord \
-	./shared/policy:FuzzOSVZip:5000x
+	./shared/policy:FuzzOSVZip:5000x \
+	./shared/trust:FuzzTrustedRoot \
+	./shared/trust:FuzzSigningConfig
 
 .PHONY: build tools test fuzz demo bench lint
 
