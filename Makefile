@@ -33,7 +33,10 @@ FUZZ_TARGETS := \
 	./shared/policy:FuzzOSVRecord \
 	./shared/policy:FuzzOSVZip:5000x \
 	./shared/trust:FuzzTrustedRoot \
-	./shared/trust:FuzzSigningConfig
+	./shared/trust:FuzzSigningConfig \
+	./shared/githubapi:FuzzErrorMessage \
+	./shared/githubapi:FuzzNextLink \
+	./shared/subject:FuzzSubjectDigest
 
 .PHONY: build tools test fuzz demo bench lint
 
