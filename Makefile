@@ -21,7 +21,7 @@ FUZZ_TARGETS := \
 	./shared/store:FuzzBundleURLPayload \
 	./shared/store:FuzzStoreParse \
 	./shared/store:FuzzGitHubAttestationListing:5000x \
-	./shared/store:FuzzOCIReferrerManifest:1000x \
+	./shared/store:FuzzOCIReferrerManifest:500x \
 	./gitlab/glstore:FuzzGitLabPackageIndex:5000x \
 	./shared/verify:FuzzParseBundles \
 	./shared/verify:FuzzParseDigest \
