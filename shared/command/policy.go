@@ -45,7 +45,7 @@ func Policy() *Command {
 			{Name: "osv-db", List: true, Usage: "offline OSV database: directories of OSV JSON records or ecosystem all.zip exports"},
 			{Name: "data", Usage: "offline maintenance and provenance data file (JSON)"},
 			{Name: "mode", Default: "enforce", Options: []string{"enforce", "warn"}, Usage: "enforce: denied findings fail the job; warn: report them and pass"},
-			{Name: "online", Bool: true, Usage: "also query the OSV API and deps.dev API v3 (besides what the policy's online section enables)"},
+			{Name: "online", Bool: true, Usage: "query the OSV API and deps.dev API v3 even when offline data is given (without --osv-db or --data they are queried unless the policy's online section turns them off)"},
 			{Name: "osv-api-url", CLIOnly: true, Usage: "base URL of the OSV API (default https://api.osv.dev)"},
 			{Name: "deps-dev-url", CLIOnly: true, Usage: "base URL of the deps.dev API (default https://api.deps.dev)"},
 			{Name: "cache-dir", Usage: "directory caching online answers and the indexes of OSV export zips between runs (default for indexes: beside each zip)"},
@@ -157,9 +157,9 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		}
 	}
 	if v.Bool("online") {
-		pol.Online.OSV, pol.Online.DepsDev = true, true
+		pol.SetOnline(true)
 	}
-	if pol.Online.OSV || pol.Online.DepsDev {
+	if useOSV, useDepsDev := pol.Sources(opts.DB != nil, opts.Data != nil); useOSV || useDepsDev {
 		if env.Retry.PerTry, err = serviceTimeout(v); err != nil {
 			return nil, err
 		}
@@ -168,8 +168,6 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 			Transport: env.Transport, Retry: env.Retry,
 			CacheDir: v.String("cache-dir"), Now: env.Now,
 		})
-	} else if len(dbPaths) == 0 {
-		fmt.Fprintln(env.log(), "paved policy: no OSV data (--osv-db) and no online source: malicious and vulnerable packages cannot be detected")
 	}
 	rep, err := policy.Evaluate(ctx, sb, pol, opts)
 	if err != nil {
