@@ -211,7 +211,7 @@ func Evaluate(ctx context.Context, s *SBOM, p *Policy, o Options) (*Report, erro
 			}
 		}
 	}
-	ev := &evaluator{p: p, now: t, rep: rep, data: data}
+	ev := &evaluator{p: p, now: t, rep: rep, data: data, sbom: s}
 	for _, c := range s.Components {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -276,6 +276,7 @@ type evaluator struct {
 	now  time.Time
 	rep  *Report
 	data *Data
+	sbom *SBOM
 	// expiredSeen avoids repeating the note about one expired exception.
 	expiredSeen map[int]bool
 }
@@ -543,7 +544,7 @@ func (ev *evaluator) license(c Component, l *License) {
 
 // add applies exceptions and records the finding.
 func (ev *evaluator) add(c Component, f Finding) {
-	f.Component, f.Name, f.Version, f.Path = c.Label(), c.Name, c.Version, c.Path
+	f.Component, f.Name, f.Version, f.Path = c.Label(), c.Name, c.Version, ev.sbom.PathOf(c)
 	if f.Excuse == "" && f.Action != Excused {
 		f.Excuse = excuseHint(f, ev.now)
 	}

@@ -176,7 +176,7 @@ func TestDependencyPath(t *testing.T) {
 	s := loadSBOM(t, "sbom-syft.cdx.json")
 	for _, c := range s.Components {
 		if c.PURL == "pkg:npm/lodash@4.17.20" {
-			if got := strings.Join(c.Path, " > "); got != "pkg:npm/express@4.18.2 > pkg:npm/lodash@4.17.20" {
+			if got := strings.Join(s.PathOf(c), " > "); got != "pkg:npm/express@4.18.2 > pkg:npm/lodash@4.17.20" {
 				t.Fatalf("path %q", got)
 			}
 			return
