@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/policy"
@@ -29,6 +30,17 @@ const policyVerifierID = "https://github.com/paved-dev/paved/policy"
 
 // maxNotices bounds the per-finding log lines of one run.
 const maxNotices = 200
+
+// Bounds on what a run prints, whatever the SBOM holds: the findings table
+// shows summaryRows rows of at most cellBytes per cell, the whole summary
+// stays under maxSummary (GitHub caps a step summary near 1 MiB), and one
+// log line or annotation under lineBytes. The reports keep every finding.
+const (
+	summaryRows = 100
+	cellBytes   = 512
+	lineBytes   = 2048
+	maxSummary  = 512 << 10
+)
 
 // Policy declares `paved policy`.
 func Policy() *Command {
@@ -229,7 +241,7 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 	if rep.Denied && mode == "warn" {
 		shown = "FAILED (warn mode: not enforced)"
 	}
-	res.Summary = policyreport.Markdown(rep, shown, 100)
+	res.Summary = boundedSummary(rep, shown)
 	if vsaCommand != "" {
 		res.Summary += fmt.Sprintf("\nVerification summary attestation: `%s`. Verify it:\n\n```sh\n%s\n```\n", v.String("bundle-path"), vsaCommand)
 	}
@@ -245,9 +257,11 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		if f.Action == policy.Deny && mode == "enforce" {
 			level = LevelError
 		}
-		res.Annotations = append(res.Annotations, Annotation{Level: level, Title: fmt.Sprintf("paved policy: %s %s", f.Rule, f.Component), Message: noticeLine(f)})
+		res.Annotations = append(res.Annotations, Annotation{Level: level, Title: clip(fmt.Sprintf("paved policy: %s %s", f.Rule, f.Component), cellBytes), Message: noticeLine(f)})
 	}
-	res.Notices = append(res.Notices, rep.Notes...)
+	for _, n := range rep.Notes {
+		res.Notices = append(res.Notices, clip(n, lineBytes))
+	}
 	if rep.Denied && mode == "enforce" {
 		return res, fail.Verificationf("%s", deniedMessage(rep))
 	}
@@ -267,7 +281,48 @@ func noticeLine(f policy.Finding) string {
 	if f.Fix != "" {
 		s += "; fix: " + f.Fix
 	}
-	return strings.ReplaceAll(s, "\n", " ")
+	return clip(strings.ReplaceAll(s, "\n", " "), lineBytes)
+}
+
+// boundedSummary renders the Markdown summary of a report whatever its size:
+// the first summaryRows findings with clipped cells, then a byte cap.
+func boundedSummary(rep *policy.Report, verdict string) string {
+	shown := *rep
+	shown.Findings = make([]policy.Finding, len(rep.Findings))
+	copy(shown.Findings, rep.Findings)
+	for i := range shown.Findings[:min(summaryRows, len(shown.Findings))] {
+		f := &shown.Findings[i]
+		f.Component, f.Record, f.Message, f.Fix, f.ExcusedBy = clip(f.Component, cellBytes/2), clip(f.Record, cellBytes/2), clip(f.Message, cellBytes), clip(f.Fix, cellBytes), clip(f.ExcusedBy, cellBytes)
+		if len(f.Path) > 0 {
+			path := make([]string, len(f.Path))
+			for j, p := range f.Path {
+				path[j] = clip(p, cellBytes/10)
+			}
+			f.Path = path
+		}
+	}
+	md := policyreport.Markdown(&shown, verdict, summaryRows)
+	if len(md) <= maxSummary {
+		return md
+	}
+	cut := clip(md, maxSummary-256)
+	if i := strings.LastIndexByte(cut, '\n'); i > 0 {
+		cut = cut[:i+1]
+	}
+	return cut + fmt.Sprintf("\n…summary cut at %d KiB: more findings are in the JSON and SARIF reports (%d in all).\n", maxSummary>>10, len(rep.Findings))
+}
+
+// clip shortens s to at most n bytes, on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	i := n - len(mark)
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + mark
 }
 
 // deniedMessage is the error of a denied run: the count and the first denials,

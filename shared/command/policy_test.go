@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -448,5 +449,79 @@ func TestPolicyUncheckedWarnOptIn(t *testing.T) {
 	os.WriteFile(bad, []byte("version: 1\nunchecked: allow\n"), 0o644)
 	if code, _, stderr := runPaved(t, "policy", "--policy", bad, "--json", "", "--sarif", "", "--junit", "", filepath.Join(policyTestdata, "sbom-github.spdx.json")); code != 2 || !strings.Contains(stderr, bad+":2:") {
 		t.Errorf("unchecked: allow: exit %d, want 2 naming line 2: %s", code, stderr)
+	}
+}
+
+// TestAttackFindingFloodSummaryBounded: an SBOM of thousands of denied
+// components with long names, each deep in a dependency chain, used to make
+// a step summary, annotations and an error of many megabytes (GitHub drops
+// a summary over 1 MiB, and with it the verdict). Now every printed part is
+// bounded, while the JSON report still holds every finding.
+func TestAttackFindingFloodSummaryBounded(t *testing.T) {
+	const n = 3000
+	dir := t.TempDir()
+	long := strings.Repeat("x", 1500)
+	var b strings.Builder
+	b.WriteString(`{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"type":"library","bom-ref":"c%d","name":"%s%d","version":"1.0.0","purl":"pkg:npm/%s%d@1.0.0","licenses":[{"expression":"LicenseRef-%s"}]}`, i, long, i, long, i, long)
+	}
+	b.WriteString(`],"dependencies":[`)
+	for i := range n - 1 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"ref":"c%d","dependsOn":["c%d"]}`, i, i+1)
+	}
+	b.WriteString(`]}`)
+	sbomFile := filepath.Join(dir, "flood.cdx.json")
+	os.WriteFile(sbomFile, []byte(b.String()), 0o644)
+	pol := filepath.Join(dir, "flood.yaml")
+	os.WriteFile(pol, []byte("version: 1\nunchecked: warn\nonline:\n  osv: false\nrules:\n  deny:\n    - purl: \"pkg:npm/*\"\n      reason: "+strings.Repeat("r", 3000)+"\n"), 0o644)
+	report := filepath.Join(dir, "p.json")
+	var stdout, stderr bytes.Buffer
+	cmd := command.Policy()
+	v, err := command.NewValues(cmd, map[string][]string{"policy": {pol}, "json": {report}, "sarif": {""}, "junit": {""}, "sbom": {sbomFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cmd.Run(context.Background(), command.Env{Platform: &command.Local{Stdout: &stdout, Stderr: &stderr}}, v)
+	if fail.ClassOf(err) != fail.Verification || res == nil {
+		t.Fatalf("want a denial with a result, got %v", err)
+	}
+	if len(res.Summary) > 512<<10 || !strings.Contains(res.Summary, "### Paved policy: FAILED") || !strings.Contains(res.Summary, "more findings") {
+		t.Errorf("summary of %d bytes: want at most 512 KiB, starting with the verdict and saying more findings exist", len(res.Summary))
+	}
+	total := 0
+	for _, a := range res.Annotations {
+		total += len(a.Title) + len(a.Message)
+	}
+	for _, m := range res.Notices {
+		total += len(m)
+	}
+	if total > 1<<20 || len(err.Error()) > 64<<10 {
+		t.Errorf("annotations and notices %d bytes, error %d bytes: want at most 1 MiB and 64 KiB", total, len(err.Error()))
+	}
+	raw, rerr := os.ReadFile(report)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	var js struct {
+		Findings []struct{ Rule string } `json:"findings"`
+	}
+	if err := json.Unmarshal(raw, &js); err != nil {
+		t.Fatal(err)
+	}
+	deny := 0
+	for _, f := range js.Findings {
+		if f.Rule == "deny" {
+			deny++
+		}
+	}
+	if deny != n {
+		t.Errorf("the JSON report holds %d deny findings, want all %d", deny, n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/package-url/packageurl-go"
@@ -64,6 +65,11 @@ type SBOM struct {
 // path keeps its root, "…" and the nearest ancestors.
 const MaxPath = 32
 
+// maxPathLabel bounds one entry of a dependency path, in bytes: a path
+// repeats names of other components, so an SBOM of long names must not
+// multiply its size into every finding.
+const maxPathLabel = 200
+
 // maxPathWalk bounds the parent pointers followed for one path.
 const maxPathWalk = 4096
 
@@ -83,7 +89,7 @@ func (s *SBOM) PathOf(c Component) []string {
 	cur, steps := n, 0
 	for ; cur >= 0 && len(rev) < MaxPath-2 && steps < maxPathWalk; steps++ {
 		if l := g.label[cur]; l != "" {
-			rev = append(rev, l)
+			rev = append(rev, clipLabel(l))
 		}
 		cur = g.parent[cur]
 	}
@@ -96,7 +102,7 @@ func (s *SBOM) PathOf(c Component) []string {
 			rev = append(rev, "…")
 		}
 		if r := g.root[n]; g.label[r] != "" {
-			rev = append(rev, g.label[r])
+			rev = append(rev, clipLabel(g.label[r]))
 		}
 	}
 	if len(rev) < 2 {
@@ -283,6 +289,17 @@ func sanitizeRef(s string) string {
 		}
 	}
 	return b.String()
+}
+
+func clipLabel(s string) string {
+	if len(s) <= maxPathLabel {
+		return s
+	}
+	i := maxPathLabel - len("…")
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 // finish validates purls, records the dependency graph and sorts components.
