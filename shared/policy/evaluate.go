@@ -138,15 +138,13 @@ func Evaluate(ctx context.Context, s *SBOM, p *Policy, o Options) (*Report, erro
 		return nil
 	}
 	useOSV, useDepsDev := p.Sources(o.DB != nil, o.Data != nil)
-	if len(s.Components) == 0 {
-		// Nothing has a purl to ask about; the no-purl rule reports them.
-		useOSV, useDepsDev = false, false
-	}
 	// A rule is checked when its data was given, its online source answered,
 	// or the policy accepted an unreachable source (fail-open, reported above).
 	osvChecked, dataChecked := o.DB != nil, o.Data != nil
 	if len(s.Components) == 0 {
-		osvChecked, dataChecked = true, true
+		// Nothing has a purl to ask about: the rules hold for no component,
+		// and the no-purl rule reports the components without one.
+		useOSV, useDepsDev, osvChecked, dataChecked = false, false, true, true
 	}
 	if useOSV {
 		var err error
