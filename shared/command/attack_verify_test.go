@@ -1,0 +1,133 @@
+package command_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/paved-dev/paved/shared/verify"
+)
+
+const reusableSAN = "https://github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml@09b495c3f12c7881b3cc17209a327792065c1a1d"
+
+// signerOnlyCase runs paved verify on the real reusable-workflow attestation
+// with the given identity flags (or policy file) and asserts a configuration
+// error naming the fix, with no report and no kit written.
+func signerOnlyCase(t *testing.T, flags []string, policy, fix string) {
+	t.Helper()
+	dir := t.TempDir()
+	report, kit := filepath.Join(dir, "report.json"), filepath.Join(dir, "kit")
+	args := []string{"verify", pub("reusable-workflow-artifact"), "--bundle", pub("reusable-workflow-attestation.sigstore.json"),
+		"--trusted-root", publicRoot, "--report-path", report, "--kit", kit}
+	if policy != "" {
+		p := filepath.Join(dir, "policy.yaml")
+		if err := os.WriteFile(p, []byte(policy), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--policy", p)
+	}
+	code, stdout, stderr := pavedRun(t, append(args, flags...)...)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2 (configuration error)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, fix) {
+		t.Errorf("the error does not name the fix %q:\n%s", fix, stderr)
+	}
+	for _, p := range []string{report, kit} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was written although the policy was refused", p)
+		}
+	}
+	if strings.Contains(stdout, "verified") {
+		t.Errorf("stdout claims a verification: %s", stdout)
+	}
+}
+
+// TestAttackSignerWithoutSourceRefused: a rule that names only the signing
+// (reusable) workflow accepts any repository that calls it. The fixture was
+// built by malancas/attest-demo through GitHub's shared attestation workflow;
+// a gate meant for another repository, written with only the signer, must be
+// refused as misconfigured rather than accept it.
+func TestAttackSignerWithoutSourceRefused(t *testing.T) {
+	tests := []struct {
+		name   string
+		flags  []string
+		policy string
+		fix    string
+	}{
+		{"signer repo flag", []string{"--signer-repo", "github/artifact-attestations-workflows"}, "", "add --owner OWNER or --repo OWNER/REPO"},
+		{"signer workflow flag", []string{"--signer-workflow", "github/artifact-attestations-workflows/.github/workflows/attest.yml"}, "", "add --owner OWNER or --repo OWNER/REPO"},
+		{"signer workflow with digests", []string{"--signer-workflow", "github/artifact-attestations-workflows/.github/workflows/attest.yml",
+			"--signer-digest", "09b495c3f12c7881b3cc17209a327792065c1a1d", "--source-ref", "refs/heads/main"}, "", "add --owner OWNER or --repo OWNER/REPO"},
+		{"policy file signer only", nil, "version: 1\nidentities:\n  - name: shared workflow\n    signer-repo: github/artifact-attestations-workflows\n", "owner: or repo: in a policy file"},
+		{"policy file, second rule signer only", nil, "version: 1\nidentities:\n  - repo: malancas/attest-demo\n  - signer-workflow: github/artifact-attestations-workflows/.github/workflows/attest.yml\n", "identities[1]"},
+		{"gitlab ci-config-ref-uri flag", []string{"--ci-config-ref-uri", "gitlab.com/shared/pipelines//build.yml@refs/heads/main"}, "", "add --project GROUP/PROJECT or --namespace GROUP"},
+		{"gitlab policy file ci-config-ref-uri only", nil, "version: 1\nidentities:\n  - ci-config-ref-uri: gitlab.com/shared/pipelines//build.yml@refs/heads/main\n", "project: or namespace: in a policy file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { signerOnlyCase(t, tc.flags, tc.policy, tc.fix) })
+	}
+}
+
+// TestAttackCIBuildMatchedBySignerOnlyIdentityRefused: a certificate identity
+// of a CI workflow or pipeline (with GitHub's or GitLab's issuer) is the
+// signer only; without an owner, repo, project or namespace it matches builds
+// of any repository that runs that workflow.
+func TestAttackCIBuildMatchedBySignerOnlyIdentityRefused(t *testing.T) {
+	const fix = "add --owner OWNER or --repo OWNER/REPO (GitHub), or --project GROUP/PROJECT or --namespace GROUP (GitLab)"
+	tests := []struct {
+		name   string
+		flags  []string
+		policy string
+	}{
+		{"github cert identity", []string{"--cert-identity", reusableSAN, "--cert-oidc-issuer", verify.GitHubIssuer}, ""},
+		{"github cert identity regex", []string{"--cert-identity-regex", `^https://github\.com/github/artifact-attestations-workflows/`, "--cert-oidc-issuer", verify.GitHubIssuer}, ""},
+		{"github identity, other issuer", []string{"--cert-identity", reusableSAN, "--cert-oidc-issuer", "https://token.actions.githubusercontent.com/hammer-time"}, ""},
+		{"github policy file", nil, "version: 1\nidentities:\n  - cert-identity: " + reusableSAN + "\n    cert-oidc-issuer: " + verify.GitHubIssuer + "\n"},
+		{"gitlab cert identity", []string{"--cert-identity", "https://gitlab.com/shared/pipelines//build.yml@refs/heads/main", "--cert-oidc-issuer", "https://gitlab.com"}, ""},
+		{"gitlab identity, self-managed issuer", []string{"--cert-identity", "https://git.example.com/shared/pipelines//build.yml@refs/heads/main", "--cert-oidc-issuer", "https://git.example.com"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { signerOnlyCase(t, tc.flags, tc.policy, fix) })
+	}
+	t.Run("with a source constraint it verifies", func(t *testing.T) {
+		code, _, stderr := pavedRun(t, "verify", pub("reusable-workflow-artifact"), "--bundle", pub("reusable-workflow-attestation.sigstore.json"),
+			"--trusted-root", publicRoot, "--repo", "malancas/attest-demo", "--cert-identity", reusableSAN, "--cert-oidc-issuer", verify.GitHubIssuer)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	})
+	t.Run("a non-CI identity needs none", func(t *testing.T) {
+		r := verify.Rule{CertIdentity: "release@example.com", CertOIDCIssuer: "https://accounts.google.com"}
+		if _, err := r.Identity(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestSignerRuleVerifies: the rule step summaries suggest for a CI signer
+// carries the source and verifies the signer's own attestation.
+func TestSignerRuleVerifies(t *testing.T) {
+	r := verify.SignerRule(reusableSAN, verify.GitHubIssuer, "https://github.com/malancas/attest-demo")
+	if r.Repo != "malancas/attest-demo" {
+		t.Fatalf("rule %+v has no source repository", r)
+	}
+	code, _, stderr := pavedRun(t, append([]string{"verify", pub("reusable-workflow-artifact"), "--bundle", pub("reusable-workflow-attestation.sigstore.json"),
+		"--trusted-root", publicRoot}, r.Args()...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	other := verify.SignerRule(reusableSAN, verify.GitHubIssuer, "https://github.com/someone/else")
+	if code, _, _ := pavedRun(t, append([]string{"verify", pub("reusable-workflow-artifact"), "--bundle", pub("reusable-workflow-attestation.sigstore.json"),
+		"--trusted-root", publicRoot}, other.Args()...)...); code != 1 {
+		t.Fatalf("another source repository: exit %d, want 1", code)
+	}
+	gl := verify.SignerRule("https://gitlab.example.com/g/p//.gitlab-ci.yml@refs/heads/main", "https://gitlab.example.com", "https://gitlab.example.com/g/p")
+	if gl.Project != "g/p" || gl.GitLabURL != "https://gitlab.example.com" {
+		t.Fatalf("gitlab rule %+v", gl)
+	}
+	if _, err := gl.Identity(); err != nil {
+		t.Fatal(err)
+	}
+}
