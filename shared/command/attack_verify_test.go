@@ -131,3 +131,21 @@ func TestSignerRuleVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestVerifyBundleSHA512Subjects: npm provenance names the package by SHA-512
+// only; verify-bundle must digest the file in the algorithms the statement
+// uses, as paved verify does, and still refuse another file.
+func TestVerifyBundleSHA512Subjects(t *testing.T) {
+	const san = "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main"
+	args := func(file string) []string {
+		return []string{"verify-bundle", "--bundle", pub("sigstore-js-2.1.0-bundle.json"), "--certificate-identity", san,
+			"--certificate-oidc-issuer", verify.GitHubIssuer, "--trusted-root", publicRoot, file}
+	}
+	code, stdout, stderr := pavedRun(t, args(pub("sigstore-js-2.1.0.tgz"))...)
+	if code != 0 {
+		t.Fatalf("the npm package does not verify: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code, _, stderr := pavedRun(t, args(pub("reusable-workflow-artifact"))...); code != 1 {
+		t.Fatalf("another file: exit %d, want 1: %s", code, stderr)
+	}
+}
