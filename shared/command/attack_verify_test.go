@@ -1,10 +1,15 @@
 package command_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paved-dev/paved/shared/verify"
 )
@@ -147,5 +152,100 @@ func TestVerifyBundleSHA512Subjects(t *testing.T) {
 	}
 	if code, _, stderr := pavedRun(t, args(pub("reusable-workflow-artifact"))...); code != 1 {
 		t.Fatalf("another file: exit %d, want 1: %s", code, stderr)
+	}
+}
+
+// floodBundle is a small, well-formed bundle whose message signature names
+// the artifact with digest sum but whose signature is worthless.
+func floodBundle(sum [32]byte) string {
+	return `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"flood"}},` +
+		`"messageSignature":{"messageDigest":{"algorithm":"SHA2_256","digest":"` + base64.StdEncoding.EncodeToString(sum[:]) + `"},"signature":"AAAA"}}`
+}
+
+// TestAttackBundleFloodBounded: a JSON Lines file of more bundles than the
+// budget is refused before any is verified, and many bundles naming one
+// artifact are tried only up to the per-artifact bound, with a short failure
+// list, instead of being verified and listed one by one.
+func TestAttackBundleFloodBounded(t *testing.T) {
+	dir := t.TempDir()
+	art := filepath.Join(dir, "app")
+	if err := os.WriteFile(art, []byte("app"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line := floodBundle(sha256.Sum256([]byte("app"))) + "\n"
+	write := func(name string, n int) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(strings.Repeat(line, n)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	policy := []string{"--repo", "malancas/attest-demo", "--trusted-root", publicRoot}
+	t.Run("more bundles than the budget", func(t *testing.T) {
+		report := filepath.Join(dir, "report.json")
+		code, _, stderr := pavedRun(t, append([]string{"verify", art, "--bundle", write("flood.jsonl", verify.DefaultMaxBundles+1), "--report-path", report}, policy...)...)
+		if code != 2 || !strings.Contains(stderr, "exceed 10000 bundles in all") {
+			t.Fatalf("exit %d, want 2 naming the bound: %s", code, stderr)
+		}
+		if _, err := os.Stat(report); err == nil {
+			t.Error("a report was written for refused inputs")
+		}
+	})
+	t.Run("more candidates than the per-artifact bound", func(t *testing.T) {
+		report := filepath.Join(dir, "many.json")
+		code, _, stderr := pavedRun(t, append([]string{"verify", art, "--bundle", write("many.jsonl", verify.DefaultMaxCandidates+44), "--report-path", report}, policy...)...)
+		if code != 1 {
+			t.Fatalf("exit %d, want 1: %s", code, stderr)
+		}
+		data, err := os.ReadFile(report)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep struct{ Artifacts []struct{ Failures []verify.Failure } }
+		if err := json.Unmarshal(data, &rep); err != nil || len(rep.Artifacts) != 1 {
+			t.Fatalf("report %s: %v", data, err)
+		}
+		fs := rep.Artifacts[0].Failures
+		if len(fs) != verify.DefaultMaxFailures+2 {
+			t.Fatalf("%d failures listed, want %d listed, a count of the rest and the untried", len(fs), verify.DefaultMaxFailures)
+		}
+		if !strings.Contains(fs[len(fs)-2].Reason, fmt.Sprintf("and %d more", verify.DefaultMaxCandidates-verify.DefaultMaxFailures)) ||
+			!strings.Contains(fs[len(fs)-1].Reason, "44 more bundle(s) name") {
+			t.Fatalf("the list does not count what it left out: %+v", fs[len(fs)-2:])
+		}
+	})
+}
+
+// TestAttackBundleBytesFloodBounded: bundle files that together exceed the
+// byte budget are refused from their sizes, before they are read (the files
+// here are sparse: reading them would take seconds and hundreds of MiB).
+func TestAttackBundleBytesFloodBounded(t *testing.T) {
+	dir := t.TempDir()
+	flood := filepath.Join(dir, "bundles")
+	if err := os.Mkdir(flood, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a.jsonl", "b.jsonl", "c.jsonl"} {
+		f, err := os.Create(filepath.Join(flood, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(100 << 20); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	report := filepath.Join(dir, "report.json")
+	start := time.Now()
+	code, _, stderr := pavedRun(t, "verify", pub("reusable-workflow-artifact"), "--bundle", pub("reusable-workflow-attestation.sigstore.json"),
+		"--bundle", flood, "--repo", "malancas/attest-demo", "--trusted-root", publicRoot, "--report-path", report)
+	if code != 2 || !strings.Contains(stderr, "exceed 256 MiB in all") || !strings.Contains(stderr, "c.jsonl") {
+		t.Fatalf("exit %d, want 2 naming the bound and the file past it: %s", code, stderr)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("refusing took %s: the files were read", d)
+	}
+	if _, err := os.Stat(report); err == nil {
+		t.Error("a report was written for refused inputs")
 	}
 }

@@ -98,6 +98,26 @@ type Options struct {
 	PredicateType string
 	// Now is the clock for messages (default time.Now).
 	Now func() time.Time
+	// MaxCandidates bounds the bundles All tries per artifact
+	// (default DefaultMaxCandidates); the rest are reported, not tried.
+	MaxCandidates int
+	// MaxFailures bounds the failures All lists per artifact
+	// (default DefaultMaxFailures); the rest are counted.
+	MaxFailures int
+}
+
+func (o Options) maxCandidates() int {
+	if o.MaxCandidates > 0 {
+		return o.MaxCandidates
+	}
+	return DefaultMaxCandidates
+}
+
+func (o Options) maxFailures() int {
+	if o.MaxFailures > 0 {
+		return o.MaxFailures
+	}
+	return DefaultMaxFailures
 }
 
 // Result is what was verified.
