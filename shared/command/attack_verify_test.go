@@ -201,7 +201,9 @@ func TestAttackBundleFloodBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var rep struct{ Artifacts []struct{ Failures []verify.Failure } }
+		var rep struct {
+			Artifacts []struct{ Failures []verify.Failure }
+		}
 		if err := json.Unmarshal(data, &rep); err != nil || len(rep.Artifacts) != 1 {
 			t.Fatalf("report %s: %v", data, err)
 		}
