@@ -115,10 +115,6 @@ func runVerifyBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 	if len(args) != 1 || v.String("bundle") == "" {
 		return nil, fail.Configf("usage: paved verify-bundle --bundle FILE --certificate-identity IDENTITY --certificate-oidc-issuer URL [--trusted-root FILE] [--key FILE] FILE_OR_DIGEST")
 	}
-	art, err := artifactOf(ctx, args[0])
-	if err != nil {
-		return nil, err
-	}
 	raw, err := bounded.ReadFile(v.String("bundle"), maxBundle)
 	if err != nil {
 		return nil, fail.Configf("reading bundle: %w", err)
@@ -126,6 +122,15 @@ func runVerifyBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(raw); err != nil {
 		return nil, fail.Verificationf("bundle %s is not a valid Sigstore bundle: %w", v.String("bundle"), err)
+	}
+	var art verify.Artifact
+	if looksLikeDigest(args[0]) {
+		art, err = verify.ParseDigest(args[0])
+	} else {
+		art, err = verify.BundleArtifact(ctx, args[0], &b)
+	}
+	if err != nil {
+		return nil, err
 	}
 	mat, err := trust.Load(ctx, trust.Options{TrustedRootPath: v.String("trusted-root"), Staging: v.Bool("staging"), TUFCacheDir: env.TUFCacheDir})
 	if err != nil {

@@ -202,6 +202,8 @@ func verificationOf(oc verify.Outcome, ids []verify.Identity) promote.Verificati
 type promotionSigned struct {
 	size           int
 	signer, issuer string
+	// source is the source repository the signing certificate names.
+	source string
 	// trust is the trust material's source: public-good or a trusted root file.
 	trust string
 	token string // to redact from errors; never printed
@@ -257,7 +259,7 @@ func signPromotionStatement(ctx context.Context, env Env, v Values, subj subject
 	if err != nil {
 		return none, nil, err
 	}
-	return promotionSigned{size: len(data), signer: run.Signer, issuer: run.Issuer, trust: sg.mat.Source, token: sg.token}, data, nil
+	return promotionSigned{size: len(data), signer: run.Signer, issuer: run.Issuer, source: run.SourceRepository, trust: sg.mat.Source, token: sg.token}, data, nil
 }
 
 func promoteSummary(res *promote.Result, ver promote.Verification, environment, attPath string, signed promotionSigned) string {
@@ -279,9 +281,9 @@ func promoteSummary(res *promote.Result, ver promote.Verification, environment, 
 	fmt.Fprintf(&b, "- promotion attestation: `%s` (%d bytes) signed by `%s`, attached at the destination\n", attPath, signed.size, signed.signer)
 	fmt.Fprintf(&b, "\nVerify it at the destination (the build's attestation, then the promotion's):\n\n```sh\n")
 	if ver.Signer != "" {
-		b.WriteString(verifyCommandLine("oci://"+res.Destination, "", ver.Signer, ver.Issuer, ver.PredicateType, signed.trust) + "\n")
+		b.WriteString(verifyCommandLine("oci://"+res.Destination, "", verify.SignerRule(ver.Signer, ver.Issuer, ver.SourceRepository), ver.PredicateType, signed.trust) + "\n")
 	}
-	b.WriteString(verifyCommandLine("oci://"+res.Destination, "", signed.signer, signed.issuer, promote.PredicateType, signed.trust) + "\n```\n")
+	b.WriteString(verifyCommandLine("oci://"+res.Destination, "", verify.SignerRule(signed.signer, signed.issuer, signed.source), promote.PredicateType, signed.trust) + "\n```\n")
 	return b.String()
 }
 
@@ -405,7 +407,7 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 	}
 	fmt.Fprintf(&b, "- verified: `%s` signed by `%s` (%s), trust: %s\n", ver.PredicateType, ver.Signer, ver.Attestation, ver.TrustedRoot)
 	fmt.Fprintf(&b, "- promotion attestation: `%s` (%d bytes) signed by `%s`, uploaded beside the file: %s\n", attPath, signed.size, signed.signer, attRes.URL)
-	fmt.Fprintf(&b, "\nVerify the promotion:\n\n```sh\n%s\n```\n", verifyCommandLine(f.Digest, attPath, signed.signer, signed.issuer, promote.PredicateType, signed.trust))
+	fmt.Fprintf(&b, "\nVerify the promotion:\n\n```sh\n%s\n```\n", verifyCommandLine(f.Digest, attPath, verify.SignerRule(signed.signer, signed.issuer, signed.source), promote.PredicateType, signed.trust))
 	return &Result{
 		Outputs: map[string]string{"digest": f.Digest, "destination": dst.String(), "file-url": res.URL, "attestation-path": attPath},
 		Summary: b.String(),

@@ -12,6 +12,7 @@ import (
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/subject"
 	"github.com/paved-dev/paved/shared/trust"
+	"github.com/paved-dev/paved/shared/verify"
 )
 
 // signingInputs are the inputs of every command that signs, declared once.
@@ -78,18 +79,21 @@ func serviceTimeout(v Values) (time.Duration, error) {
 // bundlePath about subj as this run's signer, for a step summary. The
 // artifact is named by digest, so the command works wherever the bundle is.
 func (s *signing) verifyCommand(subj subject.Subject, bundlePath, predType string) string {
-	return verifyCommandLine("sha256:"+subj.SHA256(), bundlePath, s.signer.Identity(), s.signer.Extensions().Issuer, predType, s.mat.Source)
+	ext := s.signer.Extensions()
+	return verifyCommandLine("sha256:"+subj.SHA256(), bundlePath, verify.SignerRule(s.signer.Identity(), ext.Issuer, ext.SourceRepositoryURI), predType, s.mat.Source)
 }
 
 // verifyCommandLine is the paved verify command line a step summary gives for
 // one signer's attestation about artifact: with the bundle file, or fetched
-// (bundle ""); trust is the trust material's source (trust.Material.Source).
-func verifyCommandLine(artifact, bundle, identity, issuer, predType, trust string) string {
+// (bundle ""); signer is verify.SignerRule of the certificate, which carries
+// the source constraint a CI identity needs; trust is the trust material's
+// source (trust.Material.Source).
+func verifyCommandLine(artifact, bundle string, signer verify.Rule, predType, trust string) string {
 	b := "paved verify " + artifact
 	if bundle != "" {
 		b += " --bundle " + bundle
 	}
-	return fmt.Sprintf("%s --cert-identity %s --cert-oidc-issuer %s --predicate-type %s%s", b, identity, issuer, predType, trustedRootFlag(trust))
+	return fmt.Sprintf("%s %s --predicate-type %s%s", b, strings.Join(signer.Args(), " "), predType, trustedRootFlag(trust))
 }
 
 // trustedRootFlag is the --trusted-root flag a verify command needs for trust

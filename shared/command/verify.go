@@ -156,21 +156,19 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	if len(bundlePaths) == 0 && len(from) == 0 {
 		return nil, fail.Configf("no bundles to verify with: pass --bundle FILE|DIR (bundles written by paved attest, cosign or gh attestation download), or --bundle-from registry|github|gitlab")
 	}
-	var cands []verify.Candidate
-	if len(bundlePaths) > 0 {
-		if cands, err = verify.LoadBundles(bundlePaths); err != nil {
-			return nil, err
-		}
+	// One budget bounds the bundles read from files and fetched, together.
+	var bundles verify.Collector
+	if err := bundles.Load(bundlePaths); err != nil {
+		return nil, err
 	}
-	targets, err := verifyTargets(ctx, env, v.List("artifact"), verify.NeedsSHA512(cands))
+	targets, err := verifyTargets(ctx, env, v.List("artifact"), verify.NeedsSHA512(bundles.Candidates))
 	if err != nil {
 		return nil, err
 	}
-	fetched, err := fetchBundles(ctx, env, v, from, images, targets)
-	if err != nil {
+	if err := fetchBundles(ctx, env, v, from, images, targets, &bundles); err != nil {
 		return nil, err
 	}
-	cands = append(cands, fetched...)
+	cands := bundles.Candidates
 	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, kit, readKit, v.String("policy"))
 	if err != nil {
 		return nil, err
@@ -239,10 +237,10 @@ type FetcherProvider interface {
 	BundleFetcher(source string, v Values) (name string, f store.Fetcher, err error)
 }
 
-// fetchBundles gets the bundles about each target from the named sources.
-// Fetching is the only network step of verification; what is fetched is
-// verified offline afterwards like any file.
-func fetchBundles(ctx context.Context, env Env, v Values, from, images []string, targets []verify.Target) ([]verify.Candidate, error) {
+// fetchBundles adds the bundles about each target from the named sources to
+// into, within its limits. Fetching is the only network step of verification;
+// what is fetched is verified offline afterwards like any file.
+func fetchBundles(ctx context.Context, env Env, v Values, from, images []string, targets []verify.Target, into *verify.Collector) error {
 	var fetchers []struct {
 		name string
 		f    store.Fetcher
@@ -252,11 +250,11 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 		switch src {
 		case "registry":
 			if len(images) == 0 {
-				return nil, fail.Configf("--bundle-from registry reads the referrers of oci:// artifacts: name the image as oci://REGISTRY/REPO@sha256:HEX or :TAG")
+				return fail.Configf("--bundle-from registry reads the referrers of oci:// artifacts: name the image as oci://REGISTRY/REPO@sha256:HEX or :TAG")
 			}
 			oci, err := store.NewOCI(images, store.OCIOptions{HTTPOptions: httpo, Keychain: env.keychain()})
 			if err != nil {
-				return nil, err
+				return err
 			}
 			fetchers = append(fetchers, struct {
 				name string
@@ -268,7 +266,7 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 				repo = v.String("repo")
 			}
 			if repo == "" {
-				return nil, fail.Configf("--bundle-from github needs the repository whose attestations to read: --repo OWNER/NAME or --github-repository")
+				return fail.Configf("--bundle-from github needs the repository whose attestations to read: --repo OWNER/NAME or --github-repository")
 			}
 			gh, _ := env.Platform.(GitHubEnv)
 			token, api := v.String("github-token"), v.String("github-api-url")
@@ -290,7 +288,7 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 			}
 			g, err := store.NewGitHub(repo, store.GitHubOptions{APIURL: api, Token: token, HTTPOptions: httpo})
 			if err != nil {
-				return nil, err
+				return err
 			}
 			fetchers = append(fetchers, struct {
 				name string
@@ -299,11 +297,11 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 		case "gitlab":
 			p, ok := env.Platform.(FetcherProvider)
 			if !ok {
-				return nil, fail.Configf("--bundle-from gitlab works only inside a GitLab CI/CD job (it reads the project's package registry with the job token); elsewhere download the bundles and pass --bundle")
+				return fail.Configf("--bundle-from gitlab works only inside a GitLab CI/CD job (it reads the project's package registry with the job token); elsewhere download the bundles and pass --bundle")
 			}
 			name, f, err := p.BundleFetcher(src, v)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			fetchers = append(fetchers, struct {
 				name string
@@ -311,7 +309,6 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 			}{name, f})
 		}
 	}
-	var out []verify.Candidate
 	for _, t := range targets {
 		if t.Artifact.Algorithm != "sha256" {
 			continue
@@ -319,18 +316,16 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 		for _, f := range fetchers {
 			docs, err := f.f.Fetch(ctx, t.Digest())
 			if err != nil {
-				return nil, fmt.Errorf("fetching bundles for %s from %s: %w", t.Name, f.name, err)
+				return fmt.Errorf("fetching bundles for %s from %s: %w", t.Name, f.name, err)
 			}
 			for i, d := range docs {
-				c, err := verify.ParseBundles(d, fmt.Sprintf("%s #%d for %s", f.name, i+1, shortDigest(t.Digest())))
-				if err != nil {
-					return nil, err
+				if err := into.Parse(d, fmt.Sprintf("%s #%d for %s", f.name, i+1, shortDigest(t.Digest()))); err != nil {
+					return err
 				}
-				out = append(out, c...)
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // verifyPolicy builds the effective policy from the flags, a policy file, or a kit.

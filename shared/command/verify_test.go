@@ -42,7 +42,7 @@ func TestVerifyPolicyFlags(t *testing.T) {
 		{"owner and signer repo", []string{"--owner", "malancas", "--signer-repo", "github/artifact-attestations-workflows"}, 0, ""},
 		{"repo and signer workflow", []string{"--repo", "malancas/attest-demo", "--signer-workflow", "github/artifact-attestations-workflows/.github/workflows/attest.yml"}, 0, ""},
 		{"source ref and digest, hosted runner", []string{"--owner", "malancas", "--signer-repo", "github/artifact-attestations-workflows", "--source-ref", "refs/heads/main", "--signer-digest", commit, "--deny-self-hosted-runners"}, 0, ""},
-		{"cert identity", []string{"--cert-identity", "https://github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml@" + commit, "--cert-oidc-issuer", "https://token.actions.githubusercontent.com"}, 0, ""},
+		{"cert identity", []string{"--owner", "malancas", "--cert-identity", "https://github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml@" + commit, "--cert-oidc-issuer", "https://token.actions.githubusercontent.com"}, 0, ""},
 
 		{"wrong owner", []string{"--owner", "someone-else", "--signer-repo", "github/artifact-attestations-workflows"}, 1, "owner https://github.com/someone-else"},
 		{"owner without signer repo", []string{"--owner", "malancas"}, 1, `expected SAN value to match regex "^https://github\.com/malancas/"`},

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -33,8 +34,143 @@ type Candidate struct {
 	Digests []string
 }
 
-// ParseBundles reads one bundle JSON document or JSON Lines of bundles.
+// Limits bound what verification reads and tries across all its inputs, so a
+// flood of bundles (many files, huge JSON Lines, a hostile attestation store)
+// costs bounded memory and time. Zero fields mean the defaults.
+type Limits struct {
+	// Bytes of bundle JSON read from all inputs together (default 256 MiB).
+	Bytes int64
+	// Bundles from all inputs together (default 10,000).
+	Bundles int
+}
+
+// Default bounds of Limits and Options.
+const (
+	DefaultMaxBytes      = 256 << 20
+	DefaultMaxBundles    = 10000
+	DefaultMaxCandidates = 256
+	DefaultMaxFailures   = 20
+	// maxReason bounds one failure reason (a hostile bundle controls parts of it).
+	maxReason = 2000
+)
+
+func (l Limits) bytes() int64 {
+	if l.Bytes > 0 {
+		return l.Bytes
+	}
+	return DefaultMaxBytes
+}
+
+func (l Limits) bundles() int {
+	if l.Bundles > 0 {
+		return l.Bundles
+	}
+	return DefaultMaxBundles
+}
+
+// Collector gathers candidate bundles from files and fetched documents within
+// one shared budget of Limits. The zero value uses the default limits.
+type Collector struct {
+	Limits Limits
+	// Candidates collected so far.
+	Candidates []Candidate
+	read       int64
+}
+
+// errTooMuch is the message of inputs that exceed Limits.
+const errTooMuch = "bundle inputs exceed %s (%s): pass only the bundles of the artifacts to verify, for example one bundle file per artifact"
+
+// reserve accounts n more bytes, before they are read.
+func (c *Collector) reserve(n int64, source string) error {
+	if c.read+n > c.Limits.bytes() {
+		return fail.Configf(errTooMuch, fmt.Sprintf("%d MiB in all", c.Limits.bytes()>>20), "at "+source)
+	}
+	c.read += n
+	return nil
+}
+
+// Parse adds the bundles of one document: a bundle JSON document or JSON
+// Lines of bundles, fetched or read.
+func (c *Collector) Parse(data []byte, source string) error {
+	if err := c.reserve(int64(len(data)), source); err != nil {
+		return err
+	}
+	cands, err := parseBundles(data, source, c.Limits.bundles()-len(c.Candidates), c.Limits.bundles())
+	if err != nil {
+		return err
+	}
+	c.Candidates = append(c.Candidates, cands...)
+	return nil
+}
+
+// Load adds bundle files, JSON Lines files, or directories of them
+// (*.sigstore.json, *.sigstore, *.jsonl, *.intoto.jsonl). The files' sizes
+// are checked against the budget, all together, before any is read.
+func (c *Collector) Load(paths []string) error {
+	var files []string
+	var size int64
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return fail.Configf("bundle %s: %w", p, fail.PathCause(err))
+		}
+		found := []string{p}
+		if st.IsDir() {
+			found = nil
+			entries, err := os.ReadDir(p)
+			if err != nil {
+				return fail.Configf("reading bundle directory: %w", err)
+			}
+			for _, e := range entries {
+				n := e.Name()
+				if !e.IsDir() && (strings.HasSuffix(n, ".sigstore.json") || strings.HasSuffix(n, ".sigstore") || strings.HasSuffix(n, ".jsonl")) {
+					found = append(found, filepath.Join(p, n))
+				}
+			}
+			if len(found) == 0 {
+				return fail.Configf("bundle directory %s holds no *.sigstore.json, *.sigstore or *.jsonl files", p)
+			}
+		}
+		for _, f := range found {
+			if len(files) >= c.Limits.bundles()-len(c.Candidates) {
+				return fail.Configf(errTooMuch, fmt.Sprintf("%d bundles in all", c.Limits.bundles()), "at "+f)
+			}
+			if fst, err := os.Stat(f); err == nil && fst.Mode().IsRegular() {
+				size += fst.Size()
+				if c.read+size > c.Limits.bytes() {
+					return fail.Configf(errTooMuch, fmt.Sprintf("%d MiB in all", c.Limits.bytes()>>20), "at "+f)
+				}
+			}
+			files = append(files, f)
+		}
+	}
+	for _, f := range files {
+		limit := c.Limits.bytes() - c.read
+		if limit > maxBundleFile {
+			limit = maxBundleFile
+		}
+		data, err := bounded.ReadFile(f, limit)
+		if err != nil {
+			return fail.Configf("reading bundle: %w", err)
+		}
+		if err := c.Parse(data, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ParseBundles reads one bundle JSON document or JSON Lines of bundles, at
+// most DefaultMaxBundles of them.
 func ParseBundles(data []byte, source string) ([]Candidate, error) {
+	return parseBundles(data, source, DefaultMaxBundles, DefaultMaxBundles)
+}
+
+// parseBundles parses at most room bundles of the limit in all.
+func parseBundles(data []byte, source string, room, limit int) ([]Candidate, error) {
+	tooMany := func() error {
+		return fail.Configf(errTooMuch, fmt.Sprintf("%d bundles in all", limit), "at "+source)
+	}
 	trimmed := strings.TrimSpace(string(data))
 	var docs []string
 	if strings.HasPrefix(trimmed, "{") && json.Valid([]byte(trimmed)) {
@@ -48,8 +184,14 @@ func ParseBundles(data []byte, source string) ([]Candidate, error) {
 			if !json.Valid([]byte(line)) {
 				return nil, fail.Verificationf("%s line %d is not JSON: a bundle file holds one Sigstore bundle or one bundle per line", source, i+1)
 			}
+			if len(docs) >= room {
+				return nil, tooMany()
+			}
 			docs = append(docs, line)
 		}
+	}
+	if len(docs) > room {
+		return nil, tooMany()
 	}
 	var out []Candidate
 	for i, d := range docs {
@@ -67,44 +209,13 @@ func ParseBundles(data []byte, source string) ([]Candidate, error) {
 }
 
 // LoadBundles reads bundle files, JSON Lines files, or directories of them
-// (*.sigstore.json, *.sigstore, *.jsonl, *.intoto.jsonl).
+// within the default Limits.
 func LoadBundles(paths []string) ([]Candidate, error) {
-	var out []Candidate
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, fail.Configf("bundle %s: %w", p, fail.PathCause(err))
-		}
-		files := []string{p}
-		if st.IsDir() {
-			files = nil
-			entries, err := os.ReadDir(p)
-			if err != nil {
-				return nil, fail.Configf("reading bundle directory: %w", err)
-			}
-			for _, e := range entries {
-				n := e.Name()
-				if !e.IsDir() && (strings.HasSuffix(n, ".sigstore.json") || strings.HasSuffix(n, ".sigstore") || strings.HasSuffix(n, ".jsonl")) {
-					files = append(files, filepath.Join(p, n))
-				}
-			}
-			if len(files) == 0 {
-				return nil, fail.Configf("bundle directory %s holds no *.sigstore.json, *.sigstore or *.jsonl files", p)
-			}
-		}
-		for _, f := range files {
-			data, err := bounded.ReadFile(f, maxBundleFile)
-			if err != nil {
-				return nil, fail.Configf("reading bundle: %w", err)
-			}
-			c, err := ParseBundles(data, f)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, c...)
-		}
+	var c Collector
+	if err := c.Load(paths); err != nil {
+		return nil, err
 	}
-	return out, nil
+	return c.Candidates, nil
 }
 
 // digestsOf lists the artifact digests a bundle is about: the subjects of its
@@ -237,12 +348,22 @@ func All(ctx context.Context, roots []Root, targets []Target, cands []Candidate,
 	return out
 }
 
-func one(ctx context.Context, roots []Root, t Target, cands []Candidate, idx []int, ids []Identity, o Options) Outcome {
-	oc := Outcome{Target: t}
+func one(ctx context.Context, roots []Root, t Target, cands []Candidate, idx []int, ids []Identity, o Options) (oc Outcome) {
+	oc = Outcome{Target: t}
 	if len(idx) == 0 {
 		oc.Failures = append(oc.Failures, Failure{Reason: fmt.Sprintf("no attestation names %s among the %d bundle(s) given", t.Digest(), len(cands))})
 		return oc
 	}
+	var skipped int
+	if max := o.maxCandidates(); len(idx) > max {
+		skipped, idx = len(idx)-max, idx[:max]
+	}
+	defer func() {
+		oc.Failures = truncateFailures(oc.Failures, o.maxFailures())
+		if skipped > 0 && !oc.Verified {
+			oc.Failures = append(oc.Failures, Failure{Reason: fmt.Sprintf("%d more bundle(s) name %s and were not tried: at most %d are tried per artifact; pass only this artifact's bundles", skipped, t.Digest(), o.maxCandidates())})
+		}
+	}()
 	for _, i := range idx {
 		c := &cands[i]
 		art := t.Artifact
@@ -268,7 +389,27 @@ func one(ctx context.Context, roots []Root, t Target, cands []Candidate, idx []i
 			reasons[0] = strings.TrimPrefix(reasons[0], roots[0].Name+": ")
 		}
 		sort.Strings(reasons)
-		oc.Failures = append(oc.Failures, Failure{Source: c.Source, Reason: strings.Join(reasons, "; ")})
+		oc.Failures = append(oc.Failures, Failure{Source: c.Source, Reason: clip(strings.Join(reasons, "; "), maxReason)})
 	}
 	return oc
+}
+
+// truncateFailures keeps the first max failures and counts the rest, so a
+// flood of refused bundles cannot flood a report or a step summary.
+func truncateFailures(fs []Failure, max int) []Failure {
+	if len(fs) <= max {
+		return fs
+	}
+	return append(fs[:max:max], Failure{Reason: fmt.Sprintf("and %d more bundle(s) refused, not listed", len(fs)-max)})
+}
+
+// clip shortens s to at most n bytes, on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "… (cut)"
 }

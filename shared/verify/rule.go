@@ -80,6 +80,9 @@ func (r Rule) Identity() (Identity, error) {
 		SourceRepositoryRef:    r.SourceRef,
 		SourceRepositoryDigest: r.SourceDigest,
 	}
+	if err := r.sourceConstrained(); err != nil {
+		return Identity{}, err
+	}
 	switch {
 	case r.github():
 		host := r.Hostname
@@ -165,6 +168,55 @@ func (r Rule) Identity() (Identity, error) {
 	return id, nil
 }
 
+// sourceConstrained refuses a rule that names who signed but not whose source
+// was built. A signer alone (a shared or reusable workflow, a pipeline
+// definition, a CI certificate identity) is run by any repository that calls
+// it, so such a rule accepts artifacts built from anyone's code; gh attestation
+// verify refuses the same shape.
+func (r Rule) sourceConstrained() error {
+	switch {
+	case r.github():
+		if r.Owner == "" && r.Repo == "" {
+			return fail.Configf("identity %s names the signing workflow (signer-repo or signer-workflow) but not the source: any repository that calls that workflow would pass; add --owner OWNER or --repo OWNER/REPO (owner: or repo: in a policy file)", r.label())
+		}
+	case r.gitlab():
+		if r.Project == "" && r.Namespace == "" {
+			return fail.Configf("identity %s names the pipeline definition (ci-config-ref-uri) but not the source: any project whose pipeline runs that definition would pass; add --project GROUP/PROJECT or --namespace GROUP (project: or namespace: in a policy file)", r.label())
+		}
+	default:
+		id := Identity{SAN: r.CertIdentity, SANRegex: r.CertIdentityRegex, Issuer: r.CertOIDCIssuer}
+		if ciIdentity(id) {
+			return fail.Configf("identity %s is a CI workflow or pipeline identity (%s) with no source constraint: the same workflow signs for every repository that calls it; add --owner OWNER or --repo OWNER/REPO (GitHub), or --project GROUP/PROJECT or --namespace GROUP (GitLab) (the same fields in a policy file)", r.label(), id.String())
+		}
+	}
+	return nil
+}
+
+// ciIdentity reports whether id names a CI signer (GitHub Actions or GitLab
+// CI/CD), by its issuer or by the shape of its certificate identity.
+func ciIdentity(id Identity) bool {
+	iss := strings.ToLower(id.Issuer + " " + id.IssuerRegex)
+	if strings.Contains(iss, "token.actions.") || strings.Contains(iss, "gitlab") {
+		return true
+	}
+	san := strings.ToLower(id.SAN + " " + id.SANRegex)
+	unquoted := strings.ReplaceAll(san, `\`, "")
+	if strings.Contains(unquoted, "/.github/workflows/") || strings.Contains(unquoted, ".gitlab-ci") {
+		return true
+	}
+	// GitLab's identity is the ci_config_ref_uri, HOST/GROUP/PROJECT//PATH@REF.
+	for _, s := range []string{id.SAN, id.SANRegex} {
+		_, rest, ok := strings.Cut(s, "://")
+		if !ok {
+			rest = s
+		}
+		if strings.Contains(rest, "//") {
+			return true
+		}
+	}
+	return false
+}
+
 func (r Rule) label() string {
 	if r.Name != "" {
 		return fmt.Sprintf("%q", r.Name)
@@ -230,4 +282,54 @@ func (p *PolicyFile) IdentityList() ([]Identity, error) {
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// SignerRule is the rule that accepts exactly the signer of a certificate:
+// its identity and issuer and, for a CI signer, the source repository the
+// certificate names (sourceRepoURI, the Source Repository URI extension), so
+// the rule passes the source constraint Identity requires. Step summaries
+// build their suggested verify commands from it.
+func SignerRule(san, issuer, sourceRepoURI string) Rule {
+	r := Rule{CertIdentity: san, CertOIDCIssuer: issuer}
+	if !ciIdentity(Identity{SAN: san, Issuer: issuer}) {
+		return r
+	}
+	scheme, rest, ok := strings.Cut(sourceRepoURI, "://")
+	host, path, _ := strings.Cut(rest, "/")
+	if !ok || host == "" || !strings.Contains(path, "/") {
+		return r
+	}
+	if strings.Contains(san, "/.github/workflows/") {
+		r.Repo = path
+		if host != "github.com" {
+			r.Hostname = host
+		}
+		return r
+	}
+	r.Project = path
+	if base := scheme + "://" + host; base != "https://gitlab.com" {
+		r.GitLabURL = base
+	}
+	return r
+}
+
+// Args renders the rule as paved verify flags, in a fixed order.
+func (r Rule) Args() []string {
+	var out []string
+	for _, kv := range [][2]string{
+		{"owner", r.Owner}, {"repo", r.Repo}, {"hostname", r.Hostname},
+		{"signer-repo", r.SignerRepo}, {"signer-workflow", r.SignerWorkflow},
+		{"project", r.Project}, {"namespace", r.Namespace}, {"gitlab-url", r.GitLabURL},
+		{"ci-config-ref-uri", r.CIConfigRefURI},
+		{"cert-identity", r.CertIdentity}, {"cert-identity-regex", r.CertIdentityRegex}, {"cert-oidc-issuer", r.CertOIDCIssuer},
+		{"signer-digest", r.SignerDigest}, {"source-ref", r.SourceRef}, {"source-digest", r.SourceDigest},
+	} {
+		if kv[1] != "" {
+			out = append(out, "--"+kv[0], kv[1])
+		}
+	}
+	if r.DenySelfHostedRunners {
+		out = append(out, "--deny-self-hosted-runners")
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"strings"
@@ -97,6 +98,26 @@ type Options struct {
 	PredicateType string
 	// Now is the clock for messages (default time.Now).
 	Now func() time.Time
+	// MaxCandidates bounds the bundles All tries per artifact
+	// (default DefaultMaxCandidates); the rest are reported, not tried.
+	MaxCandidates int
+	// MaxFailures bounds the failures All lists per artifact
+	// (default DefaultMaxFailures); the rest are counted.
+	MaxFailures int
+}
+
+func (o Options) maxCandidates() int {
+	if o.MaxCandidates > 0 {
+		return o.MaxCandidates
+	}
+	return DefaultMaxCandidates
+}
+
+func (o Options) maxFailures() int {
+	if o.MaxFailures > 0 {
+		return o.MaxFailures
+	}
+	return DefaultMaxFailures
 }
 
 // Result is what was verified.
@@ -260,26 +281,81 @@ func FileDigest(ctx context.Context, path string) (Artifact, error) {
 
 // FileDigests streams a file once through SHA-256 and SHA-512.
 func FileDigests(ctx context.Context, path string) (sha256Art, sha512Art Artifact, err error) {
+	arts, err := FileDigestsOf(ctx, path, []string{"sha256", "sha512"})
+	if err != nil {
+		return Artifact{}, Artifact{}, err
+	}
+	return arts[0], arts[1], nil
+}
+
+// hashes are the digest algorithms Paved computes for artifacts.
+var hashes = map[string]func() hash.Hash{"sha256": sha256.New, "sha384": sha512.New384, "sha512": sha512.New}
+
+// FileDigestsOf streams a file once through each of algs (sha256, sha384,
+// sha512; others are ignored), in that order of algs.
+func FileDigestsOf(ctx context.Context, path string, algs []string) ([]Artifact, error) {
+	var names []string
+	var hs []hash.Hash
+	var ws []io.Writer
+	seen := map[string]bool{}
+	for _, a := range algs {
+		if mk := hashes[a]; mk != nil && !seen[a] {
+			seen[a] = true
+			h := mk()
+			names, hs, ws = append(names, a), append(hs, h), append(ws, h)
+		}
+	}
+	if len(hs) == 0 {
+		return nil, fail.Configf("no supported digest algorithm among %v: want sha256, sha384 or sha512", algs)
+	}
 	f, err := os.Open(path)
 	if err != nil {
-		return Artifact{}, Artifact{}, fail.Configf("artifact: %w", fail.PathCause(err))
+		return nil, fail.Configf("artifact: %w", fail.PathCause(err))
 	}
 	defer f.Close()
-	h256, h512 := sha256.New(), sha512.New()
+	w := io.MultiWriter(ws...)
 	buf := make([]byte, 1<<20)
 	for {
 		if err := ctx.Err(); err != nil {
-			return Artifact{}, Artifact{}, err
+			return nil, err
 		}
 		n, rerr := f.Read(buf)
-		h256.Write(buf[:n])
-		h512.Write(buf[:n])
+		w.Write(buf[:n])
 		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
-			return Artifact{}, Artifact{}, fail.Configf("reading artifact %s: %w", path, rerr)
+			return nil, fail.Configf("reading artifact %s: %w", path, rerr)
 		}
 	}
-	return Artifact{Algorithm: "sha256", Digest: h256.Sum(nil)}, Artifact{Algorithm: "sha512", Digest: h512.Sum(nil)}, nil
+	out := make([]Artifact, len(hs))
+	for i, h := range hs {
+		out[i] = Artifact{Algorithm: names[i], Digest: h.Sum(nil)}
+	}
+	return out, nil
+}
+
+// BundleArtifact digests the file at path in every algorithm the bundle's
+// subjects (or message digest) use and returns the digest the bundle names;
+// when it names none of them, the SHA-256 digest, so verification reports the
+// mismatch. npm provenance, for one, names packages by SHA-512 only.
+func BundleArtifact(ctx context.Context, path string, b *bundle.Bundle) (Artifact, error) {
+	names := digestsOf(b)
+	algs := []string{"sha256"}
+	for _, d := range names {
+		alg, _, _ := strings.Cut(d, ":")
+		algs = append(algs, alg)
+	}
+	arts, err := FileDigestsOf(ctx, path, algs)
+	if err != nil {
+		return Artifact{}, err
+	}
+	for _, a := range arts {
+		for _, d := range names {
+			if d == a.String() {
+				return a, nil
+			}
+		}
+	}
+	return arts[0], nil
 }

@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,4 +114,31 @@ func TestPublicBundles(t *testing.T) {
 
 func extRepo(uri string) certificate.Extensions {
 	return certificate.Extensions{SourceRepositoryURI: uri}
+}
+
+// TestCollectorLimits: the byte and bundle budgets are shared by every input,
+// files and fetched documents alike.
+func TestCollectorLimits(t *testing.T) {
+	one := pub("reusable-workflow-attestation.sigstore.json")
+	c := verify.Collector{Limits: verify.Limits{Bytes: 30 << 10}}
+	if err := c.Load([]string{one, pub("custom-issuer.sigstore.json")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Load([]string{pub("sigstore-js-2.1.0-bundle.json")}); fail.ClassOf(err) != fail.Config || !strings.Contains(err.Error(), "sigstore-js") {
+		t.Fatalf("third file past 30 KiB: %v", err)
+	}
+	n := verify.Collector{Limits: verify.Limits{Bundles: 2}}
+	if err := n.Load([]string{one, one}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Parse(data, "fetched"); fail.ClassOf(err) != fail.Config || !strings.Contains(err.Error(), "2 bundles in all") {
+		t.Fatalf("a fetched bundle past the count: %v", err)
+	}
+	if len(n.Candidates) != 2 {
+		t.Fatalf("%d candidates kept", len(n.Candidates))
+	}
 }
