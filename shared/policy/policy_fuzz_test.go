@@ -59,8 +59,8 @@ func FuzzReadSBOM(f *testing.F) {
 			}
 		}
 		for _, c := range append(slices.Clone(s.Components), s.WithoutPURL...) {
-			if c.Path != nil && (len(c.Path) < 2 || len(c.Path) > n) {
-				t.Fatalf("path %q in an SBOM of %d components", c.Path, n)
+			if p := s.PathOf(c); p != nil && (len(p) < 2 || len(p) > MaxPath) {
+				t.Fatalf("path %q in an SBOM of %d components", p, n)
 			}
 		}
 	})
