@@ -40,8 +40,8 @@ func TestThreatModelCitesExistingTests(t *testing.T) {
 }
 
 func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return strings.TrimSuffix(line, "**")
+	line, _, _ := strings.Cut(s, "**")
+	return line
 }
 
 // testFunctions lists the test, fuzz and benchmark functions of the module.
