@@ -480,11 +480,11 @@ func TestAttackFindingFloodSummaryBounded(t *testing.T) {
 	sbomFile := filepath.Join(dir, "flood.cdx.json")
 	os.WriteFile(sbomFile, []byte(b.String()), 0o644)
 	pol := filepath.Join(dir, "flood.yaml")
-	os.WriteFile(pol, []byte("version: 1\nunchecked: warn\nonline:\n  osv: false\nrules:\n  deny:\n    - purl: \"pkg:npm/*\"\n      reason: "+strings.Repeat("r", 3000)+"\n"), 0o644)
+	os.WriteFile(pol, []byte("version: 1\nrules:\n  deny:\n    - purl: \"pkg:npm/*\"\n      reason: "+strings.Repeat("r", 3000)+"\n"), 0o644)
 	report := filepath.Join(dir, "p.json")
 	var stdout, stderr bytes.Buffer
 	cmd := command.Policy()
-	v, err := command.NewValues(cmd, map[string][]string{"policy": {pol}, "json": {report}, "sarif": {""}, "junit": {""}, "sbom": {sbomFile}})
+	v, err := command.NewValues(cmd, map[string][]string{"policy": {pol}, "osv-db": {filepath.Join(policyTestdata, "osv")}, "json": {report}, "sarif": {""}, "junit": {""}, "sbom": {sbomFile}})
 	if err != nil {
 		t.Fatal(err)
 	}
