@@ -12,6 +12,7 @@ import (
 
 	"github.com/paved-dev/paved/shared/attest"
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/provenance"
 	"github.com/paved-dev/paved/shared/trust"
 	"github.com/paved-dev/paved/shared/verify"
 )
@@ -101,6 +102,7 @@ func VerifyBundle() *Command {
 			{Name: "key", CLIOnly: true, Usage: "PEM public key, for bundles signed with a key instead of a certificate"},
 			{Name: "staging", Bool: true, CLIOnly: true, Usage: "use Sigstore's staging instance"},
 			{Name: "artifact", List: true, CLIOnly: true, Usage: "the artifact file or its digest (the positional argument)"},
+			{Name: "warn-provenance-contradictions", Bool: true, CLIOnly: true, Usage: "warn about SLSA provenance predicate fields that contradict the signing certificate (verify-bundle never fails on them; paved verify does)"},
 		},
 		Outputs: []Output{
 			{Name: "signer-identity", Usage: "the certificate identity (SAN) that signed"},
@@ -156,10 +158,16 @@ func runVerifyBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 		return nil, err
 	}
 	out := map[string]string{"predicate-type": res.PredicateType}
+	var notices []string
 	if res.Signer != nil {
 		out["signer-identity"] = res.Signer.SubjectAlternativeName
+		if v.Bool("warn-provenance-contradictions") {
+			for _, c := range provenance.Contradictions(res.Statement, res.Signer.Extensions) {
+				notices = append(notices, "WARNING: the provenance predicate contradicts the signing certificate: "+c.String())
+			}
+		}
 	}
-	return &Result{Outputs: out}, nil
+	return &Result{Outputs: out, Notices: notices}, nil
 }
 
 // looksLikeDigest reports whether arg is ALGORITHM:HEX rather than a file name.

@@ -174,7 +174,7 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		return nil, err
 	}
 
-	outcomes := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType}, 0)
+	outcomes := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees}, 0)
 	rep := verifyReport{Verified: true, Policy: *pol}
 	var verifiedLines []string
 	for _, oc := range outcomes {
@@ -183,9 +183,11 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 			ar.Bundle, ar.TrustedRoot = oc.Candidate.Source, oc.Root
 			ar.PredicateType = oc.Result.PredicateType
 			ar.Statement = oc.Result.Statement
-			ar.Build = provenance.Describe(oc.Result.Statement)
 			if s := oc.Result.Signer; s != nil {
 				ar.Signer = signerOf(s)
+				// The build as the certificate authority verified it, never
+				// as the predicate (which the build may have written) says.
+				ar.Build = provenance.DescribeCertificate(s.Extensions)
 			}
 			verifiedLines = append(verifiedLines, ar.Digest+" "+ar.Name)
 		} else {
@@ -227,6 +229,15 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		res.Notices = append(res.Notices, fmt.Sprintf("verification kit written to %s: verify again offline with 'paved verify --kit %s ARTIFACT'", kit, kit))
 	}
 	return res, nil
+}
+
+// provenanceAgrees refuses a SLSA provenance statement with a field that
+// contradicts its signing certificate.
+func provenanceAgrees(statement []byte, signer *certificate.Summary) error {
+	if signer == nil {
+		return nil
+	}
+	return provenance.Check(statement, signer.Extensions)
 }
 
 // FetcherProvider is implemented by front doors that fetch bundles from a

@@ -20,6 +20,13 @@ type BuildInfo struct {
 	// Commit of the source, from the resolved dependencies.
 	Commit       string `json:"commit,omitempty"`
 	InvocationID string `json:"invocationId,omitempty"`
+	// SourceRepository and SourceRef that were built, RunnerEnvironment
+	// (github-hosted, self-hosted...) and the event that triggered the build:
+	// set by DescribeCertificate.
+	SourceRepository  string `json:"sourceRepository,omitempty"`
+	SourceRef         string `json:"sourceRef,omitempty"`
+	RunnerEnvironment string `json:"runnerEnvironment,omitempty"`
+	Trigger           string `json:"trigger,omitempty"`
 }
 
 // Describe reads the build of an in-toto statement carrying SLSA Provenance v1

@@ -98,6 +98,11 @@ type Options struct {
 	PredicateType string
 	// Now is the clock for messages (default time.Now).
 	Now func() time.Time
+	// CheckStatement, when set, is called with the statement of a bundle that
+	// verified and its signing certificate (nil for a key); an error refuses
+	// the bundle. paved verify refuses provenance that contradicts the
+	// certificate through it.
+	CheckStatement func(statement []byte, signer *certificate.Summary) error
 	// MaxCandidates bounds the bundles All tries per artifact
 	// (default DefaultMaxCandidates); the rest are reported, not tried.
 	MaxCandidates int
@@ -232,6 +237,11 @@ func Bundle(tm root.TrustedMaterial, b *bundle.Bundle, art Artifact, ids []Ident
 	}
 	if env := b.GetDsseEnvelope(); env != nil {
 		out.Statement = env.GetPayload()
+	}
+	if o.CheckStatement != nil && out.Statement != nil {
+		if err := o.CheckStatement(out.Statement, out.Signer); err != nil {
+			return nil, fail.Verificationf("%w", err)
+		}
 	}
 	return out, nil
 }

@@ -41,10 +41,12 @@ func TestVerifyGateOnLocalStack(t *testing.T) {
 	ws3 := workspace(t)
 	shBundle := attestAs(t, ws3, shTok)
 
-	// cosign signs provenance for the same artifact with the same identity.
+	// cosign signs provenance for the same artifact with the same identity; its
+	// builder is the signing workflow, as the certificate says (a predicate that
+	// names another builder is refused: TestAttackForgedProvenancePredicateRefused).
 	ws4 := workspace(t)
 	pred := filepath.Join(ws4, "pred.json")
-	os.WriteFile(pred, []byte(`{"buildDefinition":{"buildType":"https://example.com/b"},"runDetails":{"builder":{"id":"https://example.com"}}}`), 0o644)
+	os.WriteFile(pred, []byte(`{"buildDefinition":{"buildType":"https://example.com/b"},"runDetails":{"builder":{"id":"`+ghSAN+`"}}}`), 0o644)
 	cosTok, _ := stk.MintGitHubToken(ghRepo, 10*time.Minute)
 	cosBundle := filepath.Join(ws4, "cosign.sigstore.json")
 	if r := execIn(t, ws4, nil, tool(t, "cosign"), "attest-blob", "--yes", "--identity-token", cosTok,
