@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Record is an OSV record (https://ossf.github.io/osv-schema/), the fields a
@@ -473,7 +474,8 @@ func scanNames(data []byte, visit func(v []byte) bool) bool {
 			return false
 		}
 		val := rest[j : j+end]
-		if bytes.IndexByte(val, '\\') >= 0 {
+		// The decoder unescapes, and replaces invalid UTF-8 by U+FFFD.
+		if bytes.IndexByte(val, '\\') >= 0 || !utf8.Valid(val) {
 			return false
 		}
 		if visit(val) {
