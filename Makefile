@@ -33,8 +33,8 @@ FUZZ_TARGETS := \
 	./shared/policy:FuzzMaintenanceData \
 	./shared/policy:FuzzOSVRecord \
 	./shared/policy:FuzzOSVZip:3000x \
-	./shared/trust:FuzzTrustedRoot \
-	./shared/trust:FuzzSigningConfig \
+	./shared/trust:FuzzTrustedRoot:10000x \
+	./shared/trust:FuzzSigningConfig:10000x \
 	./shared/githubapi:FuzzErrorMessage \
 	./shared/githubapi:FuzzNextLink \
 	./shared/subject:FuzzSubjectDigest
