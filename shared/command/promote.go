@@ -177,7 +177,7 @@ func admit(ctx context.Context, s promote.Source, files []verify.Candidate, root
 	if err != nil {
 		return promote.Verification{}, err
 	}
-	oc := verify.All(ctx, roots, []verify.Target{{Name: s.Reference, Artifact: art}}, cands, ids, verify.Options{PredicateType: pol.PredicateType}, 0)[0]
+	oc := verify.All(ctx, roots, []verify.Target{{Name: s.Reference, Artifact: art}}, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees}, 0)[0]
 	if !oc.Verified {
 		return promote.Verification{}, fail.Verificationf("refusing to promote %s: no attestation of type %s verifies under the policy (%d found attached or given): %s",
 			s.Reference, pol.PredicateType, len(cands), failureReasons(oc))
@@ -345,7 +345,7 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 		return nil, err
 	}
 	targets[0].Name = path
-	oc := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType}, 0)[0]
+	oc := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees}, 0)[0]
 	digest := oc.Target.Digest()
 	if !oc.Verified {
 		return nil, fileRefusal(path, digest, pol.PredicateType, cands, oc)
