@@ -20,6 +20,7 @@ import (
 	"github.com/paved-dev/paved/shared/ci"
 	"github.com/paved-dev/paved/shared/command"
 	"github.com/paved-dev/paved/shared/identity"
+	"github.com/paved-dev/paved/shared/logtext"
 )
 
 // Detect reports whether the process runs inside a GitHub Actions job.
@@ -29,6 +30,7 @@ func Detect(getenv func(string) string) bool { return getenv("GITHUB_ACTIONS") =
 type Door struct {
 	action *githubactions.Action
 	getenv func(string) string
+	stdout io.Writer
 	stderr io.Writer
 	masked map[string]bool
 }
@@ -50,8 +52,11 @@ func New(o Options) *Door {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
 	return &Door{
-		action: githubactions.New(githubactions.WithGetenv(o.Getenv), githubactions.WithWriter(o.Stdout), githubactions.WithHTTPClient(hc)),
+		// Workflow commands are Paved's own (go-githubactions escapes their
+		// data); everything else on stdout is neutralised by logtext.
+		action: githubactions.New(githubactions.WithGetenv(o.Getenv), githubactions.WithWriter(logtext.Trusted(o.Stdout)), githubactions.WithHTTPClient(hc)),
 		getenv: o.Getenv,
+		stdout: o.Stdout,
 		stderr: o.Stderr,
 	}
 }
@@ -110,6 +115,8 @@ func (d *Door) Mask(secret string) {
 	}
 	d.masked[secret] = true
 	d.action.AddMask(secret)
+	logtext.Redact(d.stdout, secret)
+	logtext.Redact(d.stderr, secret)
 }
 
 // Log implements ci.Platform.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/paved-dev/paved/shared/attest"
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/subject"
 	"github.com/paved-dev/paved/shared/trust"
 )
@@ -85,11 +86,12 @@ func (s *signing) verifyCommand(subj subject.Subject, bundlePath, predType strin
 // one signer's attestation about artifact: with the bundle file, or fetched
 // (bundle ""); trust is the trust material's source (trust.Material.Source).
 func verifyCommandLine(artifact, bundle, identity, issuer, predType, trust string) string {
-	b := "paved verify " + artifact
+	q := logtext.Shell
+	b := "paved verify " + q(artifact)
 	if bundle != "" {
-		b += " --bundle " + bundle
+		b += " --bundle " + q(bundle)
 	}
-	return fmt.Sprintf("%s --cert-identity %s --cert-oidc-issuer %s --predicate-type %s%s", b, identity, issuer, predType, trustedRootFlag(trust))
+	return fmt.Sprintf("%s --cert-identity %s --cert-oidc-issuer %s --predicate-type %s%s", b, q(identity), q(issuer), q(predType), trustedRootFlag(trust))
 }
 
 // trustedRootFlag is the --trusted-root flag a verify command needs for trust
@@ -98,7 +100,7 @@ func trustedRootFlag(source string) string {
 	if source == "" || strings.HasPrefix(source, "public-good") {
 		return ""
 	}
-	return " --trusted-root " + source
+	return " --trusted-root " + logtext.Shell(source)
 }
 
 // sign signs an in-toto statement over subjects and writes the bundle to

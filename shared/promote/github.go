@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/paved-dev/paved/shared/githubapi"
+	"github.com/paved-dev/paved/shared/logtext"
 	"io"
 	"net/http"
 	"net/url"
@@ -324,7 +325,8 @@ func (g *GitHubReleaseAssets) download(ctx context.Context, a asset, limit int64
 
 // statusError explains an unsuccessful answer with the fix it calls for.
 func (g *GitHubReleaseAssets) statusError(op string, resp *http.Response, body []byte) error {
-	msg := githubapi.ErrorMessage(body)
+	// A server may echo the token (or any part of the request) in its message.
+	msg := logtext.Line(redactURL(githubapi.ErrorMessage(body), g.o.Token))
 	switch s := resp.StatusCode; {
 	case s == http.StatusUnauthorized:
 		return fail.Configf("%s: GitHub rejected the token (HTTP 401%s): pass a valid github-token", op, msg)
