@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -143,3 +146,53 @@ func TestAttackMarkdownInSummaryCell(t *testing.T) {
 		t.Errorf("the name is not one code span (raw HTML and links would render): %s", row)
 	}
 }
+
+// TestAttackTokenEchoedInErrorBody: the GitHub API answers 401 with the
+// token echoed in its message. No door may print it (the GitHub Actions
+// runner masks it after ::add-mask::, the other doors have no masking).
+func TestAttackTokenEchoedInErrorBody(t *testing.T) {
+	const token = "ghp_echoedTokenAttack0123456789abcdef"
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprintf(w, `{"message":"Bad credentials %s","errors":["token %s"]}`, r.Header.Get("Authorization"), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	}))
+	defer api.Close()
+	for door, env := range map[string]map[string]string{"github": githubEnv, "gitlab": gitlabEnv, "local": {}} {
+		t.Run(door, func(t *testing.T) {
+			ws, out := t.TempDir(), t.TempDir()
+			os.WriteFile(filepath.Join(ws, "app.tgz"), []byte("artifact"), 0o644)
+			vars := map[string]string{}
+			for k, v := range env {
+				vars[k] = strings.NewReplacer("$WS", ws, "$OUT", out).Replace(v)
+			}
+			t.Chdir(ws)
+			var o, e bytes.Buffer
+			code := run(context.Background(), []string{"verify", "app.tgz", "--repo", "o/r", "--bundle-from", "github", "--github-api-url", api.URL, "--github-token", token, "--trusted-root", filepath.Join(wd(t), "testdata/trust/public-good-trusted_root.json")},
+				func(k string) string { return vars[k] }, &o, &e)
+			if code == 0 {
+				t.Fatalf("verify passed against a 401")
+			}
+			log := o.String() + e.String()
+			if !strings.Contains(log, "Bad credentials") {
+				t.Fatalf("GitHub's message is not reported; the test checks nothing:\n%s", log)
+			}
+			for _, l := range strings.Split(log, "\n") {
+				if strings.Contains(l, token) && l != "::add-mask::"+token {
+					t.Errorf("the token is printed: %q", l)
+				}
+			}
+			entries, _ := os.ReadDir(out)
+			for _, de := range entries {
+				data, _ := os.ReadFile(filepath.Join(out, de.Name()))
+				if strings.Contains(string(data), token) {
+					t.Errorf("the token is in %s", de.Name())
+				}
+			}
+		})
+	}
+}
+
+var startDir, _ = os.Getwd()
+
+func wd(t *testing.T) string { return startDir }

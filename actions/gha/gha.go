@@ -21,6 +21,7 @@ import (
 	"github.com/paved-dev/paved/shared/command"
 	"github.com/paved-dev/paved/shared/identity"
 	"github.com/paved-dev/paved/shared/logtext"
+	"github.com/paved-dev/paved/shared/origin"
 )
 
 // Detect reports whether the process runs inside a GitHub Actions job.
@@ -49,7 +50,8 @@ type Options struct {
 func New(o Options) *Door {
 	hc := o.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = origin.Client(nil)
+		hc.Timeout = 30 * time.Second
 	}
 	return &Door{
 		// Workflow commands are Paved's own (go-githubactions escapes their

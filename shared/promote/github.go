@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/paved-dev/paved/shared/githubapi"
 	"github.com/paved-dev/paved/shared/logtext"
+	"github.com/paved-dev/paved/shared/origin"
 	"io"
 	"net/http"
 	"net/url"
@@ -69,7 +70,7 @@ func NewGitHubRelease(repository, tag string, o GitHubReleaseOptions) (*GitHubRe
 		return nil, fail.Configf("GitHub API URL %q: want https://HOST[/api/v3]", o.APIURL)
 	}
 	o.APIURL = strings.TrimRight(o.APIURL, "/")
-	return &GitHubReleaseAssets{owner: owner, repo: repo, tag: tag, o: o, hc: &http.Client{Transport: retry.Over(o.Transport, o.Retry)}}, nil
+	return &GitHubReleaseAssets{owner: owner, repo: repo, tag: tag, o: o, hc: origin.Client(retry.Over(o.Transport, o.Retry))}, nil
 }
 
 // Name implements Uploader.
