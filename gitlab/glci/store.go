@@ -77,7 +77,9 @@ var _ command.RegistryKeychain = (*Door)(nil)
 // CI_REGISTRY_PASSWORD, which every job has, so that no docker login is
 // needed to scan, attest or promote the project's own images.
 func (d *Door) RegistryKeychain() authn.Keychain {
-	return command.HostKeychain{Host: d.getenv("CI_REGISTRY"), Username: d.getenv("CI_REGISTRY_USER"), Password: d.getenv("CI_REGISTRY_PASSWORD")}
+	pw := d.getenv("CI_REGISTRY_PASSWORD")
+	d.Mask(pw)
+	return command.HostKeychain{Host: d.getenv("CI_REGISTRY"), Username: d.getenv("CI_REGISTRY_USER"), Password: pw}
 }
 
 // jobToken is CI_JOB_TOKEN, registered for redaction before any use: GitLab

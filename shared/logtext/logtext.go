@@ -5,6 +5,7 @@
 package logtext
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -185,6 +186,22 @@ func (t trusted) Write(p []byte) (int, error) {
 			return 0, err
 		}
 		lw.col0 = true
+	}
+	// Registered secrets are redacted here too, except in the command that
+	// registers one with the GitHub Actions runner.
+	if !bytes.HasPrefix(p, []byte("::add-mask::")) {
+		s := string(p)
+		for _, sec := range lw.secrets {
+			s = strings.ReplaceAll(s, sec, "***")
+		}
+		if s != string(p) {
+			if _, err := io.WriteString(lw.w, s); err != nil {
+				return 0, err
+			}
+			lw.col0 = strings.HasSuffix(s, "\n")
+			lw.blank = lw.col0
+			return len(p), nil
+		}
 	}
 	n, err := lw.w.Write(p)
 	if n > 0 {

@@ -73,7 +73,8 @@ func TestWriterTrustedAndRedact(t *testing.T) {
 	fmt.Fprint(w, "error: token s3cr3t-token refused")
 	fmt.Fprint(logtext.Trusted(w), "::add-mask::s3cr3t-token\n")
 	fmt.Fprint(w, "::x\n")
-	want := "error: token *** refused\n::add-mask::s3cr3t-token\n" + `\::x` + "\n"
+	fmt.Fprint(logtext.Trusted(w), "::error::s3cr3t-token refused\n")
+	want := "error: token *** refused\n::add-mask::s3cr3t-token\n" + `\::x` + "\n::error::*** refused\n"
 	if buf.String() != want {
 		t.Errorf("got %q, want %q", buf.String(), want)
 	}
