@@ -86,6 +86,9 @@ func (d *Door) Identity() identity.Source {
 	if d.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || d.getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == "" {
 		return nil
 	}
+	// The runner masks the request token; Paved redacts it too, should the
+	// token service echo it in an error.
+	d.Mask(d.getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
 	return tokenRequest{d: d}
 }
 
