@@ -10,9 +10,12 @@ import (
 	"os/signal"
 	"syscall"
 
+	"golang.org/x/term"
+
 	"github.com/paved-dev/paved/actions/gha"
 	"github.com/paved-dev/paved/gitlab/glci"
 	"github.com/paved-dev/paved/shared/command"
+	"github.com/paved-dev/paved/shared/logtext"
 )
 
 //go:generate go run ./test/cmd/paved-gen
@@ -24,8 +27,20 @@ func main() {
 	os.Exit(code)
 }
 
+// run is one invocation with every line Paved prints neutralised on its way
+// to the log (see package logtext): only Paved's own emitters reach it raw.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	return command.Main(ctx, door(getenv, stdout, stderr), args, getenv, stdout, stderr)
+	out := logtext.New(stdout, logtext.Options{Terminal: isTerminal(stdout)})
+	errw := logtext.New(stderr, logtext.Options{Terminal: isTerminal(stderr)})
+	code := command.Main(ctx, door(getenv, out, errw), args, getenv, out, errw)
+	out.Flush()
+	errw.Flush()
+	return code
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func door(getenv func(string) string, stdout, stderr io.Writer) command.Door {

@@ -20,6 +20,8 @@ import (
 	"github.com/paved-dev/paved/shared/ci"
 	"github.com/paved-dev/paved/shared/command"
 	"github.com/paved-dev/paved/shared/identity"
+	"github.com/paved-dev/paved/shared/logtext"
+	"github.com/paved-dev/paved/shared/origin"
 )
 
 // Detect reports whether the process runs inside a GitHub Actions job.
@@ -29,6 +31,7 @@ func Detect(getenv func(string) string) bool { return getenv("GITHUB_ACTIONS") =
 type Door struct {
 	action *githubactions.Action
 	getenv func(string) string
+	stdout io.Writer
 	stderr io.Writer
 	masked map[string]bool
 }
@@ -47,11 +50,15 @@ type Options struct {
 func New(o Options) *Door {
 	hc := o.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = origin.Client(nil)
+		hc.Timeout = 30 * time.Second
 	}
 	return &Door{
-		action: githubactions.New(githubactions.WithGetenv(o.Getenv), githubactions.WithWriter(o.Stdout), githubactions.WithHTTPClient(hc)),
+		// Workflow commands are Paved's own (go-githubactions escapes their
+		// data); everything else on stdout is neutralised by logtext.
+		action: githubactions.New(githubactions.WithGetenv(o.Getenv), githubactions.WithWriter(logtext.Trusted(o.Stdout)), githubactions.WithHTTPClient(hc)),
 		getenv: o.Getenv,
+		stdout: o.Stdout,
 		stderr: o.Stderr,
 	}
 }
@@ -79,6 +86,9 @@ func (d *Door) Identity() identity.Source {
 	if d.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || d.getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == "" {
 		return nil
 	}
+	// The runner masks the request token; Paved redacts it too, should the
+	// token service echo it in an error.
+	d.Mask(d.getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
 	return tokenRequest{d: d}
 }
 
@@ -110,6 +120,8 @@ func (d *Door) Mask(secret string) {
 	}
 	d.masked[secret] = true
 	d.action.AddMask(secret)
+	logtext.Redact(d.stdout, secret)
+	logtext.Redact(d.stderr, secret)
 }
 
 // Log implements ci.Platform.

@@ -28,5 +28,6 @@ func (d *Door) RegistryKeychain() authn.Keychain {
 	if token == "" {
 		token = d.getenv("INPUT_GITHUB_TOKEN")
 	}
+	d.Mask(token)
 	return command.HostKeychain{Host: "ghcr.io", Username: d.getenv("GITHUB_ACTOR"), Password: token}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/paved-dev/paved/shared/ci"
 	"github.com/paved-dev/paved/shared/command"
 	"github.com/paved-dev/paved/shared/identity"
+	"github.com/paved-dev/paved/shared/logtext"
 )
 
 // TokenVariable is the id_tokens variable Paved reads.
@@ -82,9 +83,13 @@ func (d *Door) TokenFix() string {
 	return "add to the job:\n  id_tokens:\n    SIGSTORE_ID_TOKEN:\n      aud: sigstore"
 }
 
-// Mask implements ci.Platform. GitLab masks only variables declared masked;
-// Paved never prints secrets, so there is nothing to register.
-func (d *Door) Mask(string) {}
+// Mask implements ci.Platform. GitLab masks only variables declared masked,
+// so Paved replaces the secret itself in whatever it prints (a server may echo
+// a token in an error body).
+func (d *Door) Mask(secret string) {
+	logtext.Redact(d.stdout, secret)
+	logtext.Redact(d.stderr, secret)
+}
 
 // Log implements ci.Platform.
 func (d *Door) Log() io.Writer { return d.stderr }
@@ -113,7 +118,7 @@ func (d *Door) WriteOutputs(cmd *command.Command, outputs map[string]string) err
 	var b strings.Builder
 	for _, k := range keys {
 		name := command.Output{Name: k}.EnvName()
-		v := strings.ReplaceAll(strings.TrimRight(outputs[k], "\n"), "\n", ",")
+		v := logtext.Dotenv(outputs[k])
 		fmt.Fprintf(&b, "%s=%s\n", name, v)
 	}
 	if err := command.WriteFileAtomic(d.DotenvPath(), []byte(b.String()), 0o644); err != nil {
@@ -124,9 +129,18 @@ func (d *Door) WriteOutputs(cmd *command.Command, outputs map[string]string) err
 }
 
 // WriteSummary implements command.Door: a collapsible section of the job log.
+// Only the section markers are written raw; the summary, which holds names
+// from the build, is neutralised like every other line (see logtext).
 func (d *Door) WriteSummary(md string) error {
 	ts := d.now().Unix()
-	_, err := fmt.Fprintf(d.stdout, "\x1b[0Ksection_start:%d:paved_summary\r\x1b[0KPaved summary\n%s\n\x1b[0Ksection_end:%d:paved_summary\r\x1b[0K\n", ts, md, ts)
+	raw := logtext.Trusted(d.stdout)
+	if _, err := fmt.Fprintf(raw, "\x1b[0Ksection_start:%d:paved_summary\r\x1b[0KPaved summary\n", ts); err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(d.stdout, "%s\n", md); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(raw, "\x1b[0Ksection_end:%d:paved_summary\r\x1b[0K\n", ts)
 	return err
 }
 

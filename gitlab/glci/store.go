@@ -63,7 +63,7 @@ func (d *Door) packageOptions(pkg, version string) glstore.Options {
 	return glstore.Options{
 		APIURL:   d.getenv("CI_API_V4_URL"),
 		Project:  d.getenv("CI_PROJECT_ID"),
-		JobToken: d.getenv("CI_JOB_TOKEN"),
+		JobToken: d.jobToken(),
 		Package:  pkg,
 		Version:  version,
 		Tag:      d.getenv("CI_COMMIT_TAG"),
@@ -77,5 +77,15 @@ var _ command.RegistryKeychain = (*Door)(nil)
 // CI_REGISTRY_PASSWORD, which every job has, so that no docker login is
 // needed to scan, attest or promote the project's own images.
 func (d *Door) RegistryKeychain() authn.Keychain {
-	return command.HostKeychain{Host: d.getenv("CI_REGISTRY"), Username: d.getenv("CI_REGISTRY_USER"), Password: d.getenv("CI_REGISTRY_PASSWORD")}
+	pw := d.getenv("CI_REGISTRY_PASSWORD")
+	d.Mask(pw)
+	return command.HostKeychain{Host: d.getenv("CI_REGISTRY"), Username: d.getenv("CI_REGISTRY_USER"), Password: pw}
+}
+
+// jobToken is CI_JOB_TOKEN, registered for redaction before any use: GitLab
+// masks it in the job log, but a copy echoed by another server must not show.
+func (d *Door) jobToken() string {
+	t := d.getenv("CI_JOB_TOKEN")
+	d.Mask(t)
+	return t
 }

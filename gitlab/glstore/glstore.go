@@ -18,6 +18,7 @@ import (
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/origin"
 	"github.com/paved-dev/paved/shared/retry"
 	"github.com/paved-dev/paved/shared/store"
 )
@@ -70,7 +71,8 @@ func New(o Options) (*GitLab, error) {
 	}
 	c, err := gitlab.NewJobClient(o.JobToken,
 		gitlab.WithBaseURL(o.APIURL),
-		gitlab.WithHTTPClient(&http.Client{Transport: retry.Over(o.Transport, o.Retry)}),
+		// The JOB-TOKEN header never follows a redirect to another origin.
+		gitlab.WithHTTPClient(origin.Client(retry.Over(o.Transport, o.Retry))),
 		gitlab.WithoutRetries())
 	if err != nil {
 		return nil, fail.Configf("GitLab API URL %q: %v", o.APIURL, redact(err, o.JobToken))

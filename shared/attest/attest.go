@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/origin"
 	"github.com/paved-dev/paved/shared/retry"
 	"github.com/paved-dev/paved/shared/subject"
 	"github.com/paved-dev/paved/shared/trust"
@@ -96,7 +97,8 @@ func NewSigner(ctx context.Context, m *trust.Material, idToken string, o Options
 	}
 	ro := o.Retry
 	ro.Next = o.Transport
-	transport := retry.New(ro)
+	// Fulcio gets the identity token in Authorization: never on another origin.
+	transport := origin.Guard(retry.New(ro))
 
 	sc := m.Signing
 	fulcioSvc, err := root.SelectService(sc.FulcioCertificateAuthorityURLs(), sign.FulcioAPIVersions, now())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/paved-dev/paved/shared/bounded"
+	"github.com/paved-dev/paved/shared/logtext"
 	"path/filepath"
 	"strings"
 
@@ -149,12 +150,13 @@ func idToken(ctx context.Context, env Env, v Values) (string, error) {
 func attestSummary(subjects []subject.Subject, san, issuer, ownerURI, predType, bundlePath string, mat *trust.Material) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Paved attestation\n\n")
-	fmt.Fprintf(&b, "Signed `%s` for %d subject(s) as **%s** (issuer `%s`), trust: %s.\n\n", predType, len(subjects), san, issuer, mat.Source)
+	fmt.Fprintf(&b, "Signed %s for %d subject(s) as **%s** (issuer %s), trust: %s.\n\n", logtext.Code(predType), len(subjects), logtext.Cell(san), logtext.Code(issuer), logtext.Cell(mat.Source))
 	b.WriteString("| subject | sha256 |\n| --- | --- |\n")
 	for _, s := range subjects {
-		fmt.Fprintf(&b, "| `%s` | `%s` |\n", s.Name, s.SHA256())
+		fmt.Fprintf(&b, "| %s | `%s` |\n", logtext.Code(s.Name), s.SHA256())
 	}
-	fmt.Fprintf(&b, "\nBundle: `%s`\n\nVerify it:\n\n```sh\n", bundlePath)
+	fmt.Fprintf(&b, "\nBundle: %s\n\nVerify it:\n\n```sh\n", logtext.Code(bundlePath))
+	q := logtext.Shell
 	root := trustedRootFlag(mat.Source)
 	// The artifact as the job has it: the file that was digested, else the
 	// digest, which paved accepts; cosign and gh need the file.
@@ -162,7 +164,7 @@ func attestSummary(subjects []subject.Subject, san, issuer, ownerURI, predType, 
 	if file != "" {
 		first = file
 	}
-	fmt.Fprintf(&b, "paved verify-bundle --bundle %s --certificate-identity %s --certificate-oidc-issuer %s%s %s\n", bundlePath, san, issuer, root, first)
+	fmt.Fprintf(&b, "paved verify-bundle --bundle %s --certificate-identity %s --certificate-oidc-issuer %s%s %s\n", q(bundlePath), q(san), q(issuer), root, q(first))
 	if file == "" {
 		b.WriteString("```\n")
 		return b.String()
@@ -179,9 +181,9 @@ func attestSummary(subjects []subject.Subject, san, issuer, ownerURI, predType, 
 		extra += " --insecure-ignore-sct"
 	}
 	fmt.Fprintf(&b, "cosign verify-blob-attestation --bundle %s --certificate-identity %s --certificate-oidc-issuer %s --type %s%s%s %s\n",
-		bundlePath, san, issuer, cosignType, extra, root, file)
+		q(bundlePath), q(san), q(issuer), q(cosignType), extra, root, q(file))
 	if owner := strings.TrimPrefix(ownerURI, "https://github.com/"); owner != ownerURI && owner != "" {
-		fmt.Fprintf(&b, "gh attestation verify %s --bundle %s --owner %s\n", file, bundlePath, owner)
+		fmt.Fprintf(&b, "gh attestation verify %s --bundle %s --owner %s\n", q(file), q(bundlePath), q(owner))
 	}
 	b.WriteString("```\n")
 	return b.String()

@@ -16,6 +16,7 @@ import (
 	"github.com/paved-dev/paved/shared/ci"
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/identity"
+	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/retry"
 )
 
@@ -299,8 +300,12 @@ func (l *Local) TokenFix() string {
 	return "pass --identity-token or --identity-token-file, or set SIGSTORE_ID_TOKEN (in GitHub Actions, add 'permissions: id-token: write' to the job; in GitLab CI, add 'id_tokens: SIGSTORE_ID_TOKEN: aud: sigstore')"
 }
 
-// Mask implements ci.Platform; a shell has no log masking, and Paved never prints secrets.
-func (l *Local) Mask(string) {}
+// Mask implements ci.Platform: a shell has no log masking, so Paved replaces
+// the secret itself in whatever it prints (a server may echo a token).
+func (l *Local) Mask(secret string) {
+	logtext.Redact(l.Stdout, secret)
+	logtext.Redact(l.Stderr, secret)
+}
 
 // Log implements ci.Platform.
 func (l *Local) Log() io.Writer { return l.Stderr }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/paved-dev/paved/shared/bounded"
+	"github.com/paved-dev/paved/shared/logtext"
 	"os"
 	"path/filepath"
 	"strings"
@@ -243,7 +244,7 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	res.Summary = boundedSummary(rep, shown)
 	if vsaCommand != "" {
-		res.Summary += fmt.Sprintf("\nVerification summary attestation: `%s`. Verify it:\n\n```sh\n%s\n```\n", v.String("bundle-path"), vsaCommand)
+		res.Summary += fmt.Sprintf("\nVerification summary attestation: %s. Verify it:\n\n```sh\n%s\n```\n", logtext.Code(v.String("bundle-path")), vsaCommand)
 	}
 	for _, f := range rep.Findings {
 		if f.Action == policy.Excused {

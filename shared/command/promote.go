@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/promote"
 	"github.com/paved-dev/paved/shared/store"
 	"github.com/paved-dev/paved/shared/subject"
@@ -265,20 +266,24 @@ func signPromotionStatement(ctx context.Context, env Env, v Values, subj subject
 func promoteSummary(res *promote.Result, ver promote.Verification, environment, attPath string, signed promotionSigned) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Paved promote\n\n")
-	from := "`" + res.Source.Reference + "`"
+	from := logtext.Code(res.Source.Reference)
 	if res.Source.Tag != "" {
-		from += " (tag `" + res.Source.Tag + "`, resolved once)"
+		from += " (tag " + logtext.Code(res.Source.Tag) + ", resolved once)"
 	}
-	fmt.Fprintf(&b, "Promoted `%s`\n\n- from %s\n- to `%s`\n", res.Digest, from, res.Destination)
+	fmt.Fprintf(&b, "Promoted %s\n\n- from %s\n- to %s\n", logtext.Code(res.Digest), from, logtext.Code(res.Destination))
 	if environment != "" {
-		fmt.Fprintf(&b, "- environment: `%s`\n", environment)
+		fmt.Fprintf(&b, "- environment: %s\n", logtext.Code(environment))
 	}
-	fmt.Fprintf(&b, "- verified: `%s` signed by `%s` (%s), trust: %s\n", ver.PredicateType, ver.Signer, ver.Attestation, ver.TrustedRoot)
+	fmt.Fprintf(&b, "- verified: %s signed by %s (%s), trust: %s\n", logtext.Code(ver.PredicateType), logtext.Code(ver.Signer), logtext.Cell(ver.Attestation), logtext.Cell(ver.TrustedRoot))
 	fmt.Fprintf(&b, "- proved identical at the destination: %d manifest(s), %d referrer(s), %d blob(s) (%d bytes)\n", len(res.Manifests), len(res.Referrers), res.Blobs, res.Bytes)
 	if len(res.Tagged) > 0 {
-		fmt.Fprintf(&b, "- tagged after the proof: `%s`\n", strings.Join(res.Tagged, "`, `"))
+		tags := make([]string, len(res.Tagged))
+		for i, t := range res.Tagged {
+			tags[i] = logtext.Code(t)
+		}
+		fmt.Fprintf(&b, "- tagged after the proof: %s\n", strings.Join(tags, ", "))
 	}
-	fmt.Fprintf(&b, "- promotion attestation: `%s` (%d bytes) signed by `%s`, attached at the destination\n", attPath, signed.size, signed.signer)
+	fmt.Fprintf(&b, "- promotion attestation: %s (%d bytes) signed by %s, attached at the destination\n", logtext.Code(attPath), signed.size, logtext.Code(signed.signer))
 	fmt.Fprintf(&b, "\nVerify it at the destination (the build's attestation, then the promotion's):\n\n```sh\n")
 	if ver.Signer != "" {
 		b.WriteString(verifyCommandLine("oci://"+res.Destination, "", verify.SignerRule(ver.Signer, ver.Issuer, ver.SourceRepository), ver.PredicateType, signed.trust) + "\n")
@@ -400,13 +405,13 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 	fmt.Fprintf(env.log(), "paved: promotion attestation uploaded to %s\n", attRes.URL)
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "### Paved promote\n\nPromoted release file `%s` (`%s`, %d bytes)\n\n", name, f.Digest, f.Size)
-	fmt.Fprintf(&b, "- to %s: %s\n- %s\n", up.Name(), res.URL, state)
+	fmt.Fprintf(&b, "### Paved promote\n\nPromoted release file %s (%s, %d bytes)\n\n", logtext.Code(name), logtext.Code(f.Digest), f.Size)
+	fmt.Fprintf(&b, "- to %s: %s\n- %s\n", logtext.Cell(up.Name()), logtext.Cell(res.URL), logtext.Cell(state))
 	if e := v.String("environment"); e != "" {
-		fmt.Fprintf(&b, "- environment: `%s`\n", e)
+		fmt.Fprintf(&b, "- environment: %s\n", logtext.Code(e))
 	}
-	fmt.Fprintf(&b, "- verified: `%s` signed by `%s` (%s), trust: %s\n", ver.PredicateType, ver.Signer, ver.Attestation, ver.TrustedRoot)
-	fmt.Fprintf(&b, "- promotion attestation: `%s` (%d bytes) signed by `%s`, uploaded beside the file: %s\n", attPath, signed.size, signed.signer, attRes.URL)
+	fmt.Fprintf(&b, "- verified: %s signed by %s (%s), trust: %s\n", logtext.Code(ver.PredicateType), logtext.Code(ver.Signer), logtext.Cell(ver.Attestation), logtext.Cell(ver.TrustedRoot))
+	fmt.Fprintf(&b, "- promotion attestation: %s (%d bytes) signed by %s, uploaded beside the file: %s\n", logtext.Code(attPath), signed.size, logtext.Code(signed.signer), logtext.Cell(attRes.URL))
 	fmt.Fprintf(&b, "\nVerify the promotion:\n\n```sh\n%s\n```\n", verifyCommandLine(f.Digest, attPath, verify.SignerRule(signed.signer, signed.issuer, signed.source), promote.PredicateType, signed.trust))
 	return &Result{
 		Outputs: map[string]string{"digest": f.Digest, "destination": dst.String(), "file-url": res.URL, "attestation-path": attPath},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/sbom"
 	"github.com/paved-dev/paved/shared/subject"
 )
@@ -181,7 +182,7 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 				how = fmt.Sprintf("by reference (%d bytes is over --inline-limit %d; keep %s beside the bundle)", d.Size, limit, filepath.Base(d.Path))
 				notices = append(notices, fmt.Sprintf("paved sbom: %s attested %s", d.Path, how))
 			}
-			attestLines = append(attestLines, fmt.Sprintf("| `%s` | `%s` | %s |", bundlePath, predType, how))
+			attestLines = append(attestLines, fmt.Sprintf("| %s | %s | %s |", logtext.Code(bundlePath), logtext.Code(predType), logtext.Cell(how)))
 			commands = append(commands, sg.verifyCommand(subjects[0], bundlePath, predType))
 		}
 		outputs["bundle-paths"] = strings.Join(bundles, "\n")
@@ -189,7 +190,7 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	var paths []string
 	for _, d := range docs {
-		paths = append(paths, "`"+d.Path+"`")
+		paths = append(paths, logtext.Code(d.Path))
 	}
 	return &Result{Outputs: outputs, Summary: sbomSummary(s, paths, subjects, attestLines, commands), Notices: notices}, nil
 }
@@ -305,11 +306,11 @@ func sbomSummary(s *sbom.SBOM, paths []string, subjects []subject.Subject, attes
 		total += n
 	}
 	sort.Strings(keys)
-	fmt.Fprintf(&b, "Scanned %s `%s`%s: **%d components**.\n\n", s.Source.Type, s.Source.Name, digestNote(s.Source.Digest), total)
+	fmt.Fprintf(&b, "Scanned %s %s%s: **%d components**.\n\n", logtext.Cell(string(s.Source.Type)), logtext.Code(s.Source.Name), logtext.Line(digestNote(s.Source.Digest)), total)
 	if total > 0 {
 		b.WriteString("| ecosystem | components |\n| --- | ---: |\n")
 		for _, k := range keys {
-			fmt.Fprintf(&b, "| %s | %d |\n", k, eco[k])
+			fmt.Fprintf(&b, "| %s | %d |\n", logtext.Cell(k), eco[k])
 		}
 		b.WriteString("\n")
 	}
@@ -320,7 +321,7 @@ func sbomSummary(s *sbom.SBOM, paths []string, subjects []subject.Subject, attes
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "`%s` (sha256:%s)", sub.Name, sub.SHA256())
+			fmt.Fprintf(&b, "%s (sha256:%s)", logtext.Code(sub.Name), sub.SHA256())
 		}
 		b.WriteString(":\n\n| bundle | predicate type | SBOM |\n| --- | --- | --- |\n")
 		b.WriteString(strings.Join(attestLines, "\n") + "\n")
@@ -339,6 +340,9 @@ func digestNote(d string) string {
 // isTerminal reports whether w is a terminal (an interactive run, where a
 // progress bar can be redrawn in place) rather than a CI log or a file.
 func isTerminal(w io.Writer) bool {
+	if t, ok := w.(interface{ Terminal() bool }); ok {
+		return t.Terminal()
+	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/paved-dev/paved/shared/attest"
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/subject"
 	"github.com/paved-dev/paved/shared/trust"
 	"github.com/paved-dev/paved/shared/verify"
@@ -89,11 +90,16 @@ func (s *signing) verifyCommand(subj subject.Subject, bundlePath, predType strin
 // the source constraint a CI identity needs; trust is the trust material's
 // source (trust.Material.Source).
 func verifyCommandLine(artifact, bundle string, signer verify.Rule, predType, trust string) string {
-	b := "paved verify " + artifact
+	q := logtext.Shell
+	b := "paved verify " + q(artifact)
 	if bundle != "" {
-		b += " --bundle " + bundle
+		b += " --bundle " + q(bundle)
 	}
-	return fmt.Sprintf("%s %s --predicate-type %s%s", b, strings.Join(signer.Args(), " "), predType, trustedRootFlag(trust))
+	args := signer.Args()
+	for i := range args {
+		args[i] = q(args[i])
+	}
+	return fmt.Sprintf("%s %s --predicate-type %s%s", b, strings.Join(args, " "), q(predType), trustedRootFlag(trust))
 }
 
 // trustedRootFlag is the --trusted-root flag a verify command needs for trust
@@ -102,7 +108,7 @@ func trustedRootFlag(source string) string {
 	if source == "" || strings.HasPrefix(source, "public-good") {
 		return ""
 	}
-	return " --trusted-root " + source
+	return " --trusted-root " + logtext.Shell(source)
 }
 
 // sign signs an in-toto statement over subjects and writes the bundle to

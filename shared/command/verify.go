@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/paved-dev/paved/shared/bounded"
+	"github.com/paved-dev/paved/shared/logtext"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -509,14 +510,14 @@ func verifySummary(rep verifyReport, roots []verify.Root) string {
 	}
 	names := make([]string, len(roots))
 	for i, r := range roots {
-		names[i] = r.Name
+		names[i] = logtext.Cell(r.Name)
 	}
 	fmt.Fprintf(&b, "### Paved verify: %s\n\n", verdict)
-	fmt.Fprintf(&b, "Policy: predicate type `%s`; accepted signers: ", rep.Policy.PredicateType)
+	fmt.Fprintf(&b, "Policy: predicate type %s; accepted signers: ", logtext.Code(rep.Policy.PredicateType))
 	var who []string
 	for _, r := range rep.Policy.Identities {
 		id, _ := r.Identity()
-		who = append(who, "`"+id.String()+"`")
+		who = append(who, logtext.Code(id.String()))
 	}
 	if len(who) == 0 {
 		who = []string{"anyone (unsafe)"}
@@ -537,11 +538,11 @@ func verifySummary(rep verifyReport, roots []verify.Root) string {
 				if f.Source != "" {
 					r = filepath.Base(f.Source) + ": " + r
 				}
-				rs = append(rs, r)
+				rs = append(rs, logtext.Code(r))
 			}
-			why = strings.ReplaceAll(strings.Join(rs, "<br>"), "|", "\\|")
+			why = strings.Join(rs, "<br>")
 		}
-		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s | %s |\n", a.Name, shortDigest(a.Digest), verdict, signer, source, why)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", logtext.Code(a.Name), logtext.Code(shortDigest(a.Digest)), verdict, logtext.Cell(signer), logtext.Cell(source), why)
 	}
 	return b.String()
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/paved-dev/paved/shared/bounded"
+	"github.com/paved-dev/paved/shared/origin"
 	"io"
 	"net/http"
 	"net/url"
@@ -66,7 +67,7 @@ func NewClient(o ClientOptions) *Client {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}
-	return &Client{o: o, hc: &http.Client{Transport: retry.Over(o.Transport, o.Retry)}, memo: map[string][]byte{}}
+	return &Client{o: o, hc: origin.Client(retry.Over(o.Transport, o.Retry)), memo: map[string][]byte{}}
 }
 
 // maxAnswer bounds one API answer.

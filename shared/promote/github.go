@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/paved-dev/paved/shared/githubapi"
+	"github.com/paved-dev/paved/shared/logtext"
+	"github.com/paved-dev/paved/shared/origin"
 	"io"
 	"net/http"
 	"net/url"
@@ -68,7 +70,7 @@ func NewGitHubRelease(repository, tag string, o GitHubReleaseOptions) (*GitHubRe
 		return nil, fail.Configf("GitHub API URL %q: want https://HOST[/api/v3]", o.APIURL)
 	}
 	o.APIURL = strings.TrimRight(o.APIURL, "/")
-	return &GitHubReleaseAssets{owner: owner, repo: repo, tag: tag, o: o, hc: &http.Client{Transport: retry.Over(o.Transport, o.Retry)}}, nil
+	return &GitHubReleaseAssets{owner: owner, repo: repo, tag: tag, o: o, hc: origin.Client(retry.Over(o.Transport, o.Retry))}, nil
 }
 
 // Name implements Uploader.
@@ -324,7 +326,8 @@ func (g *GitHubReleaseAssets) download(ctx context.Context, a asset, limit int64
 
 // statusError explains an unsuccessful answer with the fix it calls for.
 func (g *GitHubReleaseAssets) statusError(op string, resp *http.Response, body []byte) error {
-	msg := githubapi.ErrorMessage(body)
+	// A server may echo the token (or any part of the request) in its message.
+	msg := logtext.Line(redactURL(githubapi.ErrorMessage(body), g.o.Token))
 	switch s := resp.StatusCode; {
 	case s == http.StatusUnauthorized:
 		return fail.Configf("%s: GitHub rejected the token (HTTP 401%s): pass a valid github-token", op, msg)

@@ -28,6 +28,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/origin"
 )
 
 // Limits that bound what one promotion walks.
@@ -621,7 +622,7 @@ func fetch(ctx context.Context, rt http.RoundTripper, url, accept string, limit 
 		return nil, err
 	}
 	req.Header.Set("Accept", accept)
-	resp, err := (&http.Client{Transport: rt}).Do(req)
+	resp, err := origin.Client(rt).Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -645,7 +646,7 @@ func hashURL(ctx context.Context, rt http.RoundTripper, url string, want int64) 
 	if err != nil {
 		return "", 0, err
 	}
-	resp, err := (&http.Client{Transport: rt}).Do(req)
+	resp, err := origin.Client(rt).Do(req)
 	if err != nil {
 		return "", 0, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
+	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/policy"
 )
 
@@ -225,8 +226,8 @@ func JSON(w io.Writer, rep *policy.Report) error {
 func Markdown(rep *policy.Report, verdict string, limit int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Paved policy: %s\n\n", verdict)
-	fmt.Fprintf(&b, "%d components (%s), policy `%s` (sha256 `%s`): %d denied, %d warnings, %d excused.\n\n",
-		rep.Components, rep.SBOMFormat, rep.Policy, short(rep.PolicyDigest), rep.Count(policy.Deny), rep.Count(policy.Warn), rep.Count(policy.Excused))
+	fmt.Fprintf(&b, "%d components (%s), policy %s (sha256 `%s`): %d denied, %d warnings, %d excused.\n\n",
+		rep.Components, logtext.Cell(rep.SBOMFormat), logtext.Code(rep.Policy), short(rep.PolicyDigest), rep.Count(policy.Deny), rep.Count(policy.Warn), rep.Count(policy.Excused))
 	if len(rep.Findings) > 0 {
 		b.WriteString("| action | rule | component | record | details | fix |\n| --- | --- | --- | --- | --- | --- |\n")
 		for i, f := range rep.Findings {
@@ -242,21 +243,16 @@ func Markdown(rep *policy.Report, verdict string, limit int) string {
 			if f.Action == policy.Excused {
 				fix = "excused: " + f.ExcusedBy
 			}
-			fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s | %s |\n", f.Action, f.Rule, cell(f.Component), cell(f.Record), cell(details), cell(fix))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Action, logtext.Cell(f.Rule), logtext.Code(f.Component), logtext.Cell(f.Record), logtext.Cell(details), logtext.Cell(fix))
 		}
 	}
 	if len(rep.Notes) > 0 {
 		b.WriteString("\n")
 		for _, n := range rep.Notes {
-			fmt.Fprintf(&b, "- %s\n", n)
+			fmt.Fprintf(&b, "- %s\n", logtext.Line(n))
 		}
 	}
 	return b.String()
-}
-
-func cell(s string) string {
-	s = strings.ReplaceAll(s, "|", "\\|")
-	return strings.ReplaceAll(s, "\n", " ")
 }
 
 func short(d string) string {

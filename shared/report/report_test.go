@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/xml"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -56,5 +57,40 @@ func TestRenderers(t *testing.T) {
 				t.Fatalf("Markdown must escape table cells:\n%s", md)
 			}
 		})
+	}
+}
+
+// TestAttackMarkdownInComponentName gives the policy summary an SBOM
+// component whose name carries a new table row, a link, HTML and a heading:
+// each finding must stay one row of six cells with nothing rendered.
+func TestAttackMarkdownInComponentName(t *testing.T) {
+	evil := "pkg:npm/x@1 | deny | [click](https://evil.example) <img src=x onerror=alert(1)>\n### all clear\n| pass |"
+	rep := &policy.Report{Policy: "p.yaml", SBOMFormat: "CycloneDX-1.6", Components: 1, Denied: true,
+		Findings: []policy.Finding{{Rule: policy.RuleMalicious, Action: policy.Deny, Component: evil, Record: "MAL-<b>1</b>", Message: "known malicious `x`|y\n- z", Fix: "remove it", Path: []string{"pkg:npm/app@1", evil}}}}
+	md := Markdown(rep, "FAILED", 100)
+	rows := 0
+	for _, l := range strings.Split(md, "\n") {
+		if strings.Contains(l, "all clear") && !strings.HasPrefix(l, "| deny |") {
+			t.Errorf("a component name started its own line: %q", l)
+		}
+		if !strings.HasPrefix(l, "| deny |") {
+			continue
+		}
+		rows++
+		if n := len(regexp.MustCompile(`(^|[^\\])\|`).FindAllString(l, -1)); n != 7 {
+			t.Errorf("the finding row has %d cell separators, want 7: %s", n, l)
+		}
+		if !strings.HasPrefix(l, "| deny | malicious | `pkg:npm/x@1 \\| deny") && !strings.Contains(l, "| `pkg:npm/x@1 \\| deny") {
+			t.Errorf("the component is not one code span: %s", l)
+		}
+		if strings.Count(l, "[click](") != 1 { // the one inside the code span
+			t.Errorf("a link outside the code span renders: %s", l)
+		}
+		if strings.Contains(l, "<b>") {
+			t.Errorf("HTML in a plain cell: %s", l)
+		}
+	}
+	if rows != 1 {
+		t.Errorf("want one finding row, got %d:\n%s", rows, md)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/githubapi"
+	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/retry"
 	"net/http"
 	"net/url"
@@ -318,7 +319,12 @@ func decodeBundleURL(data []byte) ([]byte, error) {
 
 // statusError explains an unsuccessful answer with the fix it calls for.
 func (g *GitHub) statusError(op string, resp *http.Response, body []byte) error {
+	// A server may echo the token (or any part of the request) in its message.
 	msg := githubapi.ErrorMessage(body)
+	if g.o.Token != "" {
+		msg = strings.ReplaceAll(msg, g.o.Token, "***")
+	}
+	msg = logtext.Line(msg)
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
 		return fail.Configf("%s: GitHub rejected the token (HTTP 401%s): pass a valid github-token", op, msg)

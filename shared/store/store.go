@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/origin"
 	"github.com/paved-dev/paved/shared/retry"
 )
 
@@ -236,7 +237,7 @@ type HTTPOptions struct {
 }
 
 func (o HTTPOptions) client() *http.Client {
-	return &http.Client{Transport: retry.Over(o.Transport, o.Retry)}
+	return origin.Client(retry.Over(o.Transport, o.Retry))
 }
 
 // SameAs reports whether data (surrounding space aside) is a bundle with
