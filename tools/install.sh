@@ -25,6 +25,8 @@ specs=(
   "actionlint|github.com/rhysd/actionlint/cmd/actionlint|actionlint"
   "registry|github.com/distribution/distribution/v3/cmd/registry|registry"
   "osv-scanner|github.com/google/osv-scanner/v2/cmd/osv-scanner|osv-scanner"
+  "staticcheck|honnef.co/go/tools/cmd/staticcheck|staticcheck"
+  "goimports|golang.org/x/tools/cmd/goimports|goimports"
 )
 
 want=("$@")

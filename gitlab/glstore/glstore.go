@@ -204,19 +204,49 @@ func (g *GitLab) Fetch(ctx context.Context, digest string) ([][]byte, error) {
 	return out, nil
 }
 
-// download returns a package file, or nil when there is none.
+// download returns a package file, or nil when there is none. It reads at most
+// maxIndex bytes: the registry's answer is untrusted and is held in memory.
 func (g *GitLab) download(ctx context.Context, file string) ([]byte, error) {
-	data, _, err := g.c.GenericPackages.DownloadPackageFile(g.o.Project, g.o.Package, g.o.Version, file, gitlab.WithContext(ctx))
-	if status(err) == http.StatusNotFound {
-		return nil, nil
-	}
+	path, err := g.c.GenericPackages.FormatPackageURL(g.o.Project, g.o.Package, g.o.Version, file)
 	if err != nil {
+		return nil, fail.Configf("package file name %q: %v", file, err)
+	}
+	// The client drains a body before closing it: cancelling the request is
+	// what stops the read at the bound.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req, err := g.c.NewRequest(http.MethodGet, path, nil, []gitlab.RequestOptionFunc{gitlab.WithContext(ctx)})
+	if err != nil {
+		return nil, fail.Configf("GitLab request: %v", redact(err, g.o.JobToken))
+	}
+	buf := &boundedBuffer{left: maxIndex, stop: cancel}
+	_, err = g.c.Do(req, buf)
+	switch {
+	case status(err) == http.StatusNotFound:
+		return nil, nil
+	case errors.Is(err, errTooLarge):
+		return nil, fail.Verificationf("%s in the package registry is larger than %d bytes", file, maxIndex)
+	case err != nil:
 		return nil, g.apiError("downloading "+file+" from the package registry", err)
 	}
-	if len(data) > maxIndex {
-		return nil, fail.Verificationf("%s in the package registry is larger than %d bytes", file, maxIndex)
+	return buf.b.Bytes(), nil
+}
+
+// boundedBuffer keeps what is written to it and, beyond left bytes, calls
+// stop and fails.
+type boundedBuffer struct {
+	b    bytes.Buffer
+	left int64
+	stop func()
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	if int64(len(p)) > b.left {
+		b.stop()
+		return 0, errTooLarge
 	}
-	return data, nil
+	b.left -= int64(len(p))
+	return b.b.Write(p)
 }
 
 func (g *GitLab) upload(ctx context.Context, file string, data []byte) error {

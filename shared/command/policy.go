@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/policy"
@@ -30,6 +31,17 @@ const policyVerifierID = "https://github.com/paved-dev/paved/policy"
 // maxNotices bounds the per-finding log lines of one run.
 const maxNotices = 200
 
+// Bounds on what a run prints, whatever the SBOM holds: the findings table
+// shows summaryRows rows of at most cellBytes per cell, the whole summary
+// stays under maxSummary (GitHub caps a step summary near 1 MiB), and one
+// log line or annotation under lineBytes. The reports keep every finding.
+const (
+	summaryRows = 100
+	cellBytes   = 512
+	lineBytes   = 2048
+	maxSummary  = 512 << 10
+)
+
 // Policy declares `paved policy`.
 func Policy() *Command {
 	return &Command{
@@ -45,7 +57,7 @@ func Policy() *Command {
 			{Name: "osv-db", List: true, Usage: "offline OSV database: directories of OSV JSON records or ecosystem all.zip exports"},
 			{Name: "data", Usage: "offline maintenance and provenance data file (JSON)"},
 			{Name: "mode", Default: "enforce", Options: []string{"enforce", "warn"}, Usage: "enforce: denied findings fail the job; warn: report them and pass"},
-			{Name: "online", Bool: true, Usage: "also query the OSV API and deps.dev API v3 (besides what the policy's online section enables)"},
+			{Name: "online", Bool: true, Usage: "query the OSV API and deps.dev API v3 even when offline data is given (without --osv-db or --data they are queried unless the policy's online section turns them off)"},
 			{Name: "osv-api-url", CLIOnly: true, Usage: "base URL of the OSV API (default https://api.osv.dev)"},
 			{Name: "deps-dev-url", CLIOnly: true, Usage: "base URL of the deps.dev API (default https://api.deps.dev)"},
 			{Name: "cache-dir", Usage: "directory caching online answers and the indexes of OSV export zips between runs (default for indexes: beside each zip)"},
@@ -157,9 +169,9 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		}
 	}
 	if v.Bool("online") {
-		pol.Online.OSV, pol.Online.DepsDev = true, true
+		pol.SetOnline(true)
 	}
-	if pol.Online.OSV || pol.Online.DepsDev {
+	if useOSV, useDepsDev := pol.Sources(opts.DB != nil, opts.Data != nil); useOSV || useDepsDev {
 		if env.Retry.PerTry, err = serviceTimeout(v); err != nil {
 			return nil, err
 		}
@@ -168,8 +180,6 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 			Transport: env.Transport, Retry: env.Retry,
 			CacheDir: v.String("cache-dir"), Now: env.Now,
 		})
-	} else if len(dbPaths) == 0 {
-		fmt.Fprintln(env.log(), "paved policy: no OSV data (--osv-db) and no online source: malicious and vulnerable packages cannot be detected")
 	}
 	rep, err := policy.Evaluate(ctx, sb, pol, opts)
 	if err != nil {
@@ -231,7 +241,7 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 	if rep.Denied && mode == "warn" {
 		shown = "FAILED (warn mode: not enforced)"
 	}
-	res.Summary = policyreport.Markdown(rep, shown, 100)
+	res.Summary = boundedSummary(rep, shown)
 	if vsaCommand != "" {
 		res.Summary += fmt.Sprintf("\nVerification summary attestation: `%s`. Verify it:\n\n```sh\n%s\n```\n", v.String("bundle-path"), vsaCommand)
 	}
@@ -247,9 +257,11 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		if f.Action == policy.Deny && mode == "enforce" {
 			level = LevelError
 		}
-		res.Annotations = append(res.Annotations, Annotation{Level: level, Title: fmt.Sprintf("paved policy: %s %s", f.Rule, f.Component), Message: noticeLine(f)})
+		res.Annotations = append(res.Annotations, Annotation{Level: level, Title: clip(fmt.Sprintf("paved policy: %s %s", f.Rule, f.Component), cellBytes), Message: noticeLine(f)})
 	}
-	res.Notices = append(res.Notices, rep.Notes...)
+	for _, n := range rep.Notes {
+		res.Notices = append(res.Notices, clip(n, lineBytes))
+	}
 	if rep.Denied && mode == "enforce" {
 		return res, fail.Verificationf("%s", deniedMessage(rep))
 	}
@@ -269,7 +281,48 @@ func noticeLine(f policy.Finding) string {
 	if f.Fix != "" {
 		s += "; fix: " + f.Fix
 	}
-	return strings.ReplaceAll(s, "\n", " ")
+	return clip(strings.ReplaceAll(s, "\n", " "), lineBytes)
+}
+
+// boundedSummary renders the Markdown summary of a report whatever its size:
+// the first summaryRows findings with clipped cells, then a byte cap.
+func boundedSummary(rep *policy.Report, verdict string) string {
+	shown := *rep
+	shown.Findings = make([]policy.Finding, len(rep.Findings))
+	copy(shown.Findings, rep.Findings)
+	for i := range shown.Findings[:min(summaryRows, len(shown.Findings))] {
+		f := &shown.Findings[i]
+		f.Component, f.Record, f.Message, f.Fix, f.ExcusedBy = clip(f.Component, cellBytes/2), clip(f.Record, cellBytes/2), clip(f.Message, cellBytes), clip(f.Fix, cellBytes), clip(f.ExcusedBy, cellBytes)
+		if len(f.Path) > 0 {
+			path := make([]string, len(f.Path))
+			for j, p := range f.Path {
+				path[j] = clip(p, cellBytes/10)
+			}
+			f.Path = path
+		}
+	}
+	md := policyreport.Markdown(&shown, verdict, summaryRows)
+	if len(md) <= maxSummary {
+		return md
+	}
+	cut := clip(md, maxSummary-256)
+	if i := strings.LastIndexByte(cut, '\n'); i > 0 {
+		cut = cut[:i+1]
+	}
+	return cut + fmt.Sprintf("\n…summary cut at %d KiB: more findings are in the JSON and SARIF reports (%d in all).\n", maxSummary>>10, len(rep.Findings))
+}
+
+// clip shortens s to at most n bytes, on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	i := n - len(mark)
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + mark
 }
 
 // deniedMessage is the error of a denied run: the count and the first denials,

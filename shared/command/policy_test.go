@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -208,7 +209,7 @@ func TestPolicyOnlineUnreachable(t *testing.T) {
 		"429": func(w http.ResponseWriter, r *http.Request) {
 			hits.Add(1)
 			w.Header().Set("Retry-After", "0")
-			http.Error(w, "slow down", 429)
+			http.Error(w, "slow down", http.StatusTooManyRequests)
 		},
 		"timeout": func(w http.ResponseWriter, r *http.Request) {
 			hits.Add(1)
@@ -310,5 +311,217 @@ func TestPolicyScansASource(t *testing.T) {
 	}
 	if code, _, stderr := runPaved(t, append(args, "--sbom", out)...); code != 2 || !strings.Contains(stderr, "keep one") {
 		t.Errorf("--sbom with --source: exit %d, want 2: %s", code, stderr)
+	}
+}
+
+// policyJSON reads the JSON report's verdict and its unchecked findings.
+func policyJSON(t *testing.T, path string) (denied bool, unchecked map[string]string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var js struct {
+		Denied   bool `json:"denied"`
+		Findings []struct {
+			Rule, Action, Record string
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(raw, &js); err != nil {
+		t.Fatal(err)
+	}
+	unchecked = map[string]string{}
+	for _, f := range js.Findings {
+		if f.Rule == "unchecked" {
+			unchecked[f.Record] = f.Action
+		}
+	}
+	return js.Denied, unchecked
+}
+
+// TestAttackPolicyPassesWithNoData: a policy gate given no OSV data and no
+// online source used to skip the malicious and vulnerable rules with a log
+// line and pass (a signed VSA said PASSED over a known malicious package).
+// Now the default policy asks the OSV API (here an httptest server speaking
+// its documented querybatch and vulns endpoints), and a policy that turns the
+// API off without offline data fails on the rules it could not evaluate.
+func TestAttackPolicyPassesWithNoData(t *testing.T) {
+	rec, err := os.ReadFile(filepath.Join(policyTestdata, "osv", "MAL-2025-1001.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var queries atomic.Int32
+	api := osvAPI(t, map[string]string{"MAL-2025-1001": string(rec)}, map[string][]string{"pkg:npm/evil-pkg@1.0.0": {"MAL-2025-1001"}})
+	defer api.Close()
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		queries.Add(1)
+		api.Config.Handler.ServeHTTP(w, r)
+	}))
+	defer counting.Close()
+	sbomFile := filepath.Join(policyTestdata, "sbom-github.spdx.json")
+	t.Run("default policy asks the OSV API", func(t *testing.T) {
+		dir := t.TempDir()
+		pol := filepath.Join(dir, "default.yaml")
+		os.WriteFile(pol, []byte("version: 1\nrules:\n  vulnerable:\n    action: deny\n"), 0o644)
+		report := filepath.Join(dir, "p.json")
+		code, stdout, stderr := runPaved(t, "policy", "--policy", pol, "--osv-api-url", counting.URL, "--json", report, "--sarif", "", "--junit", "", sbomFile)
+		if code != 1 || !strings.Contains(stderr, "malicious pkg:npm/evil-pkg@1.0.0 [MAL-2025-1001]") || !strings.Contains(stdout, "verdict: FAILED") {
+			t.Fatalf("exit %d, want 1 denying evil-pkg found through the OSV API\n%s\n%s", code, stdout, stderr)
+		}
+		if queries.Load() == 0 {
+			t.Fatal("the OSV API was not asked")
+		}
+		if denied, unchecked := policyJSON(t, report); !denied || len(unchecked) != 0 {
+			t.Fatalf("report: denied %v, unchecked %v", denied, unchecked)
+		}
+	})
+	t.Run("OSV API off and no data", func(t *testing.T) {
+		queries.Store(0)
+		dir := t.TempDir()
+		pol := filepath.Join(dir, "offline.yaml")
+		os.WriteFile(pol, []byte("version: 1\nonline:\n  osv: false\nrules:\n  vulnerable:\n    action: deny\n"), 0o644)
+		report := filepath.Join(dir, "p.json")
+		code, stdout, stderr := runPaved(t, "policy", "--policy", pol, "--osv-api-url", counting.URL, "--json", report, "--sarif", "", "--junit", "", sbomFile)
+		if code != 1 || !strings.Contains(stdout, "verdict: FAILED") || strings.Contains(stdout, "PASSED") {
+			t.Fatalf("exit %d, want 1 and verdict FAILED\n%s\n%s", code, stdout, stderr)
+		}
+		for _, want := range []string{"unchecked rules.malicious", "--osv-db", "unchecked: warn"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, stderr)
+			}
+		}
+		if queries.Load() != 0 {
+			t.Errorf("online.osv: false, yet the OSV API was asked %d times", queries.Load())
+		}
+		denied, unchecked := policyJSON(t, report)
+		if !denied || unchecked["malicious"] != "deny" || unchecked["vulnerable"] != "deny" {
+			t.Fatalf("report: denied %v, unchecked %v; want both OSV rules denied as unchecked", denied, unchecked)
+		}
+	})
+}
+
+// TestAttackOnlineSourceDownFailsClosed: with no offline data the default
+// policy depends on the OSV API; when it cannot be reached the run exits 3
+// and writes no report and no VSA that could be mistaken for a verdict.
+func TestAttackOnlineSourceDownFailsClosed(t *testing.T) {
+	down := httptest.NewServer(http.NotFoundHandler())
+	url := down.URL
+	down.Close() // nothing listens there any more
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "default.yaml")
+	os.WriteFile(pol, []byte("version: 1\n"), 0o644)
+	report, bundle := filepath.Join(dir, "p.json"), filepath.Join(dir, "p.sigstore.json")
+	code, stdout, stderr := runPaved(t, "policy", "--policy", pol, "--osv-api-url", url, "--service-timeout", "2s",
+		"--json", report, "--sarif", "", "--junit", "", "--vsa", "--bundle-path", bundle, "--identity-token", "x",
+		filepath.Join(policyTestdata, "sbom-github.spdx.json"))
+	if code != 3 || !strings.Contains(stderr, "OSV API could not be reached") || !strings.Contains(stderr, "--osv-db") {
+		t.Fatalf("exit %d, want 3 naming the unreachable OSV API and the offline choice\n%s\n%s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout, "PASSED") {
+		t.Errorf("an unreachable source must not report PASSED:\n%s", stdout)
+	}
+	for _, f := range []string{report, bundle} {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("%s written although no verdict was reached", f)
+		}
+	}
+}
+
+// TestPolicyUncheckedWarnOptIn: a policy that says unchecked: warn accepts
+// rules it cannot evaluate, with a warning per rule, and passes.
+func TestPolicyUncheckedWarnOptIn(t *testing.T) {
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "offline.yaml")
+	os.WriteFile(pol, []byte("version: 1\nunchecked: warn\nonline:\n  osv: false\n  deps-dev: false\nrules:\n  provenance:\n    require:\n      - ecosystem: cargo\n"), 0o644)
+	report := filepath.Join(dir, "p.json")
+	code, stdout, stderr := runPaved(t, "policy", "--policy", pol, "--json", report, "--sarif", "", "--junit", "", filepath.Join(policyTestdata, "sbom-github.spdx.json"))
+	if code != 0 || !strings.Contains(stdout, "verdict: PASSED") {
+		t.Fatalf("exit %d, want 0 with unchecked: warn\n%s\n%s", code, stdout, stderr)
+	}
+	denied, unchecked := policyJSON(t, report)
+	if denied || unchecked["malicious"] != "warn" || unchecked["provenance"] != "warn" || len(unchecked) != 2 {
+		t.Fatalf("report: denied %v, unchecked %v; want malicious and provenance as warnings", denied, unchecked)
+	}
+	if !strings.Contains(stderr, "warn unchecked rules.malicious") {
+		t.Errorf("no warning names the unchecked rule:\n%s", stderr)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("version: 1\nunchecked: allow\n"), 0o644)
+	if code, _, stderr := runPaved(t, "policy", "--policy", bad, "--json", "", "--sarif", "", "--junit", "", filepath.Join(policyTestdata, "sbom-github.spdx.json")); code != 2 || !strings.Contains(stderr, bad+":2:") {
+		t.Errorf("unchecked: allow: exit %d, want 2 naming line 2: %s", code, stderr)
+	}
+}
+
+// TestAttackFindingFloodSummaryBounded: an SBOM of thousands of denied
+// components with long names, each deep in a dependency chain, used to make
+// a step summary, annotations and an error of many megabytes (GitHub drops
+// a summary over 1 MiB, and with it the verdict). Now every printed part is
+// bounded, while the JSON report still holds every finding.
+func TestAttackFindingFloodSummaryBounded(t *testing.T) {
+	const n = 3000
+	dir := t.TempDir()
+	long := strings.Repeat("x", 1500)
+	var b strings.Builder
+	b.WriteString(`{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"type":"library","bom-ref":"c%d","name":"%s%d","version":"1.0.0","purl":"pkg:npm/%s%d@1.0.0","licenses":[{"expression":"LicenseRef-%s"}]}`, i, long, i, long, i, long)
+	}
+	b.WriteString(`],"dependencies":[`)
+	for i := range n - 1 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"ref":"c%d","dependsOn":["c%d"]}`, i, i+1)
+	}
+	b.WriteString(`]}`)
+	sbomFile := filepath.Join(dir, "flood.cdx.json")
+	os.WriteFile(sbomFile, []byte(b.String()), 0o644)
+	pol := filepath.Join(dir, "flood.yaml")
+	os.WriteFile(pol, []byte("version: 1\nrules:\n  deny:\n    - purl: \"pkg:npm/*\"\n      reason: "+strings.Repeat("r", 3000)+"\n"), 0o644)
+	report := filepath.Join(dir, "p.json")
+	var stdout, stderr bytes.Buffer
+	cmd := command.Policy()
+	v, err := command.NewValues(cmd, map[string][]string{"policy": {pol}, "osv-db": {filepath.Join(policyTestdata, "osv")}, "json": {report}, "sarif": {""}, "junit": {""}, "sbom": {sbomFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cmd.Run(context.Background(), command.Env{Platform: &command.Local{Stdout: &stdout, Stderr: &stderr}}, v)
+	if fail.ClassOf(err) != fail.Verification || res == nil {
+		t.Fatalf("want a denial with a result, got %v", err)
+	}
+	if len(res.Summary) > 512<<10 || !strings.Contains(res.Summary, "### Paved policy: FAILED") || !strings.Contains(res.Summary, "more findings") {
+		t.Errorf("summary of %d bytes: want at most 512 KiB, starting with the verdict and saying more findings exist", len(res.Summary))
+	}
+	total := 0
+	for _, a := range res.Annotations {
+		total += len(a.Title) + len(a.Message)
+	}
+	for _, m := range res.Notices {
+		total += len(m)
+	}
+	if total > 1<<20 || len(err.Error()) > 64<<10 {
+		t.Errorf("annotations and notices %d bytes, error %d bytes: want at most 1 MiB and 64 KiB", total, len(err.Error()))
+	}
+	raw, rerr := os.ReadFile(report)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	var js struct {
+		Findings []struct{ Rule string } `json:"findings"`
+	}
+	if err := json.Unmarshal(raw, &js); err != nil {
+		t.Fatal(err)
+	}
+	deny := 0
+	for _, f := range js.Findings {
+		if f.Rule == "deny" {
+			deny++
+		}
+	}
+	if deny != n {
+		t.Errorf("the JSON report holds %d deny findings, want all %d", deny, n)
 	}
 }

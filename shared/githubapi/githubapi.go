@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrorMessage extracts the message and validation errors of a GitHub error
@@ -36,7 +37,11 @@ func ErrorMessage(body []byte) string {
 		}
 	}
 	if len(s) > 600 {
-		s = s[:600] + "…"
+		cut := 600 // on a rune boundary: the message ends up in logs and JSON outputs
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	return s
 }

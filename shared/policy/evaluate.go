@@ -21,6 +21,10 @@ const (
 	RuleNoPURL       = "no-purl"
 	// RuleSource findings say an online source could not be reached (fail-open only).
 	RuleSource = "source"
+	// RuleUnchecked findings say a rule could not be evaluated: no data and
+	// no online source was available for it. They act as the policy's
+	// unchecked field says (default deny) and no exception excuses them.
+	RuleUnchecked = "unchecked"
 )
 
 // Finding is one rule's verdict about one component.
@@ -90,8 +94,9 @@ type Options struct {
 	DB *DB
 	// Data is the offline maintenance and provenance data (nil: none).
 	Data *Data
-	// Online answers the online questions the policy enables (nil: the
-	// policy's online sources count as unreachable).
+	// Online answers the online questions (nil: every online source the
+	// evaluation would query counts as unreachable). Which sources are
+	// queried is Policy.Sources of whether DB and Data are given.
 	Online Sources
 	// Now is the clock (default time.Now), for exception expiry and release age.
 	Now func() time.Time
@@ -132,7 +137,16 @@ func Evaluate(ctx context.Context, s *SBOM, p *Policy, o Options) (*Report, erro
 			Fix:     "rerun when the source is reachable, or provide offline data"})
 		return nil
 	}
-	if p.Online.OSV {
+	useOSV, useDepsDev := p.Sources(o.DB != nil, o.Data != nil)
+	// A rule is checked when its data was given, its online source answered,
+	// or the policy accepted an unreachable source (fail-open, reported above).
+	osvChecked, dataChecked := o.DB != nil, o.Data != nil
+	if len(s.Components) == 0 {
+		// Nothing has a purl to ask about: the rules hold for no component,
+		// and the no-purl rule reports the components without one.
+		useOSV, useDepsDev, osvChecked, dataChecked = false, false, true, true
+	}
+	if useOSV {
 		var err error
 		if o.Online == nil {
 			err = fmt.Errorf("no online client")
@@ -144,8 +158,9 @@ func Evaluate(ctx context.Context, s *SBOM, p *Policy, o Options) (*Report, erro
 				return nil, e
 			}
 		}
+		osvChecked = true
 	}
-	if p.Online.DepsDev && (p.Rules.Unmaintained != nil || p.Rules.Provenance != nil) {
+	if useDepsDev {
 		var infos []PackageInfo
 		var err error
 		if o.Online == nil {
@@ -158,6 +173,7 @@ func Evaluate(ctx context.Context, s *SBOM, p *Policy, o Options) (*Report, erro
 				return nil, e
 			}
 		}
+		dataChecked = true
 		if len(infos) > 0 {
 			merged := &Data{Version: 1, Packages: append([]PackageInfo(nil), data.Packages...)}
 			for i := range merged.Packages {
@@ -174,7 +190,26 @@ func Evaluate(ctx context.Context, s *SBOM, p *Policy, o Options) (*Report, erro
 			data = merged
 		}
 	}
-	ev := &evaluator{p: p, now: t, rep: rep, data: data}
+	unchecked := actionOr(p.Unchecked)
+	if !osvChecked {
+		rules := []string{RuleMalicious}
+		if p.Rules.Vulnerable != nil {
+			rules = append(rules, RuleVulnerable)
+		}
+		for _, r := range rules {
+			rep.Findings = append(rep.Findings, uncheckedFinding(r, unchecked, "no OSV records: --osv-db is not given and the policy turns the OSV API off (online.osv: false)",
+				"give an OSV database with --osv-db (an ecosystem all.zip export or a directory of records), or remove online.osv: false so the OSV API is queried"))
+		}
+	}
+	if !dataChecked {
+		for r, on := range map[string]bool{RuleUnmaintained: p.Rules.Unmaintained != nil, RuleProvenance: p.Rules.Provenance != nil} {
+			if on {
+				rep.Findings = append(rep.Findings, uncheckedFinding(r, unchecked, "no maintenance data: --data is not given and the policy turns deps.dev off (online.deps-dev: false)",
+					"give a maintenance data file with --data, or remove online.deps-dev: false so deps.dev is queried"))
+			}
+		}
+	}
+	ev := &evaluator{p: p, now: t, rep: rep, data: data, sbom: s}
 	for _, c := range s.Components {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -211,6 +246,19 @@ func Evaluate(ctx context.Context, s *SBOM, p *Policy, o Options) (*Report, erro
 	return rep, nil
 }
 
+// uncheckedFinding says a rule was not evaluated; exceptions do not excuse
+// it, only the policy's unchecked: warn does.
+func uncheckedFinding(rule string, action Action, why, fix string) Finding {
+	f := Finding{Rule: RuleUnchecked, Action: action, Component: "rules." + rule, Record: rule,
+		Message: fmt.Sprintf("the %s rule was not evaluated: %s", rule, why),
+		Fix:     fix + "; exceptions do not excuse an unchecked rule: to accept it, set unchecked: warn in the policy",
+		Excuse:  "set unchecked: warn in the policy to accept rules that cannot be evaluated"}
+	if action == Warn {
+		f.Message += "; the policy accepts it (unchecked: warn)"
+	}
+	return f
+}
+
 func rank(a Action) int {
 	switch a {
 	case Deny:
@@ -226,6 +274,7 @@ type evaluator struct {
 	now  time.Time
 	rep  *Report
 	data *Data
+	sbom *SBOM
 	// expiredSeen avoids repeating the note about one expired exception.
 	expiredSeen map[int]bool
 }
@@ -493,7 +542,7 @@ func (ev *evaluator) license(c Component, l *License) {
 
 // add applies exceptions and records the finding.
 func (ev *evaluator) add(c Component, f Finding) {
-	f.Component, f.Name, f.Version, f.Path = c.Label(), c.Name, c.Version, c.Path
+	f.Component, f.Name, f.Version, f.Path = c.Label(), c.Name, c.Version, ev.sbom.PathOf(c)
 	if f.Excuse == "" && f.Action != Excused {
 		f.Excuse = excuseHint(f, ev.now)
 	}
@@ -515,6 +564,9 @@ func (ev *evaluator) add(c Component, f Finding) {
 }
 
 func (ev *evaluator) covers(e Exception, c Component, f Finding) bool {
+	if f.Rule == RuleUnchecked || f.Rule == RuleSource {
+		return false
+	}
 	if e.Rule != "" && e.Rule != f.Rule {
 		return false
 	}

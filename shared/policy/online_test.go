@@ -57,7 +57,7 @@ func TestDepsDevFeedsRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := NewClient(ClientOptions{DepsDevURL: srv.URL, CacheDir: t.TempDir(), Retry: retry.Options{BaseDelay: time.Millisecond}})
-	rep, err := Evaluate(context.Background(), sb, p, Options{Online: c, Now: func() time.Time { return testNow }})
+	rep, err := Evaluate(context.Background(), sb, p, Options{DB: NewDB(), Online: c, Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestDepsDevFeedsRules(t *testing.T) {
 	first := hits.Load()
 	// A second client on the same cache directory asks nothing again.
 	c2 := NewClient(ClientOptions{DepsDevURL: srv.URL, CacheDir: c.o.CacheDir})
-	if _, err := Evaluate(context.Background(), sb, p, Options{Online: c2, Now: func() time.Time { return testNow }}); err != nil {
+	if _, err := Evaluate(context.Background(), sb, p, Options{DB: NewDB(), Online: c2, Now: func() time.Time { return testNow }}); err != nil {
 		t.Fatal(err)
 	}
 	if hits.Load() != first+2 { // the two 404s are not cached

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Record is an OSV record (https://ossf.github.io/osv-schema/), the fields a
@@ -450,7 +451,7 @@ func scanNames(data []byte, visit func(v []byte) bool) bool {
 	for rest := data; ; {
 		i := bytes.Index(rest, nameKey)
 		if i < 0 {
-			return true
+			return !oddNameKey(data)
 		}
 		rest = rest[i+len(nameKey):]
 		j := 0
@@ -473,7 +474,8 @@ func scanNames(data []byte, visit func(v []byte) bool) bool {
 			return false
 		}
 		val := rest[j : j+end]
-		if bytes.IndexByte(val, '\\') >= 0 {
+		// The decoder unescapes, and replaces invalid UTF-8 by U+FFFD.
+		if bytes.IndexByte(val, '\\') >= 0 || !utf8.Valid(val) {
 			return false
 		}
 		if visit(val) {
@@ -481,6 +483,49 @@ func scanNames(data []byte, visit func(v []byte) bool) bool {
 		}
 		rest = rest[j+end:]
 	}
+}
+
+// oddNameKey reports whether data has an object key that encoding/json
+// matches to "name" without it being spelled "name": in another case (the
+// decoder folds case) or with escapes. The scan cannot see such members, so
+// records holding one are not judged by it.
+func oddNameKey(data []byte) bool {
+	for i := 0; i < len(data); {
+		q := bytes.IndexByte(data[i:], '"')
+		if q < 0 {
+			return false
+		}
+		start := i + q + 1
+		end := start
+		for {
+			e := bytes.IndexByte(data[end:], '"')
+			if e < 0 {
+				return false
+			}
+			end += e
+			bs := 0
+			for bs < end-start && data[end-1-bs] == '\\' {
+				bs++
+			}
+			if bs%2 == 0 {
+				break
+			}
+			end++
+		}
+		key := data[start:end]
+		k := end + 1
+		for k < len(data) && (data[k] == ' ' || data[k] == '\t' || data[k] == '\n' || data[k] == '\r') {
+			k++
+		}
+		// "\u006e\u0061\u006d\u0065" is the longest spelling of "name".
+		if k < len(data) && data[k] == ':' && len(key) <= 24 {
+			if len(key) == 4 && bytes.EqualFold(key, nameKey[1:5]) && !bytes.Equal(key, nameKey[1:5]) || bytes.IndexByte(key, '\\') >= 0 {
+				return true
+			}
+		}
+		i = end + 1
+	}
+	return false
 }
 
 // matchState says how a record concerns a component version.

@@ -48,8 +48,11 @@ const (
 
 // Policy is a parsed, validated policy file.
 type Policy struct {
-	Version    int         `yaml:"version"`
-	Online     Online      `yaml:"online"`
+	Version int    `yaml:"version"`
+	Online  Online `yaml:"online"`
+	// Unchecked is what a rule that could not be evaluated does, because no
+	// data and no online source was available for it: deny (default) or warn.
+	Unchecked  Action      `yaml:"unchecked"`
 	Rules      Rules       `yaml:"rules"`
 	Exceptions []Exception `yaml:"exceptions"`
 
@@ -59,11 +62,33 @@ type Policy struct {
 	Name string `yaml:"-"`
 }
 
-// Online selects optional online sources.
+// Online selects the online sources. A source left unset is queried when
+// the offline data it would replace is not given, as osv-scanner does; true
+// always queries it, false never does.
 type Online struct {
-	OSV      bool `yaml:"osv"`
-	DepsDev  bool `yaml:"deps-dev"`
-	FailOpen bool `yaml:"fail-open"`
+	OSV      *bool `yaml:"osv"`
+	DepsDev  *bool `yaml:"deps-dev"`
+	FailOpen bool  `yaml:"fail-open"`
+}
+
+// Sources says which online sources an evaluation queries, given whether
+// offline OSV records (haveOSV) and maintenance data (haveData) are given.
+// deps.dev is only asked when a rule needs it (unmaintained, provenance).
+func (p *Policy) Sources(haveOSV, haveData bool) (osv, depsDev bool) {
+	on := func(set *bool, have bool) bool {
+		if set != nil {
+			return *set
+		}
+		return !have
+	}
+	osv = on(p.Online.OSV, haveOSV)
+	depsDev = (p.Rules.Unmaintained != nil || p.Rules.Provenance != nil) && on(p.Online.DepsDev, haveData)
+	return osv, depsDev
+}
+
+// SetOnline forces both online sources on or off, overriding the file.
+func (p *Policy) SetOnline(on bool) {
+	p.Online.OSV, p.Online.DepsDev = &on, &on
 }
 
 // Rules are the configurable rules; malicious is always on.

@@ -176,7 +176,7 @@ func TestDependencyPath(t *testing.T) {
 	s := loadSBOM(t, "sbom-syft.cdx.json")
 	for _, c := range s.Components {
 		if c.PURL == "pkg:npm/lodash@4.17.20" {
-			if got := strings.Join(c.Path, " > "); got != "pkg:npm/express@4.18.2 > pkg:npm/lodash@4.17.20" {
+			if got := strings.Join(s.PathOf(c), " > "); got != "pkg:npm/express@4.18.2 > pkg:npm/lodash@4.17.20" {
 				t.Fatalf("path %q", got)
 			}
 			return
@@ -366,5 +366,61 @@ func TestLoadOSVZipKeepsOnlyRelevant(t *testing.T) {
 	}
 	if db.Scanned != 10 || db.Kept != 2 {
 		t.Fatalf("scanned %d kept %d, want 10 and 2 (lodash and evil-pkg)", db.Scanned, db.Kept)
+	}
+}
+
+// TestAttackUncheckedRuleDenies: rules whose data is missing used to be
+// skipped and the gate passed. Now each one that cannot be evaluated denies,
+// no exception (not even purl: "pkg:*" without a rule) excuses it, a source
+// the evaluation needs but cannot reach is an error, and only unchecked: warn
+// turns the denial into a warning.
+func TestAttackUncheckedRuleDenies(t *testing.T) {
+	s := loadSBOM(t, "sbom-github.spdx.json")
+	db, err := LoadOSV(context.Background(), []string{"testdata/osv"}, s.Components, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := "rules:\n  unmaintained:\n    archived: true\n  provenance:\n    require:\n      - ecosystem: npm\n"
+	excuseAll := "exceptions:\n  - purl: \"pkg:*\"\n    reason: try to excuse everything\n    expires: 2099-01-01\n"
+	now := func() time.Time { return testNow }
+	for _, tc := range []struct {
+		name, policy string
+		want         Action
+	}{
+		{"deps.dev off", "version: 1\nonline:\n  deps-dev: false\n" + rules + excuseAll, Deny},
+		{"opt-in", "version: 1\nunchecked: warn\nonline:\n  deps-dev: false\n" + rules, Warn},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Parse("p.yaml", []byte(tc.policy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := Evaluate(context.Background(), s, p, Options{DB: db, Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]Action{}
+			for _, f := range rep.Findings {
+				if f.Rule == RuleUnchecked {
+					got[f.Record] = f.Action
+				}
+			}
+			if len(got) != 2 || got[RuleUnmaintained] != tc.want || got[RuleProvenance] != tc.want {
+				t.Fatalf("unchecked findings %v, want unmaintained and provenance %s (malicious is checked: --osv-db given)", got, tc.want)
+			}
+			if tc.want == Deny && !rep.Denied {
+				t.Fatal("unchecked rules did not deny")
+			}
+		})
+	}
+	// deps.dev left unset and no data: the evaluation needs it; without a
+	// client it counts as unreachable and the evaluation fails closed.
+	p, err := Parse("p.yaml", []byte("version: 1\n"+rules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *SourceError
+	if rep, err := Evaluate(context.Background(), s, p, Options{DB: db, Now: now}); !errors.As(err, &se) || se.Source != "deps.dev API" || rep != nil {
+		t.Fatalf("want a deps.dev SourceError and no report, got %v, %v", rep, err)
 	}
 }

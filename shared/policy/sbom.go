@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/package-url/packageurl-go"
@@ -29,9 +30,6 @@ type Component struct {
 	PURL string
 	// License is the SPDX license expression of the component ("" when unknown).
 	License string
-	// Path is the chain of components from a root of the dependency graph to
-	// this one (both ends included), when the SBOM records a graph.
-	Path []string
 
 	purl packageurl.PackageURL
 }
@@ -56,6 +54,64 @@ type SBOM struct {
 	// WithoutPURL are components the SBOM names without a (valid) purl; they
 	// cannot be matched against any database and are reported as such.
 	WithoutPURL []Component
+
+	// deps holds one parent pointer per node of the dependency graph, so
+	// that memory stays linear however deep the graph; PathOf builds a path
+	// only when a finding needs one.
+	deps *depGraph
+}
+
+// MaxPath bounds the entries of a dependency path: a deeper component's
+// path keeps its root, "…" and the nearest ancestors.
+const MaxPath = 32
+
+// maxPathLabel bounds one entry of a dependency path, in bytes: a path
+// repeats names of other components, so an SBOM of long names must not
+// multiply its size into every finding.
+const maxPathLabel = 200
+
+// maxPathWalk bounds the parent pointers followed for one path.
+const maxPathWalk = 4096
+
+// PathOf returns the chain of components from a root of the dependency
+// graph to c (both ends included), at most MaxPath entries, or nil when the
+// SBOM records no graph that reaches c from another component.
+func (s *SBOM) PathOf(c Component) []string {
+	g := s.deps
+	if g == nil || c.Ref == "" {
+		return nil
+	}
+	n, ok := g.index[c.Ref]
+	if !ok || g.parent[n] < 0 {
+		return nil
+	}
+	var rev []string
+	cur, steps := n, 0
+	for ; cur >= 0 && len(rev) < MaxPath-2 && steps < maxPathWalk; steps++ {
+		if l := g.label[cur]; l != "" {
+			rev = append(rev, clipLabel(l))
+		}
+		cur = g.parent[cur]
+	}
+	if cur >= 0 {
+		// Stopped below the root: elide the middle, keep the root.
+		for cur >= 0 && g.label[cur] == "" && steps < 2*maxPathWalk {
+			cur, steps = g.parent[cur], steps+1
+		}
+		if cur >= 0 && g.parent[cur] >= 0 {
+			rev = append(rev, "…")
+		}
+		if r := g.root[n]; g.label[r] != "" {
+			rev = append(rev, clipLabel(g.label[r]))
+		}
+	}
+	if len(rev) < 2 {
+		return nil
+	}
+	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
+		rev[i], rev[j] = rev[j], rev[i]
+	}
+	return rev
 }
 
 // ReadSBOM reads an SPDX 2.3 or CycloneDX 1.4–1.6 JSON document.
@@ -138,24 +194,45 @@ func spdxLicense(s string) string {
 	return s
 }
 
+// cdxComponent is the part of a CycloneDX component a policy reads. The
+// document is decoded into these, not into cyclonedx-go's full model, whose
+// components are many times larger: a big SBOM costs memory in proportion
+// to what is evaluated.
+type cdxComponent struct {
+	BOMRef     string         `json:"bom-ref"`
+	Group      string         `json:"group"`
+	Name       string         `json:"name"`
+	Version    string         `json:"version"`
+	PURL       string         `json:"purl"`
+	Licenses   *cdx.Licenses  `json:"licenses"`
+	Components []cdxComponent `json:"components"`
+}
+
 func readCycloneDX(data []byte, spec string) (*SBOM, error) {
-	var bom cdx.BOM
-	if err := cdx.NewBOMDecoder(bytes.NewReader(data), cdx.BOMFileFormatJSON).Decode(&bom); err != nil {
+	var bom struct {
+		Components   []cdxComponent `json:"components"`
+		Dependencies []struct {
+			Ref       string   `json:"ref"`
+			DependsOn []string `json:"dependsOn"`
+		} `json:"dependencies"`
+	}
+	if err := json.Unmarshal(data, &bom); err != nil {
 		return nil, fmt.Errorf("reading CycloneDX document: %w", err)
 	}
 	g := newGraph()
-	var comps []Component
-	var walk func(parent string, list *[]cdx.Component, depth int)
-	walk = func(parent string, list *[]cdx.Component, depth int) {
-		if list == nil || depth > 64 {
+	comps := make([]Component, 0, len(bom.Components))
+	var walk func(parent string, list []cdxComponent, depth int)
+	walk = func(parent string, list []cdxComponent, depth int) {
+		if depth > 64 {
 			return
 		}
-		for _, x := range *list {
+		for i := range list {
+			x := &list[i]
 			name := x.Name
 			if x.Group != "" {
 				name = x.Group + "/" + x.Name
 			}
-			c := Component{Ref: x.BOMRef, Name: name, Version: x.Version, PURL: strings.TrimSpace(x.PackageURL), License: cdxLicense(x.Licenses)}
+			c := Component{Ref: x.BOMRef, Name: name, Version: x.Version, PURL: strings.TrimSpace(x.PURL), License: cdxLicense(x.Licenses)}
 			comps = append(comps, c)
 			if parent != "" && x.BOMRef != "" {
 				g.edge(parent, x.BOMRef)
@@ -164,16 +241,13 @@ func readCycloneDX(data []byte, spec string) (*SBOM, error) {
 		}
 	}
 	walk("", bom.Components, 0)
-	if bom.Dependencies != nil {
-		for _, d := range *bom.Dependencies {
-			if d.Dependencies == nil {
-				continue
-			}
-			for _, to := range *d.Dependencies {
-				g.edge(d.Ref, to)
-			}
+	bom.Components = nil
+	for _, d := range bom.Dependencies {
+		for _, to := range d.DependsOn {
+			g.edge(d.Ref, to)
 		}
 	}
+	bom.Dependencies = nil
 	return finish("CycloneDX-"+spec, comps, g), nil
 }
 
@@ -217,16 +291,27 @@ func sanitizeRef(s string) string {
 	return b.String()
 }
 
-// finish validates purls, attaches dependency paths and sorts components.
+func clipLabel(s string) string {
+	if len(s) <= maxPathLabel {
+		return s
+	}
+	i := maxPathLabel - len("…")
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+// finish validates purls, records the dependency graph and sorts components.
 func finish(format string, comps []Component, g *graph) *SBOM {
-	s := &SBOM{Format: format}
-	label := map[string]string{}
+	s := &SBOM{Format: format, deps: g.shortestParents(), Components: make([]Component, 0, len(comps))}
 	for _, c := range comps {
 		if c.Ref != "" {
-			label[c.Ref] = c.Label()
+			if n, ok := s.deps.index[c.Ref]; ok {
+				s.deps.label[n] = c.Label()
+			}
 		}
 	}
-	paths := g.shortestPaths()
 	for _, c := range comps {
 		if c.PURL != "" {
 			p, err := packageurl.FromString(c.PURL)
@@ -235,17 +320,6 @@ func finish(format string, comps []Component, g *graph) *SBOM {
 				c.PURL = p.ToString()
 			} else {
 				c.PURL = ""
-			}
-		}
-		if refs := paths[c.Ref]; len(refs) > 1 {
-			var path []string
-			for _, r := range refs {
-				if l, ok := label[r]; ok {
-					path = append(path, l)
-				}
-			}
-			if len(path) > 1 {
-				c.Path = path
 			}
 		}
 		if c.PURL == "" {
@@ -258,63 +332,81 @@ func finish(format string, comps []Component, g *graph) *SBOM {
 	return s
 }
 
+// graph collects the edges of a document's dependency graph, nodes numbered
+// in the order their refs appear.
 type graph struct {
-	out map[string][]string
-	in  map[string]int
+	index map[string]int32
+	refs  []string
+	out   [][]int32
+	in    []int32
 }
 
-func newGraph() *graph { return &graph{out: map[string][]string{}, in: map[string]int{}} }
+func newGraph() *graph { return &graph{index: map[string]int32{}} }
+
+func (g *graph) node(ref string) int32 {
+	if n, ok := g.index[ref]; ok {
+		return n
+	}
+	n := int32(len(g.refs))
+	g.index[ref] = n
+	g.refs = append(g.refs, ref)
+	g.out = append(g.out, nil)
+	g.in = append(g.in, 0)
+	return n
+}
 
 func (g *graph) edge(from, to string) {
 	if from == "" || to == "" || from == to {
 		return
 	}
-	g.out[from] = append(g.out[from], to)
-	g.in[to]++
+	a, b := g.node(from), g.node(to)
+	g.out[a] = append(g.out[a], b)
+	g.in[b]++
 }
 
-// shortestPaths returns, for every node reachable from a root (a node nothing
-// points to), the shortest chain of refs from a root to it.
-func (g *graph) shortestPaths() map[string][]string {
-	parent := map[string]string{}
-	seen := map[string]bool{}
-	var roots []string
-	for n := range g.out {
-		if g.in[n] == 0 {
-			roots = append(roots, n)
+// depGraph is a breadth-first spanning forest of the dependency graph: one
+// parent pointer per node gives each node's shortest path from a root.
+type depGraph struct {
+	index map[string]int32
+	// parent is -1 for roots and for nodes no root reaches (cycles).
+	parent []int32
+	root   []int32
+	// label names the component of each node ("" when the ref names none).
+	label []string
+}
+
+// shortestParents walks the graph breadth-first from its roots (nodes with
+// dependencies that nothing depends on), in ref order, in time and memory
+// linear in its size.
+func (g *graph) shortestParents() *depGraph {
+	n := len(g.refs)
+	d := &depGraph{index: g.index, parent: make([]int32, n), root: make([]int32, n), label: make([]string, n)}
+	seen := make([]bool, n)
+	for i := range d.parent {
+		d.parent[i], d.root[i] = -1, -1
+	}
+	var roots []int32
+	for i := range n {
+		if g.in[i] == 0 && len(g.out[i]) > 0 {
+			roots = append(roots, int32(i))
 		}
 	}
-	sort.Strings(roots)
-	queue := append([]string(nil), roots...)
+	sort.Slice(roots, func(i, j int) bool { return g.refs[roots[i]] < g.refs[roots[j]] })
+	queue := make([]int32, 0, n)
 	for _, r := range roots {
-		seen[r] = true
+		seen[r], d.root[r] = true, r
+		queue = append(queue, r)
 	}
-	for len(queue) > 0 {
-		n := queue[0]
-		queue = queue[1:]
-		for _, m := range g.out[n] {
+	for head := 0; head < len(queue); head++ {
+		v := queue[head]
+		for _, m := range g.out[v] {
 			if !seen[m] {
 				seen[m] = true
-				parent[m] = n
+				d.parent[m], d.root[m] = v, d.root[v]
 				queue = append(queue, m)
 			}
 		}
 	}
-	paths := make(map[string][]string, len(seen))
-	for n := range seen {
-		var chain []string
-		for cur, i := n, 0; i < 1000; i++ {
-			chain = append(chain, cur)
-			p, ok := parent[cur]
-			if !ok {
-				break
-			}
-			cur = p
-		}
-		for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
-			chain[i], chain[j] = chain[j], chain[i]
-		}
-		paths[n] = chain
-	}
-	return paths
+	g.out, g.in = nil, nil
+	return d
 }

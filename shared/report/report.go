@@ -44,6 +44,7 @@ var ruleHelp = map[string]string{
 	policy.RuleDeny:         "The component matches an explicit deny pattern of the policy.",
 	policy.RuleNoPURL:       "The SBOM names the component without a package URL, so it cannot be checked.",
 	policy.RuleSource:       "An online data source could not be reached; the evaluation used offline data only.",
+	policy.RuleUnchecked:    "A rule could not be evaluated: no offline data and no online source was available for it. Give the data (--osv-db, --data) or enable the online source; only unchecked: warn in the policy accepts it.",
 }
 
 // SARIF writes the report as SARIF 2.1.0, one result per finding; excused

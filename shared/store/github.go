@@ -287,12 +287,31 @@ func (g *GitHub) download(ctx context.Context, u string) ([]byte, error) {
 	if err != nil {
 		return nil, storeError("downloading attestation bundle", err)
 	}
+	out, err := decodeBundleURL(data)
+	if err != nil {
+		return nil, fail.Transientf("attestation bundle from %s: %w", redactURL(u), err)
+	}
+	return out, nil
+}
+
+// decodeBundleURL returns a bundle_url payload as JSON. A snappy payload
+// declares its decoded length up front and the decoder allocates it before
+// reading further, so a forged header could claim 4 GiB: the declared length
+// is checked against maxBundle first.
+func decodeBundleURL(data []byte) ([]byte, error) {
 	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
 		return t, nil
 	}
+	n, err := snappy.DecodedLen(data)
+	if err != nil {
+		return nil, fmt.Errorf("neither JSON nor snappy-compressed JSON: %w", err)
+	}
+	if n > maxBundle {
+		return nil, fail.Verificationf("snappy payload declares %d bytes, more than the %d a bundle may have", n, maxBundle)
+	}
 	out, err := snappy.Decode(nil, data)
 	if err != nil {
-		return nil, fail.Transientf("attestation bundle from %s is neither JSON nor snappy-compressed JSON: %w", redactURL(u), err)
+		return nil, fmt.Errorf("neither JSON nor snappy-compressed JSON: %w", err)
 	}
 	return out, nil
 }

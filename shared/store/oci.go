@@ -319,6 +319,9 @@ func (t *OCI) bundleOf(repo name.Repository, manifest v1.Hash, opts []remote.Opt
 	return nil, errNoBundle
 }
 
+// maxReferrers bounds the referrers of one digest that Fetch reads.
+const maxReferrers = 512
+
 // errNoBundle marks a referrer that is not a Sigstore bundle.
 var errNoBundle = errors.New("referrer holds no Sigstore bundle")
 
@@ -346,11 +349,16 @@ func (t *OCI) Fetch(ctx context.Context, digest string) ([][]byte, error) {
 		if err != nil {
 			return nil, storeError(fmt.Sprintf("listing referrers of %s@%s", repo, h), err)
 		}
+		fetched := 0
 		for _, d := range im.Manifests {
 			// Some registries report the config media type instead of the
 			// manifest's artifactType, so empty-config artifacts are looked into.
 			if d.ArtifactType != BundleMediaType && d.ArtifactType != string(emptyMediaType) && d.ArtifactType != "" {
 				continue
+			}
+			// Each one costs two requests and up to maxBundle bytes kept.
+			if fetched++; fetched > maxReferrers {
+				return nil, fail.Verificationf("%s@%s has more than %d referrers that may hold Sigstore bundles: the registry's answer is refused", repo, h, maxReferrers)
 			}
 			data, err := t.bundleOf(repo, d.Digest, opts)
 			if errors.Is(err, errNoBundle) {

@@ -92,9 +92,15 @@ func Parse(data []byte) (Bundle, error) {
 			return Bundle{}, fmt.Errorf("bundle statement: %w", err)
 		}
 		for _, s := range st.Subject {
-			if d := strings.ToLower(s.Digest["sha256"]); d != "" {
-				b.Subjects = append(b.Subjects, "sha256:"+d)
+			d := strings.ToLower(s.Digest["sha256"])
+			if d == "" {
+				continue
 			}
+			// Subjects name files and URLs in the targets: only digests pass.
+			if raw, err := hex.DecodeString(d); err != nil || len(raw) != sha256.Size {
+				return Bundle{}, fmt.Errorf("bundle statement: subject digest sha256:%q is not 64 hex digits", d)
+			}
+			b.Subjects = append(b.Subjects, "sha256:"+d)
 		}
 		b.PredicateType = st.PredicateType
 		h.Write([]byte("dsse\x00" + w.DSSE.PayloadType + "\x00" + w.DSSE.Payload))
@@ -106,6 +112,9 @@ func Parse(data []byte) (Bundle, error) {
 			raw, err := base64.StdEncoding.DecodeString(w.Message.Digest.Digest)
 			if err != nil {
 				return Bundle{}, fmt.Errorf("bundle message digest: %w", err)
+			}
+			if len(raw) != sha256.Size {
+				return Bundle{}, fmt.Errorf("bundle message digest: %d bytes, want %d for SHA2_256", len(raw), sha256.Size)
 			}
 			b.Subjects = []string{"sha256:" + hex.EncodeToString(raw)}
 		}

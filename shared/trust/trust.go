@@ -78,6 +78,9 @@ func fromFiles(o Options) (*Material, error) {
 			return nil, fail.Configf("signing with --trusted-root %s also needs --signing-config: the signing config names the Fulcio, timestamp and Rekor URLs of that instance", o.TrustedRootPath)
 		}
 		sc, err := root.NewSigningConfigFromPath(o.SigningConfigPath)
+		if err == nil {
+			err = checkSigningConfig(sc)
+		}
 		if err != nil {
 			return nil, fail.Configf("signing config %s is not a Sigstore signing config v0.2: %w", o.SigningConfigPath, err)
 		}
@@ -125,10 +128,34 @@ func fromTUF(ctx context.Context, o Options) (*Material, error) {
 	m := &Material{Root: tr, RootJSON: data, Source: src}
 	if o.ForSigning {
 		sc, err := root.GetSigningConfig(client)
+		if err == nil {
+			err = checkSigningConfig(sc)
+		}
 		if err != nil {
 			return nil, fail.Transientf("fetching the public-good signing config through TUF: %w", err)
 		}
 		m.Signing = sc
 	}
 	return m, nil
+}
+
+// checkSigningConfig refuses a signing config that lists timestamp authorities
+// or Rekor logs without saying how many to use: sigstore-go dereferences the
+// missing selector when signing selects services, and panics.
+func checkSigningConfig(sc *root.SigningConfig) error {
+	raw, err := sc.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	pb, err := root.NewSigningConfigProtobuf(raw)
+	if err != nil {
+		return err
+	}
+	if len(pb.GetTsaUrls()) > 0 && pb.GetTsaConfig() == nil {
+		return fmt.Errorf(`it lists tsaUrls without a tsaConfig: add "tsaConfig": {"selector": "ANY"}`)
+	}
+	if len(pb.GetRekorTlogUrls()) > 0 && pb.GetRekorTlogConfig() == nil {
+		return fmt.Errorf(`it lists rekorTlogUrls without a rekorTlogConfig: add "rekorTlogConfig": {"selector": "ANY"}`)
+	}
+	return nil
 }

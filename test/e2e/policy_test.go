@@ -80,3 +80,48 @@ func TestPolicyVSA(t *testing.T) {
 		})
 	}
 }
+
+// TestAttackPolicyVSAOverUncheckedRules: a gate with no OSV data and the
+// OSV API turned off used to sign a VSA saying PASSED over an SBOM listing a
+// known malicious package. Now the unchecked rules deny and the signed
+// summary says FAILED; and when the OSV API the default policy needs cannot
+// be reached, the run exits 3 and signs nothing.
+func TestAttackPolicyVSAOverUncheckedRules(t *testing.T) {
+	testdata := filepath.Join(repoRoot(t), "shared", "policy", "testdata")
+	token, err := stk.MintGitHubToken(ghRepo, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, policy string
+		code         int
+		verdict      string
+	}{
+		{"no data", "version: 1\nonline:\n  osv: false\n", 1, "FAILED"},
+		{"source down", "version: 1\n", 3, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ws := workspace(t)
+			os.WriteFile(filepath.Join(ws, "app.tar.gz"), []byte("release artifact\n"), 0o644)
+			os.WriteFile(filepath.Join(ws, "policy.yml"), []byte(tc.policy), 0o644)
+			r := execIn(t, ws, nil, paved, "policy", filepath.Join(testdata, "sbom-github.spdx.json"),
+				"--policy", "policy.yml", "--osv-api-url", "http://127.0.0.1:9", "--service-timeout", "2s",
+				"--vsa", "--subject-path", "app.tar.gz",
+				"--identity-token-file", writeToken(t, token),
+				"--trusted-root", stk.TrustedRootPath, "--signing-config", stk.SigningConfigPath)
+			if r.code != tc.code || strings.Contains(r.stdout, "verdict: PASSED") {
+				t.Fatalf("paved policy: want exit %d and no PASSED verdict: %s", tc.code, r)
+			}
+			bundle := filepath.Join(ws, "paved-policy.sigstore.json")
+			if tc.verdict == "" {
+				if _, err := os.Stat(bundle); err == nil {
+					t.Fatal("a VSA was signed although the OSV API could not be reached")
+				}
+				return
+			}
+			if got := get(statement(t, bundle), "predicate", "verificationResult"); got != tc.verdict {
+				t.Fatalf("VSA verificationResult %v, want %s", got, tc.verdict)
+			}
+		})
+	}
+}

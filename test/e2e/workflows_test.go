@@ -179,7 +179,13 @@ printf 'app for amd64\n' > dist/app-amd64
 printf 'app for arm64\n' > dist/app-arm64
 `
 
+// consumerPolicy runs under act with no network and no OSV data: it turns the
+// OSV API off and accepts, explicitly, that the malicious rule goes unchecked
+// (without unchecked: warn the gate would fail, as it must).
 const consumerPolicy = `version: 1
+online:
+  osv: false
+unchecked: warn
 rules:
   license:
     action: deny

@@ -109,7 +109,7 @@ func (s *Stack) fulcioAuthority(ctx context.Context) (*root.FulcioCertificateAut
 		return nil, fmt.Errorf("decoding Fulcio trust bundle: %w", err)
 	}
 	if len(bundle.Chains) != 1 {
-		return nil, fmt.Errorf("Fulcio trust bundle has %d chains, want 1", len(bundle.Chains))
+		return nil, fmt.Errorf("the Fulcio trust bundle has %d chains, want 1", len(bundle.Chains))
 	}
 	var pems bytes.Buffer
 	for _, c := range bundle.Chains[0].Certificates {
@@ -122,7 +122,7 @@ func (s *Stack) fulcioAuthority(ctx context.Context) (*root.FulcioCertificateAut
 	}
 	rootCert, intermediates, _, err := splitChain(certs)
 	if err != nil {
-		return nil, fmt.Errorf("Fulcio trust bundle: %w", err)
+		return nil, fmt.Errorf("the Fulcio trust bundle: %w", err)
 	}
 	return &root.FulcioCertificateAuthority{
 		Root:                rootCert,
