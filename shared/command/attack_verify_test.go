@@ -90,8 +90,6 @@ func TestAttackCIBuildMatchedBySignerOnlyIdentityRefused(t *testing.T) {
 		{"github cert identity regex", []string{"--cert-identity-regex", `^https://github\.com/github/artifact-attestations-workflows/`, "--cert-oidc-issuer", verify.GitHubIssuer}, ""},
 		{"github identity, other issuer", []string{"--cert-identity", reusableSAN, "--cert-oidc-issuer", "https://token.actions.githubusercontent.com/hammer-time"}, ""},
 		{"github policy file", nil, "version: 1\nidentities:\n  - cert-identity: " + reusableSAN + "\n    cert-oidc-issuer: " + verify.GitHubIssuer + "\n"},
-		{"gitlab cert identity", []string{"--cert-identity", "https://gitlab.com/shared/pipelines//build.yml@refs/heads/main", "--cert-oidc-issuer", "https://gitlab.com"}, ""},
-		{"gitlab identity, self-managed issuer", []string{"--cert-identity", "https://git.example.com/shared/pipelines//build.yml@refs/heads/main", "--cert-oidc-issuer", "https://git.example.com"}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { signerOnlyCase(t, tc.flags, tc.policy, fix) })
@@ -109,6 +107,34 @@ func TestAttackCIBuildMatchedBySignerOnlyIdentityRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestAttackGitLabPipelineMatchedBySignerOnlyIdentityRefused: GitLab's
+// certificate identity is the pipeline definition (ci_config_ref_uri), which
+// a shared definition in another project makes the same for every project
+// that runs it; alone, or as ci-config-ref-uri alone, it is refused.
+func TestAttackGitLabPipelineMatchedBySignerOnlyIdentityRefused(t *testing.T) {
+	const fix = "add --owner OWNER or --repo OWNER/REPO (GitHub), or --project GROUP/PROJECT or --namespace GROUP (GitLab)"
+	shared := "https://gitlab.com/shared/pipelines//build.yml@refs/heads/main"
+	tests := []struct {
+		name   string
+		flags  []string
+		policy string
+		fix    string
+	}{
+		{"cert identity", []string{"--cert-identity", shared, "--cert-oidc-issuer", "https://gitlab.com"}, "", fix},
+		{"cert identity, self-managed issuer", []string{"--cert-identity", "https://git.example.com/shared/pipelines//build.yml@refs/heads/main", "--cert-oidc-issuer", "https://git.example.com"}, "", fix},
+		{"cert identity regex", []string{"--cert-identity-regex", `^https://gitlab\.com/shared/pipelines//`, "--cert-oidc-issuer", "https://gitlab.com"}, "", fix},
+		{"policy file cert identity", nil, "version: 1\nidentities:\n  - cert-identity: " + shared + "\n    cert-oidc-issuer: https://gitlab.com\n", fix},
+		{"ci-config-ref-uri", []string{"--ci-config-ref-uri", "gitlab.com/shared/pipelines//build.yml@refs/heads/main", "--gitlab-url", "https://gitlab.com"}, "", "add --project GROUP/PROJECT or --namespace GROUP"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { signerOnlyCase(t, tc.flags, tc.policy, tc.fix) })
+	}
+	r := verify.Rule{Project: "g/p", CIConfigRefURI: "gitlab.com/shared/pipelines//build.yml@refs/heads/main"}
+	if _, err := r.Identity(); err != nil {
+		t.Fatalf("with a project it is accepted: %v", err)
+	}
 }
 
 // TestSignerRuleVerifies: the rule step summaries suggest for a CI signer

@@ -345,7 +345,7 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 	if _, err := idToken(ctx, env, v); err != nil {
 		return nil, err
 	}
-	targets, err := verifyTargets(ctx, env, []string{real}, verify.NeedsSHA512(cands))
+	targets, err := verifyTargets(ctx, env, []string{real}, verify.Algorithms(cands))
 	if err != nil {
 		return nil, err
 	}

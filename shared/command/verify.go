@@ -162,7 +162,7 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err := bundles.Load(bundlePaths); err != nil {
 		return nil, err
 	}
-	targets, err := verifyTargets(ctx, env, v.List("artifact"), verify.NeedsSHA512(bundles.Candidates))
+	targets, err := verifyTargets(ctx, env, v.List("artifact"), verify.Algorithms(bundles.Candidates))
 	if err != nil {
 		return nil, err
 	}
@@ -386,7 +386,7 @@ func verifyPolicy(v Values, kit string, readKit bool) (*verify.PolicyFile, error
 	return p, nil
 }
 
-func verifyTargets(ctx context.Context, env Env, args []string, sha512 bool) ([]verify.Target, error) {
+func verifyTargets(ctx context.Context, env Env, args []string, algs []string) ([]verify.Target, error) {
 	if len(args) == 0 {
 		return nil, fail.Configf("no artifact to verify: name files, digests (sha256:HEX) or oci://IMAGE references")
 	}
@@ -400,7 +400,7 @@ func verifyTargets(ctx context.Context, env Env, args []string, sha512 bool) ([]
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out[i], errs[i] = verifyTarget(ctx, env, a, sha512)
+			out[i], errs[i] = verifyTarget(ctx, env, a, algs)
 		}()
 	}
 	wg.Wait()
@@ -411,8 +411,9 @@ func verifyTargets(ctx context.Context, env Env, args []string, sha512 bool) ([]
 }
 
 // verifyTarget digests one artifact: an image resolved once, a digest as given,
-// or a file streamed (also through SHA-512 when some bundle names it so).
-func verifyTarget(ctx context.Context, env Env, a string, sha512 bool) (verify.Target, error) {
+// or a file streamed once through SHA-256 and each other algorithm (algs) some
+// bundle names artifacts by.
+func verifyTarget(ctx context.Context, env Env, a string, algs []string) (verify.Target, error) {
 	switch {
 	case strings.HasPrefix(a, subject.ImagePrefix):
 		repo, dig, err := subject.ImageDigest(ctx, a, env.Transport, env.keychain())
@@ -424,12 +425,12 @@ func verifyTarget(ctx context.Context, env Env, a string, sha512 bool) (verify.T
 			return verify.Target{}, err
 		}
 		return verify.Target{Name: repo + "@" + dig, Artifact: art}, nil
-	case sha512 && !looksLikeDigest(a):
-		a256, a512, err := verify.FileDigests(ctx, a)
+	case len(algs) > 0 && !looksLikeDigest(a):
+		arts, err := verify.FileDigestsOf(ctx, a, append([]string{"sha256"}, algs...))
 		if err != nil {
 			return verify.Target{}, err
 		}
-		return verify.Target{Name: a, Artifact: a256, Alternates: []verify.Artifact{a512}}, nil
+		return verify.Target{Name: a, Artifact: arts[0], Alternates: arts[1:]}, nil
 	default:
 		art, err := artifactOf(ctx, a)
 		if err != nil {

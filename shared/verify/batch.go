@@ -275,16 +275,23 @@ func (c *Candidate) names(a Artifact) bool {
 	return false
 }
 
-// NeedsSHA512 reports whether any candidate names an artifact by SHA-512.
-func NeedsSHA512(cands []Candidate) bool {
+// Algorithms lists the digest algorithms other than SHA-256 that candidates
+// name artifacts by (npm provenance uses SHA-512), so files are digested in
+// each of them.
+func Algorithms(cands []Candidate) []string {
+	var out []string
+	seen := map[string]bool{"sha256": true}
 	for _, c := range cands {
 		for _, d := range c.Digests {
-			if strings.HasPrefix(d, "sha512:") {
-				return true
+			alg, _, _ := strings.Cut(d, ":")
+			if !seen[alg] && hashes[alg] != nil {
+				seen[alg] = true
+				out = append(out, alg)
 			}
 		}
 	}
-	return false
+	sort.Strings(out)
+	return out
 }
 
 // Failure is why one bundle did not verify an artifact.

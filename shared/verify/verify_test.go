@@ -1,7 +1,10 @@
 package verify_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/sha512"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,5 +143,29 @@ func TestCollectorLimits(t *testing.T) {
 	}
 	if len(n.Candidates) != 2 {
 		t.Fatalf("%d candidates kept", len(n.Candidates))
+	}
+}
+
+// TestFileDigestsOfEveryAlgorithm: a file is digested in each algorithm the
+// bundles use, in one pass, and the npm bundle asks for SHA-512.
+func TestFileDigestsOfEveryAlgorithm(t *testing.T) {
+	data, err := os.ReadFile(pub("sigstore-js-2.1.0.tgz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts, err := verify.FileDigestsOf(context.Background(), pub("sigstore-js-2.1.0.tgz"), []string{"sha256", "sha384", "sha512", "md5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s256, s384, s512 := sha256.Sum256(data), sha512.Sum384(data), sha512.Sum512(data)
+	if len(arts) != 3 || !bytes.Equal(arts[0].Digest, s256[:]) || !bytes.Equal(arts[1].Digest, s384[:]) || !bytes.Equal(arts[2].Digest, s512[:]) || arts[1].Algorithm != "sha384" {
+		t.Fatalf("digests %v", arts)
+	}
+	cands, err := verify.LoadBundles([]string{pub("sigstore-js-2.1.0-bundle.json"), pub("custom-issuer.sigstore.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if algs := verify.Algorithms(cands); len(algs) != 1 || algs[0] != "sha512" {
+		t.Fatalf("algorithms %v, want [sha512]", algs)
 	}
 }
