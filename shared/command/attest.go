@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/paved-dev/paved/shared/bounded"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -51,8 +51,12 @@ func Attest() *Command {
 }
 
 func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
+	files, err := env.files()
+	if err != nil {
+		return nil, err
+	}
 	spec := subject.Spec{Paths: v.List("subject-path"), Digests: v.List("subject-digest"), ChecksumsFiles: v.List("subject-checksums")}
-	subjects, err := subject.Resolve(ctx, spec, subject.Options{Root: env.Workspace})
+	subjects, err := subject.Resolve(ctx, spec, subject.Options{Files: files})
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +66,7 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 		if !v.Set("predicate-type") {
 			return nil, fail.Configf("--predicate-path needs --predicate-type: name the type of the custom predicate (a URI)")
 		}
-		if customPredicate, err = bounded.ReadFile(p, maxPredicate); err != nil {
+		if customPredicate, err = files.ReadFile(p, maxPredicate); err != nil {
 			return nil, fail.Configf("reading predicate: %w", err)
 		}
 	} else if predType != provenance.PredicateType {
@@ -72,7 +76,8 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 	if bundlePath == "" {
 		bundlePath = "attestation.sigstore.json"
 		if len(subjects) == 1 {
-			bundlePath = filepath.Base(subjects[0].Name) + ".sigstore.json"
+			// Resolve checked the name; the base is a plain file name.
+			bundlePath = path.Base(filepath.ToSlash(subjects[0].Name)) + ".sigstore.json"
 		}
 	}
 	if err := checkOutputDir(bundlePath, "bundle-path"); err != nil {

@@ -142,7 +142,11 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		if spec.Empty() {
 			spec.Paths = []string{sbomPath}
 		}
-		if subjects, err = subject.Resolve(ctx, spec, subject.Options{Root: env.Workspace}); err != nil {
+		files, err := env.files()
+		if err != nil {
+			return nil, err
+		}
+		if subjects, err = subject.Resolve(ctx, spec, subject.Options{Files: files}); err != nil {
 			return nil, err
 		}
 	}

@@ -95,7 +95,11 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 	var explicit []subject.Subject
 	if attest && !spec.Empty() {
 		// Resolved before the scan, so a wrong subject fails fast.
-		if explicit, err = subject.Resolve(ctx, spec, subject.Options{Root: env.Workspace}); err != nil {
+		files, err := env.files()
+		if err != nil {
+			return nil, err
+		}
+		if explicit, err = subject.Resolve(ctx, spec, subject.Options{Files: files}); err != nil {
 			return nil, err
 		}
 	} else if !spec.Empty() {

@@ -1,0 +1,118 @@
+package command_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paved-dev/paved/shared/command"
+)
+
+// ciDoor is a front door that confines paths to a workspace, as the GitHub
+// and GitLab doors do.
+type ciDoor struct {
+	*command.Local
+	ws string
+}
+
+func (d ciDoor) Workspace() string { return d.ws }
+
+// inWorkspace runs paved with the workspace ws, from the working directory wd.
+func inWorkspace(t *testing.T, ws, wd string, args ...string) (int, string) {
+	t.Helper()
+	t.Chdir(wd)
+	var stdout, stderr bytes.Buffer
+	getenv := func(string) string { return "" }
+	door := ciDoor{Local: &command.Local{Stdout: &stdout, Stderr: &stderr, Getenv: getenv}, ws: ws}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code := command.Main(ctx, door, args, getenv, &stdout, &stderr)
+	return code, stderr.String()
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// entries lists every file under dir, for asserting nothing was written.
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && p != dir {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+// TestAttackChecksumsNameRootWritesOutside: a checksums line naming "/" (or
+// ".", "..") must be refused before a bundle path is derived from it; it used
+// to become the bundle path /.sigstore.json at the filesystem root.
+func TestAttackChecksumsNameRootWritesOutside(t *testing.T) {
+	hex := strings.Repeat("a", 64)
+	for _, name := range []string{"/", ".", "..", "../"} {
+		ws := t.TempDir()
+		writeFile(t, filepath.Join(ws, "SHA256SUMS"), hex+"  "+name+"\n")
+		before := entries(t, ws)
+		code, stderr := inWorkspace(t, ws, ws, "attest", "--subject-checksums", "SHA256SUMS", "--identity-token", "x.y.z")
+		if code != 2 || !strings.Contains(stderr, "not a file name") {
+			t.Fatalf("name %q: exit %d, stderr %q; want 2, refusing the name", name, code, stderr)
+		}
+		if after := entries(t, ws); len(after) != len(before) {
+			t.Fatalf("name %q: files written: %v", name, after)
+		}
+		if _, err := os.Lstat("/.sigstore.json"); err == nil {
+			t.Fatalf("/.sigstore.json exists")
+		}
+	}
+}
+
+// TestAttackInputPathsOutsideWorkspace: every path a job names — subjects,
+// globs, checksums files, predicates, policies, bundles — stays inside the
+// workspace, through .., absolute paths and symlinks alike.
+func TestAttackInputPathsOutsideWorkspace(t *testing.T) {
+	out := t.TempDir()
+	secret := filepath.Join(out, "secret")
+	writeFile(t, secret, "outside the workspace")
+	writeFile(t, filepath.Join(out, "SHA256SUMS"), strings.Repeat("a", 64)+"  app\n")
+	writeFile(t, filepath.Join(out, "pred.json"), `{"a":1}`)
+	ws := t.TempDir()
+	writeFile(t, filepath.Join(ws, "app"), "app")
+	if err := os.Symlink(secret, filepath.Join(ws, "link")); err != nil {
+		t.Fatal(err)
+	}
+	rel, _ := filepath.Rel(ws, secret)
+	cases := map[string][]string{
+		"subject absolute":  {"attest", secret},
+		"subject dotdot":    {"attest", rel},
+		"subject symlink":   {"attest", "link"},
+		"subject glob":      {"attest", filepath.Join(out, "*")},
+		"checksums":         {"attest", "--subject-checksums", filepath.Join(out, "SHA256SUMS")},
+		"predicate":         {"attest", "app", "--predicate-type", "https://example.com/p", "--predicate-path", filepath.Join(out, "pred.json")},
+		"predicate symlink": {"attest", "app", "--predicate-type", "https://example.com/p", "--predicate-path", "link"},
+	}
+	for name, args := range cases {
+		t.Run(name, func(t *testing.T) {
+			before := entries(t, ws)
+			code, stderr := inWorkspace(t, ws, ws, append(args, "--identity-token", "x.y.z")...)
+			if code != 2 || !strings.Contains(stderr, "outside the workspace") {
+				t.Fatalf("exit %d, stderr %q; want 2, outside the workspace", code, stderr)
+			}
+			if len(entries(t, ws)) != len(before) {
+				t.Fatalf("files written: %v", entries(t, ws))
+			}
+		})
+	}
+}
