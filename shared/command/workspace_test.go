@@ -116,3 +116,53 @@ func TestAttackInputPathsOutsideWorkspace(t *testing.T) {
 		})
 	}
 }
+
+// TestAttackSBOMSymlinkOutsideWorkspace: a manifest or directory symlinked
+// to a place outside the workspace must not be read by the scan, so what
+// lies there never appears in the SBOM.
+func TestAttackSBOMSymlinkOutsideWorkspace(t *testing.T) {
+	out := t.TempDir()
+	writeFile(t, filepath.Join(out, "requirements.txt"), "evilpkg==6.6.6\n")
+	writeFile(t, filepath.Join(out, "dir", "requirements.txt"), "otherevil==6.6.6\n")
+	ws := t.TempDir()
+	writeFile(t, filepath.Join(ws, "app", "requirements-dev.txt"), "goodpkg==1.0.0\n")
+	if err := os.Symlink(filepath.Join(out, "requirements.txt"), filepath.Join(ws, "app", "requirements.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../"+filepath.Base(out)+"/dir", filepath.Join(ws, "app", "vendor")); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := inWorkspace(t, ws, filepath.Join(ws, "app"), "sbom", ".", "--format", "cyclonedx-json", "--output-name", "s")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	doc, err := os.ReadFile(filepath.Join(ws, "app", "s.cdx.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), "goodpkg") {
+		t.Fatalf("the scan missed the workspace's own requirements: %s", doc)
+	}
+	if strings.Contains(string(doc), "evil") {
+		t.Fatalf("the SBOM lists packages read outside the workspace: %s", doc)
+	}
+}
+
+// TestAttackWorkingDirectoryPolicyReadsOtherFile: with the job's working
+// directory below the workspace, --policy and --sbom name the files there,
+// not the files of the same name at the workspace root.
+func TestAttackWorkingDirectoryPolicyReadsOtherFile(t *testing.T) {
+	ws := t.TempDir()
+	sb, err := os.ReadFile(filepath.Join(policyTestdata, "sbom-syft.cdx.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deny := "version: 1\nrules:\n  deny:\n    - purl: \"pkg:npm/evil-pkg\"\n      reason: denied by the job's policy\n"
+	writeFile(t, filepath.Join(ws, "policy.yaml"), "version: 1\nrules:\n  no-purl:\n    action: warn\n")
+	writeFile(t, filepath.Join(ws, "sub", "policy.yaml"), deny)
+	writeFile(t, filepath.Join(ws, "sub", "sbom.cdx.json"), string(sb))
+	code, stderr := inWorkspace(t, ws, filepath.Join(ws, "sub"), "policy", "--policy", "policy.yaml", "sbom.cdx.json")
+	if code != 1 || !strings.Contains(stderr, "denied by the job's policy") {
+		t.Fatalf("exit %d, stderr %q; want 1 from the policy in the working directory", code, stderr)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -80,7 +81,18 @@ func openSource(ctx context.Context, input string, opts Options) (*opened, error
 	}
 	switch typ {
 	case Dir:
-		src, err := directorysource.New(directorysource.Config{Path: input})
+		cfg := directorysource.Config{Path: input}
+		if opts.ConfineTo != "" {
+			excl, err := escapingLinks(input, opts.ConfineTo)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Exclude.Paths = excl
+			if n := len(excl); n > 0 {
+				fmt.Fprintf(opts.progress(), "sbom: left out %d symlink(s) that lead outside %s\n", n, opts.ConfineTo)
+			}
+		}
+		src, err := directorysource.New(cfg)
 		if err != nil {
 			return nil, fail.Configf("opening directory %s: %w", input, err)
 		}
@@ -98,6 +110,54 @@ func openSource(ctx context.Context, input string, opts Options) (*opened, error
 	default:
 		return openImage(ctx, input, typ, opts)
 	}
+}
+
+// escapingLinks lists, as syft exclusion patterns, the symlinks under dir
+// whose targets resolve outside root (or do not resolve), so that a scan never
+// reads a file outside root through one.
+func escapingLinks(dir, root string) ([]string, error) {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err == nil {
+		realRoot, err = filepath.Abs(realRoot)
+	}
+	if err != nil {
+		return nil, fail.Configf("source %s: %w", root, fail.PathCause(err))
+	}
+	var out []string
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		target, err := filepath.EvalSymlinks(p)
+		if err == nil {
+			target, err = filepath.Abs(target)
+		}
+		if err == nil {
+			rel, rerr := filepath.Rel(realRoot, target)
+			if rerr == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				return nil
+			}
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return nil
+		}
+		out = append(out, "./"+globEscape(filepath.ToSlash(rel)))
+		return nil
+	})
+	return out, err
+}
+
+// globEscape quotes the metacharacters of a doublestar pattern.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`\*?[]{}`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func validType(t SourceType) bool {
