@@ -123,7 +123,7 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	format := v.String("format")
 	kit := v.String("kit")
 	readKit := kit != "" && fileExists(filepath.Join(kit, kitPolicy))
-	pol, err := verifyPolicy(v, kit, readKit)
+	pol, err := verifyPolicy(env, v, kit, readKit)
 	if err != nil {
 		return nil, err
 	}
@@ -156,8 +156,12 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	if len(bundlePaths) == 0 && len(from) == 0 {
 		return nil, fail.Configf("no bundles to verify with: pass --bundle FILE|DIR (bundles written by paved attest, cosign or gh attestation download), or --bundle-from registry|github|gitlab")
 	}
+	files, err := env.files()
+	if err != nil {
+		return nil, err
+	}
 	// One budget bounds the bundles read from files and fetched, together.
-	var bundles verify.Collector
+	bundles := verify.Collector{Files: files}
 	if err := bundles.Load(bundlePaths); err != nil {
 		return nil, err
 	}
@@ -340,7 +344,7 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 }
 
 // verifyPolicy builds the effective policy from the flags, a policy file, or a kit.
-func verifyPolicy(v Values, kit string, readKit bool) (*verify.PolicyFile, error) {
+func verifyPolicy(env Env, v Values, kit string, readKit bool) (*verify.PolicyFile, error) {
 	flagRule := verify.Rule{
 		Owner: v.String("owner"), Repo: v.String("repo"), SignerRepo: v.String("signer-repo"), SignerWorkflow: v.String("signer-workflow"),
 		Hostname: v.String("hostname"), Project: v.String("project"), Namespace: v.String("namespace"),
@@ -361,7 +365,7 @@ func verifyPolicy(v Values, kit string, readKit bool) (*verify.PolicyFile, error
 		if flagsSet {
 			return nil, fail.Configf("give the accepted identities either in --policy or as flags, not both")
 		}
-		data, err := bounded.ReadFile(path, 1<<20)
+		data, err := readInput(env, path, 1<<20)
 		if err != nil {
 			return nil, fail.Configf("reading policy: %w", err)
 		}
@@ -423,18 +427,31 @@ func verifyTarget(ctx context.Context, env Env, a string, sha512 bool) (verify.T
 			return verify.Target{}, err
 		}
 		return verify.Target{Name: repo + "@" + dig, Artifact: art}, nil
-	case sha512 && !looksLikeDigest(a):
-		a256, a512, err := verify.FileDigests(ctx, a)
-		if err != nil {
-			return verify.Target{}, err
-		}
-		return verify.Target{Name: a, Artifact: a256, Alternates: []verify.Artifact{a512}}, nil
-	default:
-		art, err := artifactOf(ctx, a)
+	case looksLikeDigest(a):
+		art, err := verify.ParseDigest(a)
 		if err != nil {
 			return verify.Target{}, err
 		}
 		return verify.Target{Name: a, Artifact: art}, nil
+	default:
+		files, err := env.files()
+		if err != nil {
+			return verify.Target{}, err
+		}
+		f, err := files.Open(a)
+		if err != nil {
+			return verify.Target{}, fmt.Errorf("artifact: %w", err)
+		}
+		defer f.Close()
+		algs := []string{"sha256"}
+		if sha512 {
+			algs = append(algs, "sha512")
+		}
+		arts, err := verify.ReaderDigestsOf(ctx, f, a, algs)
+		if err != nil {
+			return verify.Target{}, err
+		}
+		return verify.Target{Name: a, Artifact: arts[0], Alternates: arts[1:]}, nil
 	}
 }
 

@@ -90,6 +90,13 @@ func TestAttackInputPathsOutsideWorkspace(t *testing.T) {
 	writeFile(t, filepath.Join(out, "pred.json"), `{"a":1}`)
 	ws := t.TempDir()
 	writeFile(t, filepath.Join(ws, "app"), "app")
+	for from, to := range map[string]string{pub("custom-issuer.sigstore.json"): "app.sigstore.json", filepath.Join(policyTestdata, "sbom-syft.cdx.json"): "sbom.cdx.json", filepath.Join(policyTestdata, "policy-all.yaml"): "policy.yaml"} {
+		data, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(ws, to), string(data))
+	}
 	if err := os.Symlink(secret, filepath.Join(ws, "link")); err != nil {
 		t.Fatal(err)
 	}
@@ -102,11 +109,25 @@ func TestAttackInputPathsOutsideWorkspace(t *testing.T) {
 		"checksums":         {"attest", "--subject-checksums", filepath.Join(out, "SHA256SUMS")},
 		"predicate":         {"attest", "app", "--predicate-type", "https://example.com/p", "--predicate-path", filepath.Join(out, "pred.json")},
 		"predicate symlink": {"attest", "app", "--predicate-type", "https://example.com/p", "--predicate-path", "link"},
+		"verify artifact":   {"verify", secret, "--bundle", "app.sigstore.json", "--repo", "o/r"},
+		"verify bundle":     {"verify", "app", "--bundle", secret, "--repo", "o/r"},
+		"verify bundle dir": {"verify", "app", "--bundle", out, "--repo", "o/r"},
+		"verify policy":     {"verify", "app", "--bundle", "app", "--policy", "link"},
+		"policy file":       {"policy", "--policy", secret, "sbom.cdx.json"},
+		"policy sbom":       {"policy", "--policy", "policy.yaml", rel},
+		"policy data":       {"policy", "--policy", "policy.yaml", "sbom.cdx.json", "--data", "link"},
+		"sbom source":       {"sbom", out},
+		"sbom subject":      {"sbom", ".", "--attest", "--subject-path", "link"},
+		"promote file":      {"promote", secret, "github-release://o/r@v1"},
+		"promote bundle":    {"promote", "app", "github-release://o/r@v1", "--bundle", secret, "--repo", "o/r"},
 	}
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {
 			before := entries(t, ws)
-			code, stderr := inWorkspace(t, ws, ws, append(args, "--identity-token", "x.y.z")...)
+			if args[0] == "attest" {
+				args = append(args, "--identity-token", "x.y.z")
+			}
+			code, stderr := inWorkspace(t, ws, ws, args...)
 			if code != 2 || !strings.Contains(stderr, "outside the workspace") {
 				t.Fatalf("exit %d, stderr %q; want 2, outside the workspace", code, stderr)
 			}

@@ -201,6 +201,16 @@ func (w *Workspace) openRel(p, rel string) (*os.File, error) {
 	return f, nil
 }
 
+// ReadDir lists the directory p.
+func (w *Workspace) ReadDir(p string) ([]fs.DirEntry, error) {
+	rel, err := w.Rel(p)
+	if err != nil {
+		return nil, err
+	}
+	es, err := fs.ReadDir(w.root.FS(), rel)
+	return es, w.classify(p, err)
+}
+
 // ReadFile reads the regular file p, failing when it is larger than limit.
 func (w *Workspace) ReadFile(p string, limit int64) ([]byte, error) {
 	f, err := w.Open(p)
