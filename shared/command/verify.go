@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"github.com/paved-dev/paved/shared/bounded"
 	"os"
@@ -407,7 +406,7 @@ func verifyTargets(ctx context.Context, env Env, args []string, sha512 bool) ([]
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := fail.Join(errs); err != nil {
 		return nil, err
 	}
 	return out, nil
