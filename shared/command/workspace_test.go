@@ -44,6 +44,18 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
+// fixtures copies a bundle, an SBOM and a policy into the workspace ws.
+func fixtures(t *testing.T, ws string) {
+	t.Helper()
+	for from, to := range map[string]string{pub("custom-issuer.sigstore.json"): "app.sigstore.json", filepath.Join(policyTestdata, "sbom-syft.cdx.json"): "sbom.cdx.json", filepath.Join(policyTestdata, "policy-all.yaml"): "policy.yaml"} {
+		data, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(ws, to), string(data))
+	}
+}
+
 // entries lists every file under dir, for asserting nothing was written.
 func entries(t *testing.T, dir string) []string {
 	t.Helper()
@@ -90,13 +102,7 @@ func TestAttackInputPathsOutsideWorkspace(t *testing.T) {
 	writeFile(t, filepath.Join(out, "pred.json"), `{"a":1}`)
 	ws := t.TempDir()
 	writeFile(t, filepath.Join(ws, "app"), "app")
-	for from, to := range map[string]string{pub("custom-issuer.sigstore.json"): "app.sigstore.json", filepath.Join(policyTestdata, "sbom-syft.cdx.json"): "sbom.cdx.json", filepath.Join(policyTestdata, "policy-all.yaml"): "policy.yaml"} {
-		data, err := os.ReadFile(from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, filepath.Join(ws, to), string(data))
-	}
+	fixtures(t, ws)
 	if err := os.Symlink(secret, filepath.Join(ws, "link")); err != nil {
 		t.Fatal(err)
 	}

@@ -71,6 +71,9 @@ func openSource(ctx context.Context, input string, opts Options) (*opened, error
 		if err != nil {
 			return nil, fail.Configf("source %s: %w (check the path, relative to the working directory)", input, fail.PathCause(err))
 		}
+		if !st.IsDir() && !st.Mode().IsRegular() {
+			return nil, fail.Configf("source %s is neither a directory nor a regular file (a FIFO or device would block the scan)", input)
+		}
 		if wantDir := typ == Dir || typ == OCILayout; wantDir != st.IsDir() {
 			kind := "a file"
 			if wantDir {
@@ -180,6 +183,9 @@ func typeList() string {
 // detect picks the source type of input for Auto.
 func detect(input string) (SourceType, error) {
 	st, err := os.Stat(input)
+	if err == nil && !st.IsDir() && !st.Mode().IsRegular() {
+		return "", fail.Configf("source %s is neither a directory nor a regular file (a FIFO or device would block the scan)", input)
+	}
 	if err == nil {
 		if st.IsDir() {
 			if isOCILayout(input) {
