@@ -159,6 +159,17 @@ func TestAttackSBOMSymlinkOutsideWorkspace(t *testing.T) {
 	if err := os.Symlink("../../"+filepath.Base(out)+"/dir", filepath.Join(ws, "app", "vendor")); err != nil {
 		t.Fatal(err)
 	}
+	// A link to a directory inside the workspace that itself links outside.
+	writeFile(t, filepath.Join(out, "nested.txt"), "nestedevil==6.6.6\n")
+	if err := os.MkdirAll(filepath.Join(ws, "other"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(out, "nested.txt"), filepath.Join(ws, "other", "requirements.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../other", filepath.Join(ws, "app", "shared")); err != nil {
+		t.Fatal(err)
+	}
 	code, stderr := inWorkspace(t, ws, filepath.Join(ws, "app"), "sbom", ".", "--format", "cyclonedx-json", "--output-name", "s")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

@@ -116,8 +116,9 @@ func openSource(ctx context.Context, input string, opts Options) (*opened, error
 }
 
 // escapingLinks lists, as syft exclusion patterns, the symlinks under dir
-// whose targets resolve outside root (or do not resolve), so that a scan never
-// reads a file outside root through one.
+// that lead outside root: their targets resolve outside it (or not at all),
+// or they lead to a directory outside dir that holds such a link (syft
+// follows links into other directories and indexes those too).
 func escapingLinks(dir, root string) ([]string, error) {
 	realRoot, err := filepath.EvalSymlinks(root)
 	if err == nil {
@@ -126,29 +127,76 @@ func escapingLinks(dir, root string) ([]string, error) {
 	if err != nil {
 		return nil, fail.Configf("source %s: %w", root, fail.PathCause(err))
 	}
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err == nil {
+		realDir, err = filepath.Abs(realDir)
+	}
+	if err != nil {
+		return nil, fail.Configf("source %s: %w", dir, fail.PathCause(err))
+	}
+	l := &linkCheck{root: realRoot, verdict: map[string]bool{}}
 	var out []string
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.Type()&fs.ModeSymlink == 0 {
 			return nil
 		}
-		target, err := filepath.EvalSymlinks(p)
-		if err == nil {
-			target, err = filepath.Abs(target)
-		}
-		if err == nil {
-			rel, rerr := filepath.Rel(realRoot, target)
-			if rerr == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-				return nil
-			}
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
+		if !l.leaves(p, realDir) {
 			return nil
 		}
-		out = append(out, "./"+globEscape(filepath.ToSlash(rel)))
+		if rel, err := filepath.Rel(dir, p); err == nil {
+			out = append(out, "./"+globEscape(filepath.ToSlash(rel)))
+		}
 		return nil
 	})
 	return out, err
+}
+
+// linkCheck decides whether symlinks lead outside root, remembering the
+// directories it has looked into.
+type linkCheck struct {
+	root    string
+	verdict map[string]bool
+}
+
+// leaves reports whether the symlink link leads outside the root, directly or
+// through links inside a directory outside within that it points to.
+func (l *linkCheck) leaves(link, within string) bool {
+	target, err := filepath.EvalSymlinks(link)
+	if err == nil {
+		target, err = filepath.Abs(target)
+	}
+	if err != nil || !inside(l.root, target) {
+		return true
+	}
+	if inside(within, target) {
+		return false // indexed anyway, and its own links are checked there
+	}
+	st, err := os.Stat(target)
+	if err != nil || !st.IsDir() {
+		return false
+	}
+	if v, seen := l.verdict[target]; seen {
+		return v
+	}
+	l.verdict[target] = false // a cycle adds nothing
+	leaks := false
+	_ = filepath.WalkDir(target, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		if l.leaves(p, target) {
+			leaks = true
+			return fs.SkipAll
+		}
+		return nil
+	})
+	l.verdict[target] = leaks
+	return leaks
+}
+
+func inside(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // globEscape quotes the metacharacters of a doublestar pattern.
