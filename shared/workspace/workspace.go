@@ -22,9 +22,9 @@ import (
 // Workspace is the directory tree a job's input paths must stay in.
 type Workspace struct {
 	root *os.Root
-	// abs is the root's absolute path, symlinks resolved; shown is the root
-	// as the front door named it.
-	abs, shown string
+	// abs is the root's absolute path, symlinks resolved; given is the same
+	// before resolving symlinks; shown is the root as the front door named it.
+	abs, given, shown string
 	// wd is the working directory relative to the root ("." at the root;
 	// ".." first when the job runs outside the workspace).
 	wd string
@@ -38,9 +38,10 @@ func Open(root, wd string) (*Workspace, error) {
 	if root == "" {
 		root = string(filepath.Separator)
 	}
-	abs, err := filepath.Abs(root)
+	given, err := filepath.Abs(root)
+	abs := given
 	if err == nil {
-		abs, err = filepath.EvalSymlinks(abs)
+		abs, err = filepath.EvalSymlinks(given)
 	}
 	if err != nil {
 		return nil, fail.Configf("workspace %s: %w", root, fail.PathCause(err))
@@ -56,7 +57,7 @@ func Open(root, wd string) (*Workspace, error) {
 	if err != nil {
 		return nil, fail.Configf("opening workspace %s: %w", root, fail.PathCause(err))
 	}
-	return &Workspace{root: r, abs: abs, shown: shown, wd: filepath.ToSlash(rel)}, nil
+	return &Workspace{root: r, abs: abs, given: given, shown: shown, wd: filepath.ToSlash(rel)}, nil
 }
 
 // Current opens the workspace root for the process's working directory.
@@ -107,7 +108,11 @@ func (e *NotRegularError) Error() string {
 }
 
 func (w *Workspace) outside(p string) error {
-	return fail.As(fail.Config, &OutsideError{Path: p, Root: w.shown})
+	root := w.shown
+	if root == "" {
+		root = w.abs
+	}
+	return fail.As(fail.Config, &OutsideError{Path: p, Root: root})
 }
 
 // Rel resolves p (absolute, or relative to the working directory) to a path
@@ -119,7 +124,12 @@ func (w *Workspace) Rel(p string) (string, error) {
 	}
 	var rel string
 	if filepath.IsAbs(p) {
+		// An absolute path may name the workspace as the front door does,
+		// before its symlinks are resolved.
 		r, err := filepath.Rel(w.abs, filepath.Clean(p))
+		if g, gerr := filepath.Rel(w.given, filepath.Clean(p)); gerr == nil && (err != nil || escapes(r)) && !escapes(g) {
+			r, err = g, nil
+		}
 		if err != nil {
 			return "", w.outside(p)
 		}
@@ -127,10 +137,15 @@ func (w *Workspace) Rel(p string) (string, error) {
 	} else {
 		rel = path.Join(w.wd, filepath.ToSlash(p))
 	}
-	if rel == ".." || strings.HasPrefix(rel, "../") {
+	if escapes(rel) {
 		return "", w.outside(p)
 	}
 	return rel, nil
+}
+
+func escapes(rel string) bool {
+	rel = filepath.ToSlash(rel)
+	return rel == ".." || strings.HasPrefix(rel, "../")
 }
 
 // Display is how a root-relative path reads from the working directory.

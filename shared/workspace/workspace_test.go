@@ -149,3 +149,21 @@ func TestJoinCapsTheList(t *testing.T) {
 		t.Fatalf("class %v", fail.ClassOf(err))
 	}
 }
+
+func TestRootNamedThroughASymlink(t *testing.T) {
+	real := t.TempDir()
+	write(t, filepath.Join(real, "a.txt"), "a")
+	link := filepath.Join(t.TempDir(), "ws")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	w := open(t, link, link)
+	for _, p := range []string{"a.txt", filepath.Join(link, "a.txt"), filepath.Join(real, "a.txt")} {
+		if got, err := w.ReadFile(p, 10); err != nil || string(got) != "a" {
+			t.Errorf("ReadFile(%s) = %q, %v", p, got, err)
+		}
+	}
+	if _, err := w.ReadFile(filepath.Join(link, "..", "x"), 10); err == nil {
+		t.Error("a path above the workspace was accepted")
+	}
+}
