@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/term"
 
 	"github.com/paved-dev/paved/shared/bounded"
@@ -275,8 +276,13 @@ func looksLikeImageRef(s string) bool {
 	if _, err := os.Stat(s); err == nil {
 		return false
 	}
+	return namesRegistryHost(s)
+}
+
+// namesRegistryHost reports whether s starts with a registry host.
+func namesRegistryHost(s string) bool {
 	first, _, ok := strings.Cut(s, "/")
-	return ok && (strings.ContainsAny(first, ".:") || first == "localhost")
+	return ok && first != "." && first != ".." && (strings.ContainsAny(first, ".:") || first == "localhost")
 }
 
 // insideWorkspace refuses paths that leave the workspace, symlinks
@@ -300,14 +306,22 @@ func insideWorkspace(env Env, path, input string) error {
 // must not follow symlinks out of: the workspace root in CI, else the
 // scanned directory itself ("" for an image reference).
 func sbomSource(env Env, source string) (string, error) {
+	files, err := env.files()
+	if err != nil {
+		return "", err
+	}
+	// A path outside the workspace is refused before anything outside is
+	// looked at, so the error does not tell whether it exists there.
+	if _, err := files.Rel(source); err != nil {
+		if _, perr := name.ParseReference(source, name.StrictValidation); perr == nil && namesRegistryHost(source) {
+			return "", nil
+		}
+		return "", fail.Configf("--source: %w", err)
+	}
 	if looksLikeImageRef(source) {
 		return "", nil
 	}
 	if err := insideWorkspace(env, source, "source"); err != nil {
-		return "", err
-	}
-	files, err := env.files()
-	if err != nil {
 		return "", err
 	}
 	if files.Confined() {
