@@ -121,6 +121,12 @@ type signerReport struct {
 func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	format := v.String("format")
 	kit := v.String("kit")
+	if kit != "" {
+		// Checked before anything is looked at: the kit is read and written.
+		if err := insideWorkspace(env, kit, "kit"); err != nil {
+			return nil, err
+		}
+	}
 	readKit := kit != "" && fileExists(filepath.Join(kit, kitPolicy))
 	pol, err := verifyPolicy(env, v, kit, readKit)
 	if err != nil {

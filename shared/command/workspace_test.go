@@ -119,6 +119,7 @@ func TestAttackInputPathsOutsideWorkspace(t *testing.T) {
 		"verify bundle":     {"verify", "app", "--bundle", secret, "--repo", "o/r"},
 		"verify bundle dir": {"verify", "app", "--bundle", out, "--repo", "o/r"},
 		"verify policy":     {"verify", "app", "--bundle", "app", "--policy", "link"},
+		"verify kit":        {"verify", "app", "--bundle", "app.sigstore.json", "--repo", "o/r", "--kit", out},
 		"policy file":       {"policy", "--policy", secret, "sbom.cdx.json"},
 		"policy sbom":       {"policy", "--policy", "policy.yaml", rel},
 		"policy data":       {"policy", "--policy", "policy.yaml", "sbom.cdx.json", "--data", "link"},
