@@ -342,22 +342,29 @@ func (w *Workspace) Glob(pattern string) ([]Entry, error) {
 }
 
 // match matches path elements against pattern elements where "**" spans any
-// number of them.
+// number of them; memoised, so that many "**" cannot make it exponential.
 func match(pp, ps []string) bool {
-	if len(pp) == 0 {
-		return len(ps) == 0
-	}
-	if pp[0] == "**" {
-		for k := 0; k <= len(ps); k++ {
-			if match(pp[1:], ps[k:]) {
-				return true
-			}
+	memo := make(map[[2]int]bool)
+	var m func(i, j int) bool
+	m = func(i, j int) bool {
+		key := [2]int{i, j}
+		if v, ok := memo[key]; ok {
+			return v
 		}
-		return false
+		var ok bool
+		switch {
+		case i == len(pp):
+			ok = j == len(ps)
+		case pp[i] == "**":
+			for k := j; k <= len(ps) && !ok; k++ {
+				ok = m(i+1, k)
+			}
+		case j < len(ps):
+			ok, _ = path.Match(pp[i], ps[j])
+			ok = ok && m(i+1, j+1)
+		}
+		memo[key] = ok
+		return ok
 	}
-	if len(ps) == 0 {
-		return false
-	}
-	ok, _ := path.Match(pp[0], ps[0])
-	return ok && match(pp[1:], ps[1:])
+	return m(0, 0)
 }

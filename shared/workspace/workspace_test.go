@@ -167,3 +167,18 @@ func TestRootNamedThroughASymlink(t *testing.T) {
 		t.Error("a path above the workspace was accepted")
 	}
 }
+
+func TestGlobManyDoubleStarsStaysFast(t *testing.T) {
+	root := t.TempDir()
+	deep := filepath.Join(root, "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a")
+	write(t, filepath.Join(deep, "b"), "b")
+	w := open(t, root, root)
+	start := time.Now()
+	got, err := w.Glob(strings.Repeat("**/a*/", 12) + "c")
+	if err != nil || len(got) != 0 {
+		t.Fatalf("Glob = %v, %v", got, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("a pattern of many ** took %v", d)
+	}
+}
