@@ -296,7 +296,11 @@ func (w *Workspace) Glob(pattern string) ([]Entry, error) {
 	maxDepth := len(rest)
 	fsys := w.root.FS()
 	var out []Entry
+	visited := 0
 	err = fs.WalkDir(fsys, relBase, func(p string, d fs.DirEntry, err error) error {
+		if visited++; visited > MaxWalk {
+			return errTooMany
+		}
 		if err != nil {
 			if p == relBase {
 				return err
@@ -332,6 +336,9 @@ func (w *Workspace) Glob(pattern string) ([]Entry, error) {
 		}
 		return nil
 	})
+	if errors.Is(err, errTooMany) {
+		return nil, fail.Configf("pattern %s looks at more than %d files and directories: name the directory that holds the artifacts", pattern, MaxWalk)
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
@@ -340,6 +347,11 @@ func (w *Workspace) Glob(pattern string) ([]Entry, error) {
 	}
 	return out, nil
 }
+
+// MaxWalk bounds the entries one glob looks at.
+const MaxWalk = 1_000_000
+
+var errTooMany = errors.New("too many entries")
 
 // match matches path elements against pattern elements where "**" spans any
 // number of them; memoised, so that many "**" cannot make it exponential.
