@@ -199,7 +199,7 @@ func TestAttackWorkingDirectoryPolicyReadsOtherFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deny := "version: 1\nrules:\n  deny:\n    - purl: \"pkg:npm/evil-pkg\"\n      reason: denied by the job's policy\n"
+	deny := "version: 1\nonline:\n  osv: false\n  fail-open: true\nrules:\n  deny:\n    - purl: \"pkg:npm/evil-pkg\"\n      reason: denied by the job's policy\n"
 	writeFile(t, filepath.Join(ws, "policy.yaml"), "version: 1\nrules:\n  no-purl:\n    action: warn\n")
 	writeFile(t, filepath.Join(ws, "sub", "policy.yaml"), deny)
 	writeFile(t, filepath.Join(ws, "sub", "sbom.cdx.json"), string(sb))
