@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -21,10 +22,29 @@ import (
 //go:generate go run ./test/cmd/paved-gen
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	go onSignals(sigs, cancel, os.Stderr, os.Exit)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(sigs)
+	cancel()
 	os.Exit(code)
+}
+
+// onSignals cancels the run on the first SIGINT or SIGTERM, so that it stops
+// cleanly, and ends the process with exit code 130 on the second, in case
+// something does not stop (a blocked read, a slow server).
+func onSignals(sigs <-chan os.Signal, cancel context.CancelFunc, stderr io.Writer, exit func(int)) {
+	if _, ok := <-sigs; !ok {
+		return
+	}
+	cancel()
+	if _, ok := <-sigs; !ok {
+		return
+	}
+	fmt.Fprintln(stderr, "paved: second signal: stopping now")
+	exit(130)
 }
 
 // run is one invocation with every line Paved prints neutralised on its way

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 )
 
 // ErrTooLarge is wrapped by errors for input over its limit.
@@ -24,13 +25,23 @@ func Read(r io.Reader, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// ReadFile reads a file, failing when it is larger than limit bytes.
+// ReadFile reads a regular file, failing when it is larger than limit bytes.
+// A FIFO, device or socket is refused, never opened blocking: it could hang
+// the job or never end.
 func ReadFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file: name a file", path)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file: name a file", path)
+	}
 	data, err := Read(f, limit)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/paved-dev/paved/shared/bounded"
-	"github.com/paved-dev/paved/shared/logtext"
+	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/paved-dev/paved/shared/logtext"
 
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/identity"
@@ -52,8 +53,12 @@ func Attest() *Command {
 }
 
 func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
+	files, err := env.files()
+	if err != nil {
+		return nil, err
+	}
 	spec := subject.Spec{Paths: v.List("subject-path"), Digests: v.List("subject-digest"), ChecksumsFiles: v.List("subject-checksums")}
-	subjects, err := subject.Resolve(ctx, spec, subject.Options{Root: env.Workspace})
+	subjects, err := subject.Resolve(ctx, spec, subject.Options{Files: files})
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +68,7 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 		if !v.Set("predicate-type") {
 			return nil, fail.Configf("--predicate-path needs --predicate-type: name the type of the custom predicate (a URI)")
 		}
-		if customPredicate, err = bounded.ReadFile(p, maxPredicate); err != nil {
+		if customPredicate, err = files.ReadFile(p, maxPredicate); err != nil {
 			return nil, fail.Configf("reading predicate: %w", err)
 		}
 	} else if predType != provenance.PredicateType {
@@ -73,7 +78,8 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 	if bundlePath == "" {
 		bundlePath = "attestation.sigstore.json"
 		if len(subjects) == 1 {
-			bundlePath = filepath.Base(subjects[0].Name) + ".sigstore.json"
+			// Resolve checked the name; the base is a plain file name.
+			bundlePath = path.Base(filepath.ToSlash(subjects[0].Name)) + ".sigstore.json"
 		}
 	}
 	if err := checkOutputDir(bundlePath, "bundle-path"); err != nil {

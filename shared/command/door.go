@@ -18,6 +18,7 @@ import (
 	"github.com/paved-dev/paved/shared/identity"
 	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/retry"
+	"github.com/paved-dev/paved/shared/workspace"
 )
 
 // Env is what a command may touch besides its inputs. Every I/O edge is here.
@@ -32,6 +33,10 @@ type Env struct {
 	Now func() time.Time
 	// Workspace confines input paths when set (CI front doors set it).
 	Workspace string
+	// Files resolves every input path once, relative to the working
+	// directory, confined to Workspace (default: opened from Workspace and
+	// the process's working directory).
+	Files *workspace.Workspace
 	// TUFCacheDir caches public-good trust metadata ("" = sigstore-go default).
 	TUFCacheDir string
 
@@ -45,6 +50,14 @@ func (e Env) now() time.Time {
 		return e.Now()
 	}
 	return time.Now()
+}
+
+// files returns the workspace input paths are resolved in.
+func (e Env) files() (*workspace.Workspace, error) {
+	if e.Files != nil {
+		return e.Files, nil
+	}
+	return workspace.Current(e.Workspace)
 }
 
 func (e Env) log() io.Writer {
@@ -102,6 +115,14 @@ func Main(ctx context.Context, door Door, args []string, getenv func(string) str
 		return fail.Config.ExitCode()
 	}
 	env := Env{Platform: door, Workspace: door.Workspace()}
+	files, err := workspace.Current(env.Workspace)
+	if err != nil {
+		fmt.Fprintf(stderr, "paved %s: %v\n", cmd.Name, err)
+		door.ReportError(cmd, err)
+		return fail.Config.ExitCode()
+	}
+	defer files.Close()
+	env.Files = files
 	res, err := cmd.Run(ctx, env, v)
 	code := 0
 	if res != nil {

@@ -8,13 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/paved-dev/paved/shared/bounded"
-	"github.com/paved-dev/paved/shared/logtext"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/paved-dev/paved/shared/logtext"
 
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/policy"
@@ -143,7 +142,11 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		if spec.Empty() {
 			spec.Paths = []string{sbomPath}
 		}
-		if subjects, err = subject.Resolve(ctx, spec, subject.Options{Root: env.Workspace}); err != nil {
+		files, err := env.files()
+		if err != nil {
+			return nil, err
+		}
+		if subjects, err = subject.Resolve(ctx, spec, subject.Options{Files: files}); err != nil {
 			return nil, err
 		}
 	}
@@ -372,38 +375,32 @@ func vsaPredicate(rep *policy.Report, pol *policy.Policy, verdict, sbomPath stri
 	return json.Marshal(pred)
 }
 
-// readInput reads a file the user named, confined to the workspace when the
-// front door sets one.
+// readInput reads a regular file the user named, relative to the working
+// directory, confined to the workspace.
 func readInput(env Env, path string, limit int64) ([]byte, error) {
-	p, err := confine(env, path)
+	files, err := env.files()
 	if err != nil {
 		return nil, err
 	}
-	return bounded.ReadFile(p, limit)
+	return files.ReadFile(path, limit)
 }
 
-// confine refuses paths that leave the workspace (after following symlinks).
+// confine resolves a path the user named, relative to the working directory,
+// for a reader that needs a path: it must exist inside the workspace, through
+// symlinks too.
 func confine(env Env, path string) (string, error) {
-	if env.Workspace == "" {
-		return path, nil
-	}
-	ws, err := filepath.EvalSymlinks(env.Workspace)
+	files, err := env.files()
 	if err != nil {
 		return "", err
 	}
-	abs := path
-	if !filepath.IsAbs(abs) {
-		abs = filepath.Join(env.Workspace, path)
-	}
-	real, err := filepath.EvalSymlinks(abs)
+	rel, err := files.Rel(path)
 	if err != nil {
 		return "", err
 	}
-	rel, err := filepath.Rel(ws, real)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(os.PathSeparator)) {
-		return "", fmt.Errorf("%s is outside the workspace %s", path, env.Workspace)
+	if _, err := files.Stat(path); err != nil {
+		return "", err
 	}
-	return real, nil
+	return files.Abs(rel), nil
 }
 
 // scanForPolicy scans source as paved sbom does by default and writes its
@@ -412,12 +409,12 @@ func scanForPolicy(ctx context.Context, env Env, source, out string) ([]byte, st
 	if err := checkOutputDir(out, "sbom-output"); err != nil {
 		return nil, "", err
 	}
-	if env.Workspace != "" && !looksLikeImageRef(source) {
-		if err := insideWorkspace(env.Workspace, source, "source"); err != nil {
-			return nil, "", err
-		}
+	confineTo, err := sbomSource(env, source)
+	if err != nil {
+		return nil, "", err
 	}
 	s, err := sbom.Generate(ctx, source, sbom.Options{
+		ConfineTo:   confineTo,
 		Credentials: sbom.Credentials{Keychain: env.keychain()},
 		Progress:    env.log(), Bar: isTerminal(env.log()), Now: env.Now,
 	})

@@ -73,13 +73,17 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 		}
 		return promoteFile(ctx, env, v, strings.TrimPrefix(src, "file://"), fd)
 	}
-	pol, ids, err := promotePolicy(v)
+	pol, ids, err := promotePolicy(env, v)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := env.files()
 	if err != nil {
 		return nil, err
 	}
 	var files []verify.Candidate
 	if paths := v.List("bundle"); len(paths) > 0 {
-		if files, err = verify.LoadBundles(paths); err != nil {
+		if files, err = verify.LoadBundles(ws, paths); err != nil {
 			return nil, err
 		}
 	}
@@ -130,8 +134,8 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 }
 
 // promotePolicy reads the verification policy and the identities it accepts.
-func promotePolicy(v Values) (*verify.PolicyFile, []verify.Identity, error) {
-	pol, err := verifyPolicy(v, "", false)
+func promotePolicy(env Env, v Values) (*verify.PolicyFile, []verify.Identity, error) {
+	pol, err := verifyPolicy(env, v, "", false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -314,7 +318,7 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 	if err := promote.CheckFileName(name); err != nil {
 		return nil, err
 	}
-	pol, ids, err := promotePolicy(v)
+	pol, ids, err := promotePolicy(env, v)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +329,11 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 	if len(bundles) == 0 {
 		return nil, fail.Configf("no bundles about %s: pass --bundle with the bundle or attestations.jsonl that paved attest wrote (looked for %s)", path, strings.Join(bundleGuesses(real), ", "))
 	}
-	cands, err := verify.LoadBundles(bundles)
+	ws, err := env.files()
+	if err != nil {
+		return nil, err
+	}
+	cands, err := verify.LoadBundles(ws, bundles)
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +363,7 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 	if !oc.Verified {
 		return nil, fileRefusal(path, digest, pol.PredicateType, cands, oc)
 	}
-	f, err := promote.OpenAttested(ctx, real, []string{digest}, promote.FileOptions{})
+	f, err := promote.OpenAttested(ctx, real, []string{digest}, promote.FileOptions{Open: ws.Open})
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/term"
 
 	"github.com/paved-dev/paved/shared/bounded"
@@ -19,6 +20,7 @@ import (
 	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/sbom"
 	"github.com/paved-dev/paved/shared/subject"
+	"github.com/paved-dev/paved/shared/workspace"
 )
 
 // Sbom declares `paved sbom`.
@@ -81,14 +83,13 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err := checkOutputDir(filepath.Join(outDir, "x"), "output-dir"); err != nil {
 		return nil, err
 	}
-	if env.Workspace != "" {
-		if err := insideWorkspace(env.Workspace, outDir, "output-dir"); err != nil {
+	if err := insideWorkspace(env, outDir, "output-dir"); err != nil {
+		return nil, err
+	}
+	var confineTo string
+	if typ != sbom.Registry {
+		if confineTo, err = sbomSource(env, input); err != nil {
 			return nil, err
-		}
-		if typ != sbom.Registry && !looksLikeImageRef(input) {
-			if err := insideWorkspace(env.Workspace, input, "source"); err != nil {
-				return nil, err
-			}
 		}
 	}
 	attest := v.Bool("attest")
@@ -96,7 +97,11 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 	var explicit []subject.Subject
 	if attest && !spec.Empty() {
 		// Resolved before the scan, so a wrong subject fails fast.
-		if explicit, err = subject.Resolve(ctx, spec, subject.Options{Root: env.Workspace}); err != nil {
+		files, err := env.files()
+		if err != nil {
+			return nil, err
+		}
+		if explicit, err = subject.Resolve(ctx, spec, subject.Options{Files: files}); err != nil {
 			return nil, err
 		}
 	} else if !spec.Empty() {
@@ -107,6 +112,7 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 
 	opts := sbom.Options{
+		ConfineTo:   confineTo,
 		Type:        typ,
 		Catalogers:  v.List("catalogers"),
 		Network:     v.Bool("network"),
@@ -271,28 +277,58 @@ func looksLikeImageRef(s string) bool {
 	if _, err := os.Stat(s); err == nil {
 		return false
 	}
-	first, _, ok := strings.Cut(s, "/")
-	return ok && (strings.ContainsAny(first, ".:") || first == "localhost")
+	return namesRegistryHost(s)
 }
 
-// insideWorkspace refuses paths that leave the workspace, symlinks resolved.
-func insideWorkspace(workspace, path, input string) error {
-	ws, err := filepath.EvalSymlinks(workspace)
+// namesRegistryHost reports whether s starts with a registry host.
+func namesRegistryHost(s string) bool {
+	first, _, ok := strings.Cut(s, "/")
+	return ok && first != "." && first != ".." && (strings.ContainsAny(first, ".:") || first == "localhost")
+}
+
+// insideWorkspace refuses paths that leave the workspace, symlinks
+// resolved; a path that does not exist yet is checked lexically.
+func insideWorkspace(env Env, path, input string) error {
+	files, err := env.files()
 	if err != nil {
-		return fail.Configf("workspace %s: %w", workspace, err)
+		return err
 	}
-	p := path
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(ws, p)
+	if _, err := files.Rel(path); err != nil {
+		return fail.Configf("--%s: %w", input, err)
 	}
-	if r, err := filepath.EvalSymlinks(p); err == nil {
-		p = r
-	}
-	rel, err := filepath.Rel(ws, p)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return fail.Configf("--%s %s is outside the workspace %s: use a path inside it", input, path, workspace)
+	var out *workspace.OutsideError
+	if _, err := files.Stat(path); errors.As(err, &out) {
+		return fail.Configf("--%s: %w", input, err)
 	}
 	return nil
+}
+
+// sbomSource checks a local source to scan and returns the directory the scan
+// must not follow symlinks out of: the workspace root in CI, else the
+// scanned directory itself ("" for an image reference).
+func sbomSource(env Env, source string) (string, error) {
+	files, err := env.files()
+	if err != nil {
+		return "", err
+	}
+	// A path outside the workspace is refused before anything outside is
+	// looked at, so the error does not tell whether it exists there.
+	if _, err := files.Rel(source); err != nil {
+		if _, perr := name.ParseReference(source, name.StrictValidation); perr == nil && namesRegistryHost(source) {
+			return "", nil
+		}
+		return "", fail.Configf("--source: %w", err)
+	}
+	if looksLikeImageRef(source) {
+		return "", nil
+	}
+	if err := insideWorkspace(env, source, "source"); err != nil {
+		return "", err
+	}
+	if files.Confined() {
+		return files.Abs("."), nil
+	}
+	return source, nil
 }
 
 func sbomSummary(s *sbom.SBOM, paths []string, subjects []subject.Subject, attestLines, commands []string) string {

@@ -4,15 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"github.com/paved-dev/paved/shared/bounded"
-	"github.com/paved-dev/paved/shared/logtext"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/paved-dev/paved/shared/bounded"
+	"github.com/paved-dev/paved/shared/logtext"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"go.yaml.in/yaml/v3"
@@ -123,8 +123,14 @@ type signerReport struct {
 func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	format := v.String("format")
 	kit := v.String("kit")
+	if kit != "" {
+		// Checked before anything is looked at: the kit is read and written.
+		if err := insideWorkspace(env, kit, "kit"); err != nil {
+			return nil, err
+		}
+	}
 	readKit := kit != "" && fileExists(filepath.Join(kit, kitPolicy))
-	pol, err := verifyPolicy(v, kit, readKit)
+	pol, err := verifyPolicy(env, v, kit, readKit)
 	if err != nil {
 		return nil, err
 	}
@@ -157,8 +163,12 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	if len(bundlePaths) == 0 && len(from) == 0 {
 		return nil, fail.Configf("no bundles to verify with: pass --bundle FILE|DIR (bundles written by paved attest, cosign or gh attestation download), or --bundle-from registry|github|gitlab")
 	}
+	files, err := env.files()
+	if err != nil {
+		return nil, err
+	}
 	// One budget bounds the bundles read from files and fetched, together.
-	var bundles verify.Collector
+	bundles := verify.Collector{Files: files}
 	if err := bundles.Load(bundlePaths); err != nil {
 		return nil, err
 	}
@@ -341,7 +351,7 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 }
 
 // verifyPolicy builds the effective policy from the flags, a policy file, or a kit.
-func verifyPolicy(v Values, kit string, readKit bool) (*verify.PolicyFile, error) {
+func verifyPolicy(env Env, v Values, kit string, readKit bool) (*verify.PolicyFile, error) {
 	flagRule := verify.Rule{
 		Owner: v.String("owner"), Repo: v.String("repo"), SignerRepo: v.String("signer-repo"), SignerWorkflow: v.String("signer-workflow"),
 		Hostname: v.String("hostname"), Project: v.String("project"), Namespace: v.String("namespace"),
@@ -362,7 +372,7 @@ func verifyPolicy(v Values, kit string, readKit bool) (*verify.PolicyFile, error
 		if flagsSet {
 			return nil, fail.Configf("give the accepted identities either in --policy or as flags, not both")
 		}
-		data, err := bounded.ReadFile(path, 1<<20)
+		data, err := readInput(env, path, 1<<20)
 		if err != nil {
 			return nil, fail.Configf("reading policy: %w", err)
 		}
@@ -404,7 +414,7 @@ func verifyTargets(ctx context.Context, env Env, args []string, algs []string) (
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := fail.Join(errs); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -425,18 +435,27 @@ func verifyTarget(ctx context.Context, env Env, a string, algs []string) (verify
 			return verify.Target{}, err
 		}
 		return verify.Target{Name: repo + "@" + dig, Artifact: art}, nil
-	case len(algs) > 0 && !looksLikeDigest(a):
-		arts, err := verify.FileDigestsOf(ctx, a, append([]string{"sha256"}, algs...))
-		if err != nil {
-			return verify.Target{}, err
-		}
-		return verify.Target{Name: a, Artifact: arts[0], Alternates: arts[1:]}, nil
-	default:
-		art, err := artifactOf(ctx, a)
+	case looksLikeDigest(a):
+		art, err := verify.ParseDigest(a)
 		if err != nil {
 			return verify.Target{}, err
 		}
 		return verify.Target{Name: a, Artifact: art}, nil
+	default:
+		files, err := env.files()
+		if err != nil {
+			return verify.Target{}, err
+		}
+		f, err := files.Open(a)
+		if err != nil {
+			return verify.Target{}, fmt.Errorf("artifact: %w", err)
+		}
+		defer f.Close()
+		arts, err := verify.ReaderDigestsOf(ctx, f, a, append([]string{"sha256"}, algs...))
+		if err != nil {
+			return verify.Target{}, err
+		}
+		return verify.Target{Name: a, Artifact: arts[0], Alternates: arts[1:]}, nil
 	}
 }
 

@@ -167,6 +167,9 @@ func LoadOSV(ctx context.Context, paths []string, want []Component, opts LoadOpt
 			return nil, fmt.Errorf("OSV database %s: %w", p, err)
 		}
 		if !st.IsDir() {
+			if !st.Mode().IsRegular() {
+				return nil, fmt.Errorf("OSV database %s is not a regular file or directory", p)
+			}
 			sources = append(sources, source{path: p, zip: strings.HasSuffix(strings.ToLower(p), ".zip")})
 			continue
 		}
@@ -174,7 +177,8 @@ func LoadOSV(ctx context.Context, paths []string, want []Component, opts LoadOpt
 			if err != nil {
 				return err
 			}
-			if d.IsDir() {
+			// FIFOs and devices are skipped: opening one would block.
+			if d.IsDir() || d.Type()&(fs.ModeNamedPipe|fs.ModeDevice|fs.ModeSocket) != 0 {
 				return nil
 			}
 			switch strings.ToLower(filepath.Ext(path)) {

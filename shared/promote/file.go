@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/paved-dev/paved/shared/fail"
 )
@@ -40,6 +41,22 @@ type FileOptions struct {
 	TempDir string
 	// MaxSize bounds the file (default 8 GiB).
 	MaxSize int64
+	// Open opens path (default: os.Open, refusing anything but a regular
+	// file; a Workspace's Open confines it too).
+	Open func(path string) (*os.File, error)
+}
+
+// openRegular opens a regular file without ever blocking on a FIFO or device.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	return f, nil
 }
 
 // OpenAttested copies path into a private temporary file while hashing it and
@@ -54,7 +71,11 @@ func OpenAttested(ctx context.Context, path string, attested []string, o FileOpt
 	if o.MaxSize <= 0 {
 		o.MaxSize = 8 << 30
 	}
-	in, err := os.Open(path)
+	open := o.Open
+	if open == nil {
+		open = openRegular
+	}
+	in, err := open(path)
 	if err != nil {
 		return nil, fail.Configf("release file: %w", err)
 	}

@@ -155,6 +155,10 @@ type Options struct {
 	Parallelism int
 	// Now is the clock for phase timings (default time.Now).
 	Now func() time.Time
+	// ConfineTo is a directory a directory scan must not follow symlinks out
+	// of: links that resolve outside it are left out of the scan (default:
+	// symlinks are followed wherever they lead, as syft does).
+	ConfineTo string
 }
 
 func (o Options) now() time.Time {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -70,6 +71,9 @@ func openSource(ctx context.Context, input string, opts Options) (*opened, error
 		if err != nil {
 			return nil, fail.Configf("source %s: %w (check the path, relative to the working directory)", input, fail.PathCause(err))
 		}
+		if !st.IsDir() && !st.Mode().IsRegular() {
+			return nil, fail.Configf("source %s is neither a directory nor a regular file (a FIFO or device would block the scan)", input)
+		}
 		if wantDir := typ == Dir || typ == OCILayout; wantDir != st.IsDir() {
 			kind := "a file"
 			if wantDir {
@@ -80,7 +84,18 @@ func openSource(ctx context.Context, input string, opts Options) (*opened, error
 	}
 	switch typ {
 	case Dir:
-		src, err := directorysource.New(directorysource.Config{Path: input})
+		cfg := directorysource.Config{Path: input}
+		if opts.ConfineTo != "" {
+			excl, err := escapingLinks(input, opts.ConfineTo)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Exclude.Paths = excl
+			if n := len(excl); n > 0 {
+				fmt.Fprintf(opts.progress(), "sbom: left out %d symlink(s) that lead outside %s\n", n, opts.ConfineTo)
+			}
+		}
+		src, err := directorysource.New(cfg)
 		if err != nil {
 			return nil, fail.Configf("opening directory %s: %w", input, err)
 		}
@@ -98,6 +113,102 @@ func openSource(ctx context.Context, input string, opts Options) (*opened, error
 	default:
 		return openImage(ctx, input, typ, opts)
 	}
+}
+
+// escapingLinks lists, as syft exclusion patterns, the symlinks under dir
+// that lead outside root: their targets resolve outside it (or not at all),
+// or they lead to a directory outside dir that holds such a link (syft
+// follows links into other directories and indexes those too).
+func escapingLinks(dir, root string) ([]string, error) {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err == nil {
+		realRoot, err = filepath.Abs(realRoot)
+	}
+	if err != nil {
+		return nil, fail.Configf("source %s: %w", root, fail.PathCause(err))
+	}
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err == nil {
+		realDir, err = filepath.Abs(realDir)
+	}
+	if err != nil {
+		return nil, fail.Configf("source %s: %w", dir, fail.PathCause(err))
+	}
+	l := &linkCheck{root: realRoot, verdict: map[string]bool{}}
+	var out []string
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		if !l.leaves(p, realDir) {
+			return nil
+		}
+		if rel, err := filepath.Rel(dir, p); err == nil {
+			out = append(out, "./"+globEscape(filepath.ToSlash(rel)))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// linkCheck decides whether symlinks lead outside root, remembering the
+// directories it has looked into.
+type linkCheck struct {
+	root    string
+	verdict map[string]bool
+}
+
+// leaves reports whether the symlink link leads outside the root, directly or
+// through links inside a directory outside within that it points to.
+func (l *linkCheck) leaves(link, within string) bool {
+	target, err := filepath.EvalSymlinks(link)
+	if err == nil {
+		target, err = filepath.Abs(target)
+	}
+	if err != nil || !inside(l.root, target) {
+		return true
+	}
+	if inside(within, target) {
+		return false // indexed anyway, and its own links are checked there
+	}
+	st, err := os.Stat(target)
+	if err != nil || !st.IsDir() {
+		return false
+	}
+	if v, seen := l.verdict[target]; seen {
+		return v
+	}
+	l.verdict[target] = false // a cycle adds nothing
+	leaks := false
+	_ = filepath.WalkDir(target, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		if l.leaves(p, target) {
+			leaks = true
+			return fs.SkipAll
+		}
+		return nil
+	})
+	l.verdict[target] = leaks
+	return leaks
+}
+
+func inside(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// globEscape quotes the metacharacters of a doublestar pattern.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`\*?[]{}`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func validType(t SourceType) bool {
@@ -120,6 +231,9 @@ func typeList() string {
 // detect picks the source type of input for Auto.
 func detect(input string) (SourceType, error) {
 	st, err := os.Stat(input)
+	if err == nil && !st.IsDir() && !st.Mode().IsRegular() {
+		return "", fail.Configf("source %s is neither a directory nor a regular file (a FIFO or device would block the scan)", input)
+	}
 	if err == nil {
 		if st.IsDir() {
 			if isOCILayout(input) {

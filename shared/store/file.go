@@ -34,14 +34,14 @@ func (f *File) Name() string { return "file " + f.Path }
 // holds the same bundle.
 func (f *File) Put(_ context.Context, b Bundle) (Receipt, error) {
 	r := Receipt{Target: f.Name(), Locations: []string{f.Path}}
-	if cur, err := os.ReadFile(f.Path); err == nil && b.SameAs(cur) {
+	if cur, err := bounded.ReadFile(f.Path, maxBundle); err == nil && b.SameAs(cur) {
 		r.Existed = true
 		return r, nil
 	}
 	if err := writeAtomic(f.Path, b.JSON); err != nil {
 		return Receipt{}, fail.Configf("writing %s: %w", f.Path, err)
 	}
-	cur, err := os.ReadFile(f.Path)
+	cur, err := bounded.ReadFile(f.Path, maxBundle)
 	if err != nil || !bytes.Equal(cur, b.JSON) {
 		return Receipt{}, fail.Configf("reading back %s: the file does not hold the bundle written", f.Path)
 	}

@@ -8,12 +8,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"github.com/paved-dev/paved/shared/bounded"
 	"io"
-	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -22,6 +21,7 @@ import (
 	"sync"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/workspace"
 )
 
 // Subject is one artifact: a name and its digests by algorithm ("sha256" → hex).
@@ -54,9 +54,9 @@ func (s Spec) Empty() bool { return len(s.Paths)+len(s.ChecksumsFiles)+len(s.Dig
 
 // Options configure Resolve. The zero value means defaults.
 type Options struct {
-	// Root confines every path: when set, files outside it (after following
-	// symlinks) are refused. CI front doors set it to the workspace.
-	Root string
+	// Files resolves and confines every path (default: the working
+	// directory, unconfined). CI front doors confine it to the workspace.
+	Files *workspace.Workspace
 	// Workers is how many files are digested at once (default: number of CPUs).
 	Workers int
 }
@@ -68,14 +68,14 @@ func Resolve(ctx context.Context, spec Spec, opts Options) ([]Subject, error) {
 	if spec.Empty() {
 		return nil, fail.Configf("no subjects: name at least one file, glob, checksums file or name@sha256:<hex> digest")
 	}
-	var root *os.Root
-	if opts.Root != "" {
-		r, err := os.OpenRoot(opts.Root)
+	ws := opts.Files
+	if ws == nil {
+		w, err := workspace.Current("")
 		if err != nil {
-			return nil, fail.Configf("opening workspace %s: %w", opts.Root, err)
+			return nil, err
 		}
-		defer r.Close()
-		root = r
+		defer w.Close()
+		ws = w
 	}
 	var out []Subject
 	for _, d := range spec.Digests {
@@ -86,26 +86,46 @@ func Resolve(ctx context.Context, spec Spec, opts Options) ([]Subject, error) {
 		out = append(out, s)
 	}
 	for _, f := range spec.ChecksumsFiles {
-		subs, err := readChecksums(root, f)
+		subs, err := readChecksums(ws, f)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, subs...)
 	}
-	var files []string
+	var files []workspace.Entry
 	for _, p := range spec.Paths {
-		m, err := expand(p)
+		m, err := expand(ws, p)
 		if err != nil {
 			return nil, err
 		}
 		files = append(files, m...)
 	}
-	digested, err := digestFiles(ctx, root, files, opts.Workers)
+	digested, err := digestFiles(ctx, ws, files, opts.Workers)
 	if err != nil {
 		return nil, err
 	}
 	out = append(out, digested...)
+	for _, s := range out {
+		if err := CheckName(s.Name); err != nil {
+			return nil, err
+		}
+	}
 	return dedupe(out)
+}
+
+// CheckName refuses a subject name that cannot name a bundle file beside
+// the artifact: empty, ".", "..", a bare separator, or one whose last element
+// is any of those. Names may hold "/" (image repositories, checksums paths):
+// bundle paths are derived from the last element only.
+func CheckName(name string) error {
+	if strings.TrimSpace(name) == "" || strings.ContainsAny(name, "\x00\n\r") {
+		return fail.Configf("subject name %q is empty or holds control characters: name the artifact by its file name", name)
+	}
+	base := path.Base(filepath.ToSlash(name))
+	if base == "." || base == ".." || base == "/" || strings.HasSuffix(name, "/") || strings.HasSuffix(name, "\\") {
+		return fail.Configf("subject name %q is not a file name: name the artifact by its file name (a bundle path is derived from it)", name)
+	}
+	return nil
 }
 
 func parseDigest(d string) (Subject, error) {
@@ -122,25 +142,10 @@ func parseDigest(d string) (Subject, error) {
 	return Subject{Name: name, Digest: map[string]string{"sha256": hexv}}, nil
 }
 
-func open(root *os.Root, path string) (*os.File, error) {
-	if root == nil {
-		return os.Open(path)
-	}
-	rel := path
-	if filepath.IsAbs(path) {
-		r, err := filepath.Rel(root.Name(), path)
-		if err != nil {
-			return nil, err
-		}
-		rel = r
-	}
-	return root.Open(rel)
-}
-
-func readChecksums(root *os.Root, path string) ([]Subject, error) {
-	f, err := open(root, path)
+func readChecksums(ws *workspace.Workspace, path string) ([]Subject, error) {
+	f, err := ws.Open(path)
 	if err != nil {
-		return nil, fail.Configf("reading checksums file: %w", err)
+		return nil, fmt.Errorf("reading checksums file: %w", err)
 	}
 	defer f.Close()
 	var out []Subject
@@ -159,6 +164,9 @@ func readChecksums(root *os.Root, path string) ([]Subject, error) {
 		if !ok || name == "" || !hexRE.MatchString(hexv) {
 			return nil, fail.Configf("checksums file %s line %d: want \"<64 hex digits>  <name>\" as written by sha256sum", path, line)
 		}
+		if err := CheckName(name); err != nil {
+			return nil, fail.Configf("checksums file %s line %d: %w", path, line, err)
+		}
 		out = append(out, Subject{Name: name, Digest: map[string]string{"sha256": hexv}})
 	}
 	if err := sc.Err(); err != nil {
@@ -170,47 +178,25 @@ func readChecksums(root *os.Root, path string) ([]Subject, error) {
 	return out, nil
 }
 
-// expand resolves a path or glob into regular files.
-func expand(pattern string) ([]string, error) {
-	if !strings.ContainsAny(pattern, "*?[") {
-		st, err := os.Stat(pattern)
+// expand resolves a path or glob into regular files inside the workspace.
+func expand(ws *workspace.Workspace, pattern string) ([]workspace.Entry, error) {
+	if !workspace.IsPattern(pattern) {
+		rel, err := ws.Rel(pattern)
 		if err != nil {
-			return nil, fail.Configf("subject %s: %w", pattern, fail.PathCause(err))
+			return nil, fmt.Errorf("subject: %w", err)
+		}
+		st, err := ws.Stat(pattern)
+		if err != nil {
+			return nil, fmt.Errorf("subject: %w", err)
 		}
 		if st.IsDir() {
 			return nil, fail.Configf("subject %s is a directory: name files or a glob such as %s/*", pattern, strings.TrimSuffix(pattern, "/"))
 		}
-		return []string{pattern}, nil
+		return []workspace.Entry{{Path: pattern, Rel: rel}}, nil
 	}
-	var matches []string
-	if strings.Contains(pattern, "**") {
-		base := pattern[:strings.Index(pattern, "**")]
-		base = strings.TrimSuffix(base, "/")
-		if base == "" {
-			base = "."
-		}
-		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.Type().IsRegular() && matchDoubleStar(pattern, p) {
-				matches = append(matches, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fail.Configf("subject pattern %s: %w", pattern, fail.PathCause(err))
-		}
-	} else {
-		m, err := filepath.Glob(pattern)
-		if err != nil {
-			return nil, fail.Configf("subject pattern %s: %w", pattern, err)
-		}
-		for _, p := range m {
-			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-				matches = append(matches, p)
-			}
-		}
+	matches, err := ws.Glob(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("subject pattern: %w", err)
 	}
 	if len(matches) == 0 {
 		return nil, fail.Configf("subject pattern %s matches no files: check the path, relative to %s", pattern, cwd())
@@ -226,33 +212,7 @@ func cwd() string {
 	return d
 }
 
-// matchDoubleStar matches p against a pattern where "**" spans directories.
-func matchDoubleStar(pattern, p string) bool {
-	pp := strings.Split(filepath.ToSlash(pattern), "/")
-	ps := strings.Split(filepath.ToSlash(p), "/")
-	var match func(i, j int) bool
-	match = func(i, j int) bool {
-		if i == len(pp) {
-			return j == len(ps)
-		}
-		if pp[i] == "**" {
-			for k := j; k <= len(ps); k++ {
-				if match(i+1, k) {
-					return true
-				}
-			}
-			return false
-		}
-		if j == len(ps) {
-			return false
-		}
-		ok, _ := filepath.Match(pp[i], ps[j])
-		return ok && match(i+1, j+1)
-	}
-	return match(0, 0)
-}
-
-func digestFiles(ctx context.Context, root *os.Root, files []string, workers int) ([]Subject, error) {
+func digestFiles(ctx context.Context, ws *workspace.Workspace, files []workspace.Entry, workers int) ([]Subject, error) {
 	if len(files) == 0 {
 		return nil, nil
 	}
@@ -269,12 +229,19 @@ func digestFiles(ctx context.Context, root *os.Root, files []string, workers int
 			defer wg.Done()
 			buf := make([]byte, 1<<20)
 			for i := range next {
-				sum, err := File(ctx, root, files[i], buf)
+				e := files[i]
+				f, err := ws.OpenEntry(e)
+				if err != nil {
+					errs[i] = fmt.Errorf("subject: %w", err)
+					continue
+				}
+				sum, err := Digest(ctx, f, e.Path, buf)
+				f.Close()
 				if err != nil {
 					errs[i] = err
 					continue
 				}
-				out[i] = Subject{Name: filepath.Base(files[i]), Digest: map[string]string{"sha256": sum}, Path: files[i]}
+				out[i] = Subject{Name: filepath.Base(e.Path), Digest: map[string]string{"sha256": sum}, Path: e.Path}
 			}
 		}()
 	}
@@ -289,31 +256,48 @@ func digestFiles(ctx context.Context, root *os.Root, files []string, workers int
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := fail.Join(errs); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
 // File streams one file through SHA-256 and returns the hex digest. buf may be
-// nil. With a non-nil root the file must lie inside it.
+// nil. With a non-nil root the file must lie inside it. The file must be a
+// regular file: a FIFO or device is refused, never opened blocking.
 func File(ctx context.Context, root *os.Root, path string, buf []byte) (string, error) {
-	f, err := open(root, path)
+	var (
+		ws  *workspace.Workspace
+		err error
+	)
+	if root != nil {
+		ws, err = workspace.Current(root.Name())
+	} else {
+		ws, err = workspace.Current("")
+	}
 	if err != nil {
-		if root != nil && !errors.Is(err, fs.ErrNotExist) {
-			return "", fail.Configf("subject %s: %w (files must be inside the workspace %s)", path, fail.PathCause(err), root.Name())
-		}
-		return "", fail.Configf("subject %s: %w", path, fail.PathCause(err))
+		return "", err
+	}
+	defer ws.Close()
+	f, err := ws.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("subject: %w", err)
 	}
 	defer f.Close()
+	return Digest(ctx, f, path, buf)
+}
+
+// Digest streams r through SHA-256 and returns the hex digest; name is for
+// errors. buf may be nil.
+func Digest(ctx context.Context, r io.Reader, name string, buf []byte) (string, error) {
 	if buf == nil {
 		pb := bufPool.Get().(*[]byte)
 		defer bufPool.Put(pb)
 		buf = *pb
 	}
 	h := sha256.New()
-	if _, err := io.CopyBuffer(h, bounded.ContextReader(ctx, f), buf); err != nil {
-		return "", fmt.Errorf("digesting %s: %w", path, err)
+	if _, err := io.CopyBuffer(h, bounded.ContextReader(ctx, r), buf); err != nil {
+		return "", fmt.Errorf("digesting %s: %w", name, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/subject"
+	"github.com/paved-dev/paved/shared/workspace"
 )
 
 func write(t *testing.T, path, content string) string {
@@ -69,6 +70,11 @@ func TestResolveErrors(t *testing.T) {
 	write(t, filepath.Join(dir, "bad.sums"), "nothex  file\n")
 	outside := filepath.Join(t.TempDir(), "outside")
 	write(t, outside, "secret")
+	ws, err := workspace.Open(dir, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
 	if err := os.Symlink(outside, filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +91,7 @@ func TestResolveErrors(t *testing.T) {
 		{"bad digest", subject.Spec{Digests: []string{"x@sha256:abc"}}, subject.Options{}, "want name@sha256"},
 		{"bad checksums", subject.Spec{ChecksumsFiles: []string{filepath.Join(dir, "bad.sums")}}, subject.Options{}, "line 1"},
 		{"conflicting digests", subject.Spec{Digests: []string{"x@sha256:" + strings.Repeat("a", 64), "x@sha256:" + strings.Repeat("b", 64)}}, subject.Options{}, "named twice"},
-		{"escapes workspace", subject.Spec{Paths: []string{filepath.Join(dir, "link")}}, subject.Options{Root: dir}, "inside the workspace"},
+		{"escapes workspace", subject.Spec{Paths: []string{filepath.Join(dir, "link")}}, subject.Options{Files: ws}, "outside the workspace"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

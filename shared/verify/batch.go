@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/paved-dev/paved/shared/bounded"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -72,6 +73,9 @@ func (l Limits) bundles() int {
 // one shared budget of Limits. The zero value uses the default limits.
 type Collector struct {
 	Limits Limits
+	// Files opens the files Load reads (default: the operating system's,
+	// regular files only; a *workspace.Workspace confines them).
+	Files Files
 	// Candidates collected so far.
 	Candidates []Candidate
 	read       int64
@@ -106,24 +110,30 @@ func (c *Collector) Parse(data []byte, source string) error {
 // Load adds bundle files, JSON Lines files, or directories of them
 // (*.sigstore.json, *.sigstore, *.jsonl, *.intoto.jsonl). The files' sizes
 // are checked against the budget, all together, before any is read.
+// In a directory, FIFOs, devices and sockets are skipped; named directly,
+// they are refused.
 func (c *Collector) Load(paths []string) error {
+	fsys := c.Files
+	if fsys == nil {
+		fsys = osFiles{}
+	}
 	var files []string
 	var size int64
 	for _, p := range paths {
-		st, err := os.Stat(p)
+		st, err := fsys.Stat(p)
 		if err != nil {
 			return fail.Configf("bundle %s: %w", p, fail.PathCause(err))
 		}
 		found := []string{p}
 		if st.IsDir() {
 			found = nil
-			entries, err := os.ReadDir(p)
+			entries, err := fsys.ReadDir(p)
 			if err != nil {
 				return fail.Configf("reading bundle directory: %w", err)
 			}
 			for _, e := range entries {
 				n := e.Name()
-				if !e.IsDir() && (strings.HasSuffix(n, ".sigstore.json") || strings.HasSuffix(n, ".sigstore") || strings.HasSuffix(n, ".jsonl")) {
+				if (e.Type().IsRegular() || e.Type()&fs.ModeSymlink != 0) && (strings.HasSuffix(n, ".sigstore.json") || strings.HasSuffix(n, ".sigstore") || strings.HasSuffix(n, ".jsonl")) {
 					found = append(found, filepath.Join(p, n))
 				}
 			}
@@ -135,7 +145,7 @@ func (c *Collector) Load(paths []string) error {
 			if len(files) >= c.Limits.bundles()-len(c.Candidates) {
 				return fail.Configf(errTooMuch, fmt.Sprintf("%d bundles in all", c.Limits.bundles()), "at "+f)
 			}
-			if fst, err := os.Stat(f); err == nil && fst.Mode().IsRegular() {
+			if fst, err := fsys.Stat(f); err == nil && fst.Mode().IsRegular() {
 				size += fst.Size()
 				if c.read+size > c.Limits.bytes() {
 					return fail.Configf(errTooMuch, fmt.Sprintf("%d MiB in all", c.Limits.bytes()>>20), "at "+f)
@@ -149,7 +159,7 @@ func (c *Collector) Load(paths []string) error {
 		if limit > maxBundleFile {
 			limit = maxBundleFile
 		}
-		data, err := bounded.ReadFile(f, limit)
+		data, err := fsys.ReadFile(f, limit)
 		if err != nil {
 			return fail.Configf("reading bundle: %w", err)
 		}
@@ -208,10 +218,25 @@ func parseBundles(data []byte, source string, room, limit int) ([]Candidate, err
 	return out, nil
 }
 
+// Files opens the files a user named (*workspace.Workspace: relative to the
+// working directory, confined to the workspace, regular files only).
+type Files interface {
+	Stat(path string) (fs.FileInfo, error)
+	ReadDir(path string) ([]fs.DirEntry, error)
+	ReadFile(path string, limit int64) ([]byte, error)
+}
+
+// osFiles are the operating system's files, read only when regular.
+type osFiles struct{}
+
+func (osFiles) Stat(p string) (fs.FileInfo, error)             { return os.Stat(p) }
+func (osFiles) ReadDir(p string) ([]fs.DirEntry, error)        { return os.ReadDir(p) }
+func (osFiles) ReadFile(p string, limit int64) ([]byte, error) { return bounded.ReadFile(p, limit) }
+
 // LoadBundles reads bundle files, JSON Lines files, or directories of them
-// within the default Limits.
-func LoadBundles(paths []string) ([]Candidate, error) {
-	var c Collector
+// within the default Limits, through files (nil: the operating system's).
+func LoadBundles(files Files, paths []string) ([]Candidate, error) {
+	c := Collector{Files: files}
 	if err := c.Load(paths); err != nil {
 		return nil, err
 	}

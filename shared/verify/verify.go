@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
@@ -304,6 +305,21 @@ var hashes = map[string]func() hash.Hash{"sha256": sha256.New, "sha384": sha512.
 // FileDigestsOf streams a file once through each of algs (sha256, sha384,
 // sha512; others are ignored), in that order of algs.
 func FileDigestsOf(ctx context.Context, path string, algs []string) ([]Artifact, error) {
+	// Never blocking on a FIFO or device: only a regular file is read.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fail.Configf("artifact: %w", fail.PathCause(err))
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fail.Configf("artifact %s is not a regular file: name a file", path)
+	}
+	return ReaderDigestsOf(ctx, f, path, algs)
+}
+
+// ReaderDigestsOf streams r once through each of algs, as FileDigestsOf does;
+// name is for errors.
+func ReaderDigestsOf(ctx context.Context, r io.Reader, name string, algs []string) ([]Artifact, error) {
 	var names []string
 	var hs []hash.Hash
 	var ws []io.Writer
@@ -318,24 +334,19 @@ func FileDigestsOf(ctx context.Context, path string, algs []string) ([]Artifact,
 	if len(hs) == 0 {
 		return nil, fail.Configf("no supported digest algorithm among %v: want sha256, sha384 or sha512", algs)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fail.Configf("artifact: %w", fail.PathCause(err))
-	}
-	defer f.Close()
 	w := io.MultiWriter(ws...)
 	buf := make([]byte, 1<<20)
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		n, rerr := f.Read(buf)
+		n, rerr := r.Read(buf)
 		w.Write(buf[:n])
 		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
-			return nil, fail.Configf("reading artifact %s: %w", path, rerr)
+			return nil, fail.Configf("reading artifact %s: %w", name, rerr)
 		}
 	}
 	out := make([]Artifact, len(hs))

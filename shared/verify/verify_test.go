@@ -161,7 +161,7 @@ func TestFileDigestsOfEveryAlgorithm(t *testing.T) {
 	if len(arts) != 3 || !bytes.Equal(arts[0].Digest, s256[:]) || !bytes.Equal(arts[1].Digest, s384[:]) || !bytes.Equal(arts[2].Digest, s512[:]) || arts[1].Algorithm != "sha384" {
 		t.Fatalf("digests %v", arts)
 	}
-	cands, err := verify.LoadBundles([]string{pub("sigstore-js-2.1.0-bundle.json"), pub("custom-issuer.sigstore.json")})
+	cands, err := verify.LoadBundles(nil, []string{pub("sigstore-js-2.1.0-bundle.json"), pub("custom-issuer.sigstore.json")})
 	if err != nil {
 		t.Fatal(err)
 	}
