@@ -62,6 +62,9 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 		if !v.Set("predicate-type") {
 			return nil, fail.Configf("--predicate-path needs --predicate-type: name the type of the custom predicate (a URI)")
 		}
+		if provenance.IsProvenanceType(predType) {
+			return nil, fail.Configf("--predicate-type %s with --predicate-path: a custom predicate cannot claim to be SLSA provenance, which Paved builds itself from the signing certificate and the CI run; drop --predicate-path to sign Paved's provenance, or give your predicate a type of its own", predType)
+		}
 		if customPredicate, err = bounded.ReadFile(p, maxPredicate); err != nil {
 			return nil, fail.Configf("reading predicate: %w", err)
 		}
