@@ -94,11 +94,11 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 			return nil, fmt.Errorf("building provenance: %w", err)
 		}
 	}
-	bundleJSON, err := sg.sign(ctx, subjects, predType, customPredicate, bundlePath)
+	bundleJSON, err := sg.sign(ctx, subjects, predType, customPredicate)
 	if err != nil {
 		return nil, err
 	}
-	stored, err := st.put(ctx, env, bundleJSON, subjects)
+	stored, err := st.put(ctx, env, bundleJSON, subjects, bundlePath)
 	if err != nil {
 		return nil, sg.redact(err)
 	}

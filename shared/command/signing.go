@@ -101,10 +101,11 @@ func trustedRootFlag(source string) string {
 	return " --trusted-root " + source
 }
 
-// sign signs an in-toto statement over subjects and writes the bundle to
-// bundlePath atomically; it returns the bundle's JSON as written. The bundle
-// is verified before it is written.
-func (s *signing) sign(ctx context.Context, subjects []subject.Subject, predType string, predicate []byte, bundlePath string) ([]byte, error) {
+// sign signs an in-toto statement over subjects and returns the bundle's
+// JSON, verified but not yet written anywhere: the caller stores it first and
+// writes the file last (writeBundle), so a run that fails leaves no bundle
+// file that looks like a finished attestation.
+func (s *signing) sign(ctx context.Context, subjects []subject.Subject, predType string, predicate []byte) ([]byte, error) {
 	stmt, err := attest.Statement(subjects, predType, predicate)
 	if err != nil {
 		return nil, err
@@ -113,14 +114,16 @@ func (s *signing) sign(ctx context.Context, subjects []subject.Subject, predType
 	if err != nil {
 		return nil, s.redact(err)
 	}
-	data, err := attest.Marshal(b)
-	if err != nil {
-		return nil, err
+	return attest.Marshal(b)
+}
+
+// writeBundle writes a bundle file atomically: readers see the old file or
+// the whole new one, never a part.
+func writeBundle(path string, data []byte) error {
+	if err := WriteFileAtomic(path, data, 0o644); err != nil {
+		return fail.Configf("writing bundle: %w", err)
 	}
-	if err := WriteFileAtomic(bundlePath, data, 0o644); err != nil {
-		return nil, fail.Configf("writing bundle: %w", err)
-	}
-	return data, nil
+	return nil
 }
 
 // checkOutputDir fails early, before any signing, when a file cannot be written.
