@@ -10,8 +10,8 @@ import (
 
 	"github.com/paved-dev/paved/shared/attest"
 	"github.com/paved-dev/paved/shared/ci"
-	"github.com/paved-dev/paved/shared/identity"
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/identity"
 	"github.com/paved-dev/paved/shared/subject"
 	"github.com/paved-dev/paved/shared/trust"
 )
