@@ -17,6 +17,7 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/ci"
 	"github.com/paved-dev/paved/shared/command"
 	"github.com/paved-dev/paved/shared/identity"
@@ -77,7 +78,25 @@ func (d *Door) Run() ci.Run {
 		ProjectPath:       d.getenv("GITHUB_REPOSITORY"),
 		Ref:               d.getenv("GITHUB_REF"),
 		Commit:            d.getenv("GITHUB_SHA"),
+		Visibility:        d.visibility(),
 	}
+}
+
+// maxEvent bounds the webhook event payload read for the repository's visibility.
+const maxEvent = 64 << 20
+
+// visibility is the repository's visibility from the event payload, Unknown
+// when the payload is missing or does not say.
+func (d *Door) visibility() ci.Visibility {
+	p := d.getenv("GITHUB_EVENT_PATH")
+	if p == "" {
+		return ci.Unknown
+	}
+	data, err := bounded.ReadFile(p, maxEvent)
+	if err != nil {
+		return ci.Unknown
+	}
+	return ci.VisibilityFromEvent(data)
 }
 
 // Identity implements ci.Platform: the job's OIDC token request, when the job may

@@ -24,6 +24,24 @@ const ImageVariable = "PAVED_IMAGE"
 // that what runs the signing is the image that was reviewed.
 const ImagePattern = `^(\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\}|[^\s@$]+@sha256:[0-9a-f]{64})$`
 
+// PavedPattern is the regex of the paved input, the one input spliced into
+// the job's script: a command name or a path with no character the shell
+// would read as anything else (no space, quote, ;, |, &, backtick...), or
+// one reference to a CI/CD variable that holds the path.
+const PavedPattern = `^([A-Za-z0-9_./][A-Za-z0-9_./+-]*|\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\})$`
+
+// SecretPattern is the regex of every secret input: only a reference to a
+// CI/CD variable (masked, protected, kept out of the repository), never the
+// token itself, which would sit in pipeline configuration for anyone who can
+// read the repository. Empty means the platform's default.
+const SecretPattern = `^$|^\$[A-Za-z_][A-Za-z0-9_]*$|^\$\{[A-Za-z_][A-Za-z0-9_]*\}$`
+
+// StagePattern and SuffixPattern keep the job's stage and name to plain words.
+const (
+	StagePattern  = `^[A-Za-z0-9_.-]+( [A-Za-z0-9_.-]+)*$`
+	SuffixPattern = `^$|^[A-Za-z0-9_.:-]+$`
+)
+
 // ReleaseImageFile holds the Paved image of a release commit, NAME@sha256:HEX
 // (written by .github/release/pin.sh); elsewhere it names no image and the
 // components default to the ImageVariable.
@@ -85,13 +103,18 @@ func ComponentYAML(cmd *command.Command, image string) string {
 		stage = "test"
 	}
 	b.WriteString("spec:\n  inputs:\n")
-	fmt.Fprintf(&b, "    stage:\n      description: %s\n      default: %s\n", q("stage of the paved "+cmd.Name+" job"), q(stage))
-	fmt.Fprintf(&b, "    job-suffix:\n      description: %s\n      default: \"\"\n", q("appended to the job name, to include the component more than once"))
+	fmt.Fprintf(&b, "    stage:\n      description: %s\n      default: %s\n      regex: %s\n", q("stage of the paved "+cmd.Name+" job"), q(stage), q(StagePattern))
+	fmt.Fprintf(&b, "    job-suffix:\n      description: %s\n      default: \"\"\n      regex: %s\n", q("appended to the job name, to include the component more than once"), q(SuffixPattern))
 	fmt.Fprintf(&b, "    needs:\n      description: %s\n      type: array\n      default: []\n", q("jobs whose artifacts the paved "+cmd.Name+" job needs; empty: it starts at once, with no artifacts of earlier jobs"))
 	fmt.Fprintf(&b, "    image:\n      description: %s\n      default: %s\n      regex: %s\n", q("image the job runs in, pinned by digest (NAME@sha256:HEX), or a CI/CD variable holding one; shell runners ignore it"), q(imageDefault), q(ImagePattern))
-	fmt.Fprintf(&b, "    paved:\n      description: %s\n      default: paved\n", q("the paved command to run (a path when the job image does not ship it)"))
+	fmt.Fprintf(&b, "    paved:\n      description: %s\n      default: paved\n      regex: %s\n", q("the paved command to run (a path when the job image does not ship it, or a $VARIABLE holding one; letters, digits and ./_+- only)"), q(PavedPattern))
 	for _, in := range cmd.CIInputs() {
 		fmt.Fprintf(&b, "    %s:\n      description: %s\n", in.Name, q(in.Usage))
+		if in.Secret {
+			// The regex says it: a $VARIABLE reference, never the token.
+			fmt.Fprintf(&b, "      default: %s\n      regex: %s\n", q(in.Default), q(SecretPattern))
+			continue
+		}
 		if in.Bool {
 			def := in.Default
 			if def == "" {

@@ -67,6 +67,7 @@ func (d *Door) Run() ci.Run {
 		ProjectPath:       d.getenv("CI_PROJECT_PATH"),
 		Ref:               d.getenv("CI_COMMIT_REF_NAME"),
 		Commit:            d.getenv("CI_COMMIT_SHA"),
+		Visibility:        ci.ParseVisibility(d.getenv("CI_PROJECT_VISIBILITY")),
 	}
 }
 

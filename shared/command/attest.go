@@ -68,6 +68,9 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 		if !v.Set("predicate-type") {
 			return nil, fail.Configf("--predicate-path needs --predicate-type: name the type of the custom predicate (a URI)")
 		}
+		if provenance.IsProvenanceType(predType) {
+			return nil, fail.Configf("--predicate-type %s with --predicate-path: a custom predicate cannot claim to be SLSA provenance, which Paved builds itself from the signing certificate and the CI run; drop --predicate-path to sign Paved's provenance, or give your predicate a type of its own", predType)
+		}
 		if customPredicate, err = files.ReadFile(p, maxPredicate); err != nil {
 			return nil, fail.Configf("reading predicate: %w", err)
 		}
@@ -98,11 +101,11 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 			return nil, fmt.Errorf("building provenance: %w", err)
 		}
 	}
-	bundleJSON, err := sg.sign(ctx, subjects, predType, customPredicate, bundlePath)
+	bundleJSON, err := sg.sign(ctx, subjects, predType, customPredicate)
 	if err != nil {
 		return nil, err
 	}
-	stored, err := st.put(ctx, env, bundleJSON, subjects)
+	stored, err := st.put(ctx, env, bundleJSON, subjects, bundlePath)
 	if err != nil {
 		return nil, sg.redact(err)
 	}

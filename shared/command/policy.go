@@ -235,7 +235,11 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := sg.sign(ctx, subjects, VSAPredicateType, pred, v.String("bundle-path")); err != nil {
+		data, err := sg.sign(ctx, subjects, VSAPredicateType, pred)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeBundle(v.String("bundle-path"), data); err != nil {
 			return nil, err
 		}
 		outputs["bundle-path"] = v.String("bundle-path")

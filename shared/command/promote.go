@@ -220,7 +220,7 @@ func signPromotion(ctx context.Context, env Env, v Values, res *promote.Result, 
 	none := promotionSigned{}
 	repo, _, _ := strings.Cut(res.Destination, "@")
 	subj := subject.Subject{Name: repo, Digest: map[string]string{"sha256": strings.TrimPrefix(res.Digest, "sha256:")}}
-	signed, data, err := signPromotionStatement(ctx, env, v, subj, path, func(run promote.Run) ([]byte, error) {
+	signed, data, err := signPromotionStatement(ctx, env, v, subj, func(run promote.Run) ([]byte, error) {
 		return promote.NewPredicate(res, v.String("environment"), run, ver, env.now())
 	})
 	if err != nil {
@@ -235,16 +235,19 @@ func signPromotion(ctx context.Context, env Env, v Values, res *promote.Result, 
 		return none, err
 	}
 	if _, err := oci.Put(ctx, b); err != nil {
-		return none, redact(fmt.Errorf("the promotion attestation is signed and written to %s, but attaching it at %s failed (nothing was tagged; run the promotion again): %w", path, res.Destination, err), signed.token)
+		return none, redact(fmt.Errorf("the promotion attestation is signed, but attaching it at %s failed (nothing was tagged and %s was not written; run the promotion again): %w", res.Destination, path, err), signed.token)
+	}
+	if err := writeBundle(path, data); err != nil {
+		return none, fmt.Errorf("the promotion attestation is attached at %s, but: %w", res.Destination, err)
 	}
 	fmt.Fprintf(env.log(), "paved: promotion attestation attached to %s\n", res.Destination)
 	return signed, nil
 }
 
 // signPromotionStatement signs a promotion statement about subj, with the
-// predicate pred builds from this run's identity, and writes its bundle to
-// path; it returns the bundle's bytes.
-func signPromotionStatement(ctx context.Context, env Env, v Values, subj subject.Subject, path string, pred func(promote.Run) ([]byte, error)) (promotionSigned, []byte, error) {
+// predicate pred builds from this run's identity; it returns the bundle's
+// bytes, which the caller writes once the promotion it claims happened.
+func signPromotionStatement(ctx context.Context, env Env, v Values, subj subject.Subject, pred func(promote.Run) ([]byte, error)) (promotionSigned, []byte, error) {
 	none := promotionSigned{}
 	sg, err := newSigning(ctx, env, v)
 	if err != nil {
@@ -260,7 +263,7 @@ func signPromotionStatement(ctx context.Context, env Env, v Values, subj subject
 	if err != nil {
 		return none, nil, err
 	}
-	data, err := sg.sign(ctx, []subject.Subject{subj}, promote.PredicateType, p, path)
+	data, err := sg.sign(ctx, []subject.Subject{subj}, promote.PredicateType, p)
 	if err != nil {
 		return none, nil, err
 	}
@@ -380,16 +383,22 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 	ver := verificationOf(oc, ids)
 	subj := subject.Subject{Name: name, Digest: map[string]string{"sha256": strings.TrimPrefix(f.Digest, "sha256:")}}
 	to := up.Name() + ", file " + name
-	signed, data, err := signPromotionStatement(ctx, env, v, subj, attPath, func(run promote.Run) ([]byte, error) {
+	signed, data, err := signPromotionStatement(ctx, env, v, subj, func(run promote.Run) ([]byte, error) {
 		return promote.NewFilePredicate(path, to, f.Digest, f.Size, v.String("environment"), run, ver, env.now())
 	})
 	if err != nil {
+		return nil, err
+	}
+	// The upload reads the attestation from its file, so it is written now and
+	// removed again when the promotion fails.
+	if err := writeBundle(attPath, data); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(data)
 	attName := fmt.Sprintf("%s.promotion-%s.sigstore.json", name, hex.EncodeToString(sum[:])[:12])
 	af, err := promote.OpenAttested(ctx, attPath, []string{"sha256:" + hex.EncodeToString(sum[:])}, promote.FileOptions{})
 	if err != nil {
+		os.Remove(attPath)
 		return nil, err
 	}
 	defer af.Close()

@@ -178,7 +178,11 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 				return nil, cleanup(err)
 			}
 			bundlePath := d.Path + ".sigstore.json"
-			if _, err := sg.sign(ctx, subjects, predType, pred, bundlePath); err != nil {
+			data, err := sg.sign(ctx, subjects, predType, pred)
+			if err != nil {
+				return nil, cleanup(err)
+			}
+			if err := writeBundle(bundlePath, data); err != nil {
 				return nil, cleanup(err)
 			}
 			written = append(written, bundlePath)

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/paved-dev/paved/shared/attest"
+	"github.com/paved-dev/paved/shared/ci"
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/identity"
 	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/subject"
 	"github.com/paved-dev/paved/shared/trust"
@@ -23,6 +25,7 @@ func signingInputs() []Input {
 		{Name: "identity-token-file", Usage: "file holding the OIDC identity token"},
 		{Name: "trusted-root", Usage: "trusted_root.json of a private Sigstore instance (default: public-good Sigstore through TUF)"},
 		{Name: "signing-config", Usage: "signing_config.json (v0.2) naming that instance's Fulcio, timestamp authority and Rekor"},
+		{Name: "allow-public-log", Bool: true, Usage: "sign a private or internal repository's artifacts with public-good Sigstore anyway, which publishes the repository, commit and workflow in its public logs (default: refused; use a private instance instead)"},
 		{Name: "service-timeout", Default: "30s", Pattern: `^[0-9]+(\.[0-9]+)?(ms|s|m)$`, Usage: "how long one request to Fulcio, a timestamp authority or Rekor may take; each is tried 4 times with backoff"},
 	}
 }
@@ -56,12 +59,54 @@ func newSigning(ctx context.Context, env Env, v Values) (*signing, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Before the certificate request: public-good Fulcio already publishes
+	// the certificate, and with it the repository's name.
+	if err := checkPublicLog(env.Platform.Run(), token, mat, v.Bool("allow-public-log")); err != nil {
+		return nil, err
+	}
 	s := &signing{mat: mat, token: token}
 	s.signer, err = attest.NewSigner(ctx, mat, token, attest.Options{Transport: env.Transport, Retry: env.Retry, Now: env.Now})
 	if err != nil {
 		return nil, s.redact(err)
 	}
 	return s, nil
+}
+
+// checkPublicLog refuses to sign a private or internal repository's
+// artifacts with a Sigstore instance whose logs are public, unless the
+// caller opted in (allowPublic). The visibility is the stricter of what the
+// platform reported and the token's repository_visibility claim (GitHub).
+// It fails closed: in a CI system that reports visibility, not learning it
+// counts as private; outside CI the signer is a person who chose the
+// instance, and nothing is refused.
+func checkPublicLog(run ci.Run, token string, mat *trust.Material, allowPublic bool) error {
+	public := mat.PublicServices()
+	if allowPublic || len(public) == 0 {
+		return nil
+	}
+	vis := run.Visibility
+	if c, err := identity.ParseUnverified(token); err == nil {
+		for _, claim := range []string{"repository_visibility", "project_visibility"} {
+			if s, ok := c.Raw[claim].(string); ok {
+				vis = ci.Stricter(vis, ci.ParseVisibility(s))
+			}
+		}
+	}
+	if vis == ci.Public || (vis == ci.Unknown && run.Kind == ci.Local) {
+		return nil
+	}
+	repo := run.ProjectPath
+	if repo == "" {
+		repo = "the repository"
+	}
+	what := fmt.Sprintf("%s is %s", repo, vis)
+	if vis == ci.Unknown {
+		what = fmt.Sprintf("Paved could not tell whether %s is public (neither the platform nor the identity token says), so it is treated as private", repo)
+	}
+	return fail.Configf("%s: signing with public-good Sigstore (%s) would publish its name, commit and workflow in public logs for anyone to read. "+
+		"Either sign with a private Sigstore instance: set trusted-root and signing-config to its trusted_root.json and signing_config.json "+
+		"(on GitHub, GitHub's own instance for private repositories, as actions/attest uses); "+
+		"or, if publishing these details is intended, set allow-public-log: true (--allow-public-log)", what, strings.Join(public, ", "))
 }
 
 // redact removes the identity token from an error message.
@@ -111,10 +156,11 @@ func trustedRootFlag(source string) string {
 	return " --trusted-root " + logtext.Shell(source)
 }
 
-// sign signs an in-toto statement over subjects and writes the bundle to
-// bundlePath atomically; it returns the bundle's JSON as written. The bundle
-// is verified before it is written.
-func (s *signing) sign(ctx context.Context, subjects []subject.Subject, predType string, predicate []byte, bundlePath string) ([]byte, error) {
+// sign signs an in-toto statement over subjects and returns the bundle's
+// JSON, verified but not yet written anywhere: the caller stores it first and
+// writes the file last (writeBundle), so a run that fails leaves no bundle
+// file that looks like a finished attestation.
+func (s *signing) sign(ctx context.Context, subjects []subject.Subject, predType string, predicate []byte) ([]byte, error) {
 	stmt, err := attest.Statement(subjects, predType, predicate)
 	if err != nil {
 		return nil, err
@@ -123,14 +169,16 @@ func (s *signing) sign(ctx context.Context, subjects []subject.Subject, predType
 	if err != nil {
 		return nil, s.redact(err)
 	}
-	data, err := attest.Marshal(b)
-	if err != nil {
-		return nil, err
+	return attest.Marshal(b)
+}
+
+// writeBundle writes a bundle file atomically: readers see the old file or
+// the whole new one, never a part.
+func writeBundle(path string, data []byte) error {
+	if err := WriteFileAtomic(path, data, 0o644); err != nil {
+		return fail.Configf("writing bundle: %w", err)
 	}
-	if err := WriteFileAtomic(bundlePath, data, 0o644); err != nil {
-		return nil, fail.Configf("writing bundle: %w", err)
-	}
-	return data, nil
+	return nil
 }
 
 // checkOutputDir fails early, before any signing, when a file cannot be written.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -55,8 +56,11 @@ type GitHubEnv interface {
 // storing is one invocation's set of storage targets, validated before any
 // signing so that bad inputs fail early and nothing is half-stored.
 type storing struct {
+	// writers are the remote targets, stored in first.
 	writers []store.Writer
-	jsonl   string
+	// jsonl is the JSON Lines file ("" for none), written with the bundle
+	// file once every remote target holds the bundle.
+	jsonl string
 }
 
 // newStoring validates the storage inputs and builds the targets. bundlePath
@@ -73,9 +77,6 @@ func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
 			return nil, err
 		}
 		s.jsonl = p
-	}
-	if s.jsonl != "" {
-		s.writers = append(s.writers, &store.JSONLines{Path: s.jsonl})
 	}
 	images := v.List("registry-image")
 	switch {
@@ -158,9 +159,12 @@ func apiFromServer(server string) string {
 	return strings.TrimRight(server, "/") + "/api/v3"
 }
 
-// put stores one bundle in every target. A failing target is reported after
-// the others completed; the log says where the bundle is.
-func (s *storing) put(ctx context.Context, env Env, bundleJSON []byte, subjects []subject.Subject) (map[string]string, error) {
+// put stores one bundle in every remote target, then writes the bundle file
+// at bundlePath and adds it to the JSON Lines file. A failing target is
+// reported after the others completed, and then no file is written: the
+// files a run leaves are what claims it attested, so they appear only when
+// every store it was asked for holds the bundle. The log says where it is.
+func (s *storing) put(ctx context.Context, env Env, bundleJSON []byte, subjects []subject.Subject, bundlePath string) (map[string]string, error) {
 	b, err := store.Parse(bundleJSON)
 	if err != nil {
 		return nil, fmt.Errorf("storing the bundle: %w", err)
@@ -171,9 +175,6 @@ func (s *storing) put(ctx context.Context, env Env, bundleJSON []byte, subjects 
 		}
 	}
 	outputs := map[string]string{}
-	if s.jsonl != "" {
-		outputs["bundles-jsonl"] = s.jsonl
-	}
 	results := store.PutAll(ctx, b, s.writers)
 	var refs []string
 	for _, r := range results {
@@ -204,9 +205,33 @@ func (s *storing) put(ctx context.Context, env Env, bundleJSON []byte, subjects 
 		outputs["registry-referrer"] = strings.Join(refs, "\n")
 	}
 	if err := store.Errors(results); err != nil {
-		return outputs, fmt.Errorf("the bundle is signed and written, but storing it failed: %w", err)
+		return outputs, fmt.Errorf("the bundle is signed, but storing it failed, so %s (run the job again once the store is reachable): %w", s.notWritten(bundlePath), err)
+	}
+	if err := writeBundle(bundlePath, bundleJSON); err != nil {
+		return outputs, err
+	}
+	if s.jsonl != "" {
+		r, err := (&store.JSONLines{Path: s.jsonl}).Put(ctx, b)
+		if err != nil {
+			os.Remove(bundlePath)
+			return outputs, fmt.Errorf("adding the bundle to %s (so %s was removed again): %w", s.jsonl, bundlePath, err)
+		}
+		state := "stored"
+		if r.Existed {
+			state = "already stored"
+		}
+		fmt.Fprintf(env.log(), "paved: %s in JSON Lines %s\n", state, s.jsonl)
+		outputs["bundles-jsonl"] = s.jsonl
 	}
 	return outputs, nil
+}
+
+// notWritten says which files put left unwritten, for messages.
+func (s *storing) notWritten(bundlePath string) string {
+	if s.jsonl == "" {
+		return bundlePath + " was not written"
+	}
+	return "neither " + bundlePath + " nor " + s.jsonl + " was written"
 }
 
 // storeOutputs are the outputs of commands that store bundles.

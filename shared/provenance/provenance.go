@@ -22,6 +22,21 @@ import (
 // PredicateType is the SLSA Provenance v1 predicate type.
 const PredicateType = "https://slsa.dev/provenance/v1"
 
+// provenancePrefix starts every SLSA provenance predicate type
+// (https://slsa.dev/provenance/v0.1, v0.2, v1 and later ones).
+const provenancePrefix = "https://slsa.dev/provenance/"
+
+// IsProvenanceType tells whether a predicate type claims to be SLSA
+// provenance, of any version. Only Build may produce such a predicate: one
+// written by the build itself could name any builder, repository or commit.
+// The comparison ignores case and surrounding space, and treats http like
+// https, so no spelling of the type slips through.
+func IsProvenanceType(predicateType string) bool {
+	t := strings.ToLower(strings.TrimSpace(predicateType))
+	t = strings.TrimPrefix(strings.TrimPrefix(t, "https://"), "http://")
+	return strings.HasPrefix(t, strings.TrimPrefix(provenancePrefix, "https://")) || t == "slsa.dev/provenance"
+}
+
 // Build types this package writes.
 const (
 	// GitHubBuildType is GitHub's own build type for Actions workflows, the one

@@ -7,8 +7,10 @@ package trust
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
@@ -158,4 +160,44 @@ func checkSigningConfig(sc *root.SigningConfig) error {
 		return fmt.Errorf(`it lists rekorTlogUrls without a rekorTlogConfig: add "rekorTlogConfig": {"selector": "ANY"}`)
 	}
 	return nil
+}
+
+// publicDomains are the domains of Sigstore's public instances (public-good
+// and staging), whose transparency and certificate transparency logs anyone
+// can read and search.
+var publicDomains = []string{"sigstore.dev", "sigstage.dev"}
+
+// PublicServices lists the services of the signing config that publish what
+// they are sent: a public-good Rekor writes each entry to a public
+// transparency log, and a public-good Fulcio writes each certificate (with
+// the repository, commit and workflow it names) to a public certificate
+// transparency log. Empty means signing publishes nothing; a timestamp
+// authority keeps no public record, so it never counts.
+func (m *Material) PublicServices() []string {
+	if m == nil || m.Signing == nil {
+		return nil
+	}
+	var out []string
+	for _, svcs := range [][]root.Service{m.Signing.FulcioCertificateAuthorityURLs(), m.Signing.RekorLogURLs()} {
+		for _, s := range svcs {
+			if isPublic(s.URL) {
+				out = append(out, s.URL)
+			}
+		}
+	}
+	return out
+}
+
+func isPublic(service string) bool {
+	u, err := url.Parse(service)
+	if err != nil {
+		return true // fail closed: an unreadable URL might be anything
+	}
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	for _, d := range publicDomains {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return true
+		}
+	}
+	return false
 }
