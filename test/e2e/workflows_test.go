@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/paved-dev/paved/test/oidc"
 )
 
@@ -217,6 +219,84 @@ mkdir -p "$FILES" && cp -R "$ARTIFACT_STORE/$NAME"/. "$FILES/"`
 	return dir
 }
 
+// selfCheckoutStandIn is an actions/checkout test double for the reusable
+// workflow's checkout of its own repository (act checks out the caller's own
+// repository itself): it logs the repository and ref asked for to
+// CHECKOUT_LOG and copies Paved's actions/ from PAVED_SELF_SOURCE, all that
+// setting up paved needs when PAVED_BINARY names the binary under test.
+func selfCheckoutStandIn(t *testing.T) string {
+	t.Helper()
+	action := `name: checkout stand-in
+description: test double of actions/checkout for Paved's own repository
+inputs:
+  repository: {description: OWNER/REPO}
+  ref: {description: commit}
+  path: {description: where to check out}
+  persist-credentials: {description: ignored}
+runs:
+  using: composite
+  steps:
+    - name: checkout stand-in
+      shell: bash
+      env:
+        REPOSITORY: ${{ inputs.repository }}
+        REF: ${{ inputs.ref }}
+        DEST: ${{ inputs.path }}
+      run: |
+        printf '%s %s\n' "$REPOSITORY" "$REF" >> "$CHECKOUT_LOG"
+        mkdir -p "$GITHUB_WORKSPACE/$DEST" && cp -R "$PAVED_SELF_SOURCE/actions" "$GITHUB_WORKSPACE/$DEST/"
+`
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "action.yml"), []byte(action), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestAttackReusableWorkflowRunsItsOwnCommit: a caller that pins the reusable
+// workflow by SHA must get Paved at that SHA, not whatever a moving tag of
+// Paved's actions points at today. So paved.yml names none of Paved's actions
+// by a ref; it checks out its own commit from the OIDC token's
+// job_workflow_sha and runs paved from there (the act run in
+// TestActRunsTheReusableWorkflow checks the commit it asked for).
+func TestAttackReusableWorkflowRunsItsOwnCommit(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), ".github", "workflows", "paved.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []struct {
+				ID   string            `yaml:"id"`
+				Uses string            `yaml:"uses"`
+				With map[string]string `yaml:"with"`
+				Run  string            `yaml:"run"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(raw, &wf); err != nil {
+		t.Fatal(err)
+	}
+	selfCheckout := false
+	for name, job := range wf.Jobs {
+		for _, st := range job.Steps {
+			if strings.HasPrefix(st.Uses, "paved-dev/paved/") || strings.HasPrefix(st.Uses, "./") {
+				t.Errorf("job %s uses %s: a reusable workflow must not name its own actions by a ref (a moving tag) or a caller-relative path", name, st.Uses)
+			}
+			if strings.HasPrefix(st.Uses, "actions/checkout@") && st.With["ref"] == "${{ steps.self.outputs.sha }}" &&
+				st.With["repository"] == "${{ steps.self.outputs.repository }}" {
+				selfCheckout = true
+			}
+			if st.ID == "self" && (!strings.Contains(st.Run, "job_workflow_sha") || !strings.Contains(st.Run, "^[0-9a-f]{40}$")) {
+				t.Errorf("the self step must read and check job_workflow_sha from the OIDC token:\n%s", st.Run)
+			}
+		}
+	}
+	if !selfCheckout {
+		t.Error("paved.yml does not check out its own commit (actions/checkout with steps.self.outputs.repository and sha)")
+	}
+}
+
 // TestActRunsTheReusableWorkflow runs the consumer workflow of docs/github.md,
 // which builds in one job and calls .github/workflows/paved.yml (as paved-dev/paved@v1) for the
 // SBOM, provenance and policy gate, against the local Sigstore stack, and
@@ -236,12 +316,16 @@ func TestActRunsTheReusableWorkflow(t *testing.T) {
 	// repository and run, the reusable workflow as job_workflow_ref.
 	const reusable = "paved-dev/paved/.github/workflows/paved.yml@refs/tags/v1"
 	reusableSAN := "https://github.com/" + reusable
-	reqURL, reqToken := stk.GitHubOIDC().GitHubRequestFor(oidc.GitHubReusableClaims(ghRepo, reusable))
+	claims := oidc.GitHubReusableClaims(ghRepo, reusable)
+	reqURL, reqToken := stk.GitHubOIDC().GitHubRequestFor(claims)
+	checkouts := filepath.Join(t.TempDir(), "checkouts.log")
 	args := []string{"push", "-W", ".github/workflows/release.yml",
 		"-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "--action-offline-mode",
 		"--local-repository", "paved-dev/paved@v1=" + repoRoot(t),
 		"--local-repository", "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02=" + artifactStandIn(t, true),
 		"--local-repository", "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093=" + artifactStandIn(t, false),
+		"--local-repository", "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683=" + selfCheckoutStandIn(t),
+		"--env", "PAVED_SELF_SOURCE=" + repoRoot(t), "--env", "CHECKOUT_LOG=" + checkouts,
 		"--env", "ACTIONS_ID_TOKEN_REQUEST_URL=" + reqURL, "--env", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + reqToken,
 		"--env", "PAVED_TRUSTED_ROOT=" + stk.TrustedRootPath, "--env", "PAVED_SIGNING_CONFIG=" + stk.SigningConfigPath,
 		"--env", "ARTIFACT_STORE=" + store,
@@ -255,6 +339,11 @@ func TestActRunsTheReusableWorkflow(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "bundle=paved-out/provenance.sigstore.json verdict=PASSED") ||
 		!strings.Contains(r.stdout, "signer="+reusableSAN) || !strings.Contains(r.stdout, "provenance.sigstore.json\n") {
 		t.Fatalf("act run of the reusable workflow failed: %s", r)
+	}
+	// The workflow checked out its own repository at the commit its OIDC
+	// token names (job_workflow_sha), not at a tag.
+	if got, err := os.ReadFile(checkouts); err != nil || string(got) != "paved-dev/paved "+claims["job_workflow_sha"].(string)+"\n" {
+		t.Errorf("the reusable workflow checked out %q (%v), want paved-dev/paved at its job_workflow_sha %s", got, err, claims["job_workflow_sha"])
 	}
 	// The stand-in of upload-artifact kept what the reusable workflow handed back.
 	out := filepath.Join(store, "build-output-paved")
