@@ -3,9 +3,10 @@ package command
 import (
 	"context"
 	"crypto/sha256"
-	"github.com/paved-dev/paved/shared/bounded"
 	"os"
 	"strings"
+
+	"github.com/paved-dev/paved/shared/bounded"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -178,12 +179,4 @@ func looksLikeDigest(arg string) bool {
 	}
 	_, err := os.Stat(arg)
 	return err != nil
-}
-
-// artifactOf takes a digest ("sha256:HEX") or a file to digest.
-func artifactOf(ctx context.Context, arg string) (verify.Artifact, error) {
-	if looksLikeDigest(arg) {
-		return verify.ParseDigest(arg)
-	}
-	return verify.FileDigest(ctx, arg)
 }

@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/paved-dev/paved/shared/bounded"
-	"github.com/paved-dev/paved/shared/origin"
 	"io"
 	"net/http"
 	"net/url"
@@ -17,6 +15,9 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/paved-dev/paved/shared/bounded"
+	"github.com/paved-dev/paved/shared/origin"
 
 	"github.com/paved-dev/paved/shared/retry"
 )

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/paved-dev/paved/shared/bounded"
 	"io"
 	"io/fs"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/paved-dev/paved/shared/bounded"
 )
 
 // Record is an OSV record (https://ossf.github.io/osv-schema/), the fields a

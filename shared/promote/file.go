@@ -6,12 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/paved-dev/paved/shared/bounded"
 	"io"
 	"io/fs"
 	"os"
 	"strings"
 	"syscall"
+
+	"github.com/paved-dev/paved/shared/bounded"
 
 	"github.com/paved-dev/paved/shared/fail"
 )

@@ -30,6 +30,7 @@ import (
 	"github.com/anchore/syft/syft/pkg"
 	syftsbom "github.com/anchore/syft/syft/sbom"
 	"github.com/google/go-containerregistry/pkg/authn"
+
 	// syft reads newer RPM databases through database/sql; this registers the
 	// pure-Go driver it expects, as syft's own CLI does.
 	_ "modernc.org/sqlite"

@@ -7,11 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/paved-dev/paved/shared/bounded"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/paved-dev/paved/shared/bounded"
 
 	"github.com/paved-dev/paved/shared/fail"
 )

@@ -5,14 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/paved-dev/paved/shared/bounded"
-	"github.com/paved-dev/paved/shared/githubapi"
-	"github.com/paved-dev/paved/shared/logtext"
-	"github.com/paved-dev/paved/shared/retry"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/paved-dev/paved/shared/bounded"
+	"github.com/paved-dev/paved/shared/githubapi"
+	"github.com/paved-dev/paved/shared/logtext"
+	"github.com/paved-dev/paved/shared/retry"
 
 	"github.com/klauspost/compress/snappy"
 

@@ -8,10 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/paved-dev/paved/shared/bounded"
 	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/paved-dev/paved/shared/bounded"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"

@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/paved-dev/paved/shared/bounded"
 	"io"
 	"os"
 	"path"
@@ -19,6 +18,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/paved-dev/paved/shared/bounded"
 
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/workspace"
