@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -141,11 +142,16 @@ func verifyCommandLine(artifact, bundle string, signer verify.Rule, predType, tr
 		b += " --bundle " + q(bundle)
 	}
 	args := signer.Args()
-	for i := range args {
-		args[i] = q(args[i])
+	for i, a := range args {
+		if !flagName.MatchString(a) {
+			args[i] = q(a)
+		}
 	}
 	return fmt.Sprintf("%s %s --predicate-type %s%s", b, strings.Join(args, " "), q(predType), trustedRootFlag(trust))
 }
+
+// flagName matches a flag as Rule.Args writes it, which needs no quoting.
+var flagName = regexp.MustCompile(`^--[a-z][a-z-]*$`)
 
 // trustedRootFlag is the --trusted-root flag a verify command needs for trust
 // material from source: none for public-good Sigstore (the default).
