@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -73,20 +74,42 @@ func listedJobs(stdout string) []string {
 
 // TestCatalogResolvesSemverRefs includes the attest component from a local
 // component project with the refs docs/gitlab.md gives users: a full version,
-// a major version (`@1`), a minor version and `@~latest`. gitlab-ci-local
+// a major version (`@1`), a minor version, `@~latest` and the moving git tag
+// `@v1`; the test fails when the docs offer a ref it does not resolve. gitlab-ci-local
 // resolves the partial versions and ~latest from the project's tags
 // (git ls-remote --tags), as GitLab resolves them from the catalog's published
 // versions: the highest release in the range by semantic-version order (1.10.0
 // above 1.2.0), ~latest skipping a release candidate. A version that no tag
 // satisfies fails the pipeline before any job runs.
 func TestCatalogResolvesSemverRefs(t *testing.T) {
-	home := semverCatalog(t, []string{"1.0.0", "1.2.0", "1.10.0", "2.0.0", "2.1.0-rc.1"})
-	refs := []struct{ ref, suffix, want string }{
-		{"1.0.0", "-exact", "1.0.0"},
-		{"1", "-major", "1.10.0"},
-		{"1.2", "-minor", "1.2.0"},
-		{"~latest", "-latest", "2.0.0"},
+	home := semverCatalog(t, []string{"1.0.0", "1.2.0", "1.2.3", "1.10.0", "2.0.0", "2.1.0-rc.1"})
+	// ref is what the include names, fetched the ref gitlab-ci-local fetches
+	// (the resolved version), want the version whose component it must be.
+	refs := []struct{ ref, suffix, fetched, want string }{
+		{"1.2.3", "-exact", "1.2.3", "1.2.3"},
+		{"1.2", "-minor", "1.2.3", "1.2.3"},
+		{"1", "-major", "1.10.0", "1.10.0"},
+		{"~latest", "-latest", "2.0.0", "2.0.0"},
+		{"v1", "-git-tag", "v1", "1.10.0"},
 	}
+
+	// Every ref docs/gitlab.md offers is one this test resolves.
+	md, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "gitlab.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(md), "## From the CI/CD catalog\n")
+	section, _, _ = strings.Cut(section, "\n### ")
+	documented := regexp.MustCompile(`- component: \$CI_SERVER_FQDN/paved-dev/paved/[a-z-]+@([^\s|`+"`"+`]+)`).FindAllStringSubmatch(section, -1)
+	if !ok || len(documented) < 4 {
+		t.Fatalf("docs/gitlab.md lacks the include lines under \"## From the CI/CD catalog\" (found %d)", len(documented))
+	}
+	for _, m := range documented {
+		if m[1] != "<commit" && !slices.ContainsFunc(refs, func(r struct{ ref, suffix, fetched, want string }) bool { return r.ref == m[1] }) {
+			t.Errorf("docs/gitlab.md offers @%s, which this test does not resolve", m[1])
+		}
+	}
+
 	var ci strings.Builder
 	ci.WriteString("include:\n")
 	for _, r := range refs {
@@ -102,10 +125,10 @@ func TestCatalogResolvesSemverRefs(t *testing.T) {
 		if !slices.Contains(jobs, "paved-attest"+ref.suffix) {
 			t.Errorf("@%s: no job paved-attest%s in %q", ref.ref, ref.suffix, jobs)
 		}
-		if !strings.Contains(r.stderr, "downloaded paved-dev/paved "+ref.want+" templates/attest") {
-			t.Errorf("@%s was not resolved to %s:\n%s", ref.ref, ref.want, r.stderr)
+		if !strings.Contains(r.stderr, "downloaded paved-dev/paved "+ref.fetched+" templates/attest") {
+			t.Errorf("@%s was not resolved to %s:\n%s", ref.ref, ref.fetched, r.stderr)
 		}
-		b, err := os.ReadFile(filepath.Join(dir, ".gitlab-ci-local", "includes", "gitlab.com", "paved-dev", "paved", ref.want, "templates", "attest.yml"))
+		b, err := os.ReadFile(filepath.Join(dir, ".gitlab-ci-local", "includes", "gitlab.com", "paved-dev", "paved", ref.fetched, "templates", "attest.yml"))
 		if err != nil || !strings.HasPrefix(string(b), "# catalog version "+ref.want+"\n") {
 			first, _, _ := strings.Cut(string(b), "\n")
 			t.Errorf("@%s: the fetched component is %q (%v), want the one of %s", ref.ref, first, err, ref.want)
