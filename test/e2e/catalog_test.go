@@ -7,6 +7,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/paved-dev/paved/gitlab/glstore/glstoretest"
+	"github.com/paved-dev/paved/test/oidc"
+	"github.com/paved-dev/paved/test/stack"
 )
 
 // semverCatalog publishes this working tree's components as a component
@@ -152,32 +157,7 @@ func TestCatalogResolvesSemverRefs(t *testing.T) {
 // on a tag X.Y.Z only, not on a branch, the GitHub tag vX.Y.Z, the moving
 // major tag or a release candidate.
 func TestRootPipelineTestsComponentsAndReleasesOnSemverTags(t *testing.T) {
-	root := repoRoot(t)
-	files := map[string]string{}
-	for _, f := range []string{".gitlab-ci.yml", "go.mod", "go.sum"} {
-		b, err := os.ReadFile(filepath.Join(root, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[f] = string(b)
-	}
-	templates, err := filepath.Glob(filepath.Join(root, "templates", "*.yml"))
-	if err != nil || len(templates) == 0 {
-		t.Fatalf("no components (%v)", err)
-	}
-	var want []string
-	for _, p := range templates {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files["templates/"+filepath.Base(p)] = string(b)
-		want = append(want, "paved-"+strings.TrimSuffix(filepath.Base(p), ".yml"))
-	}
-	dir := gitRepo(t, files)
-	if r := execIn(t, dir, nil, "git", "remote", "add", "origin", "https://gitlab.com/paved-dev/paved.git"); r.code != 0 {
-		t.Fatal(r)
-	}
+	dir, want := componentProject(t)
 	home := t.TempDir() // no insteadOf: a fetch from gitlab.com would fail
 	for _, tc := range []struct {
 		tag     string
@@ -212,6 +192,41 @@ func TestRootPipelineTestsComponentsAndReleasesOnSemverTags(t *testing.T) {
 			t.Errorf("tag %q: catalog-release runs: %v, want %v (jobs %q)", tc.tag, got, tc.release, jobs)
 		}
 	}
+}
+
+// componentProject copies the component project's pipeline, its components
+// and the files its jobs use into a git repository whose remote is
+// gitlab.com/paved-dev/paved, and returns it with the job of every component
+// (paved-NAME).
+func componentProject(t *testing.T) (string, []string) {
+	t.Helper()
+	root := repoRoot(t)
+	files := map[string]string{}
+	for _, f := range []string{".gitlab-ci.yml", "go.mod", "go.sum", "testdata/gitlab-component-policy.yml"} {
+		b, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f] = string(b)
+	}
+	templates, err := filepath.Glob(filepath.Join(root, "templates", "*.yml"))
+	if err != nil || len(templates) == 0 {
+		t.Fatalf("no components (%v)", err)
+	}
+	var want []string
+	for _, p := range templates {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files["templates/"+filepath.Base(p)] = string(b)
+		want = append(want, "paved-"+strings.TrimSuffix(filepath.Base(p), ".yml"))
+	}
+	dir := gitRepo(t, files)
+	if r := execIn(t, dir, nil, "git", "remote", "add", "origin", "https://gitlab.com/paved-dev/paved.git"); r.code != 0 {
+		t.Fatal(r)
+	}
+	return dir, want
 }
 
 // TestReleaseTagsForGitHubAndTheCatalog runs .github/release/pin.sh on a copy
@@ -262,4 +277,85 @@ func TestReleaseTagsForGitHubAndTheCatalog(t *testing.T) {
 	if head, tags := git("rev-parse", "HEAD"), git("tag", "--list"); head != source || tags != catalogTag {
 		t.Errorf("a refused pin.sh left a commit or tag behind: HEAD %s (was %s), tags %q", head, source, tags)
 	}
+}
+
+// TestRootPipelineRunsOnTheLocalStack runs the component project's own
+// pipeline, unchanged, in gitlab-ci-local's shell executor: every component job
+// at $CI_COMMIT_SHA, chained as the file chains them (sbom → policy, attest →
+// verify → promote), signing as a pipeline of paved-dev/paved at that commit
+// against the local Sigstore stack, and promote uploading to a GitLab generic
+// packages API on loopback. Only what a runner here cannot have comes from
+// gitlab-ci-local's --input (applied to every component): the paved binary
+// under test, the stack's trust material and issuer, and offline OSV data.
+func TestRootPipelineRunsOnTheLocalStack(t *testing.T) {
+	const jobToken = "glcbt-64_e2eCatalogJobToken0123456789ab"
+	const projectID = "4343"
+	dir, want := componentProject(t)
+	if r := execIn(t, "", nil, "cp", "-r", filepath.Join(repoRoot(t), "shared", "policy", "testdata", "osv"), filepath.Join(dir, "osv")); r.code != 0 {
+		t.Fatal(r)
+	}
+	sha := strings.TrimSpace(execIn(t, dir, nil, "git", "rev-parse", "HEAD").stdout)
+	claims := oidc.GitLabClaims("paved-dev/paved")
+	claims["sha"] = sha
+	token, err := stk.GitLabOIDC().Mint(claims, stack.Audience, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := glstoretest.New(projectID, jobToken)
+	defer api.Close()
+	args := append(shellRunner(dir, token), "--concurrency", "1",
+		"--variable", "CI_API_V4_URL="+api.URL(),
+		"--variable", "CI_PROJECT_ID="+projectID,
+		"--variable", "CI_JOB_TOKEN="+jobToken,
+		"--input", "paved="+paved,
+		"--input", "trusted-root="+stk.TrustedRootPath,
+		"--input", "signing-config="+stk.SigningConfigPath,
+		"--input", "cert-oidc-issuer="+stk.GitLabIssuer,
+		"--input", "osv-db=osv")
+	start := time.Now()
+	r := gitlabCILocal(t, dir, t.TempDir(), args...)
+	t.Logf("gitlab-ci-local took %s", time.Since(start))
+	if r.code != 0 {
+		t.Fatalf("the component project's pipeline failed: %s", r)
+	}
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(l, "finished in") {
+			t.Log(strings.TrimSpace(l))
+		}
+		if strings.Contains(l, "could not be reached") {
+			t.Errorf("a job reached for a source outside this machine: %s", strings.TrimSpace(l))
+		}
+	}
+	for _, job := range want {
+		if !strings.Contains(r.stdout, job+" ") {
+			t.Errorf("job %s did not run:\n%s", job, r.stdout)
+		}
+	}
+	if v := dotenv(t, dir, "paved-verify"); v["PAVED_VERIFIED"] != "true" {
+		t.Errorf("paved-verify did not verify attest's bundle: %q", v)
+	}
+	if v := dotenv(t, dir, "paved-policy"); v["PAVED_VERDICT"] == "" || v["PAVED_BUNDLE_PATH"] == "" {
+		t.Errorf("paved-policy wrote no verdict or VSA bundle: %q", v)
+	}
+	if v := dotenv(t, dir, "paved-supply-chain"); v["PAVED_BUNDLE_PATH"] != "supply-chain.sigstore.json" {
+		t.Errorf("paved-supply-chain: bundle %q, want supply-chain.sigstore.json", v["PAVED_BUNDLE_PATH"])
+	}
+	files, _, _, badAuth := api.Snapshot()
+	var promoted []string
+	for k := range files {
+		if strings.HasPrefix(k, "paved-component-test/") {
+			promoted = append(promoted, k)
+		}
+	}
+	if len(promoted) == 0 || badAuth != 0 {
+		t.Errorf("paved-promote uploaded nothing to the package paved-component-test (files %v, %d requests without the job token)", keys(files), badAuth)
+	}
+	// What the jobs signed names this project at this commit.
+	bundle := filepath.Join(dir, ".gitlab-ci-local", "artifacts", "paved-attest", "go.sum.sigstore.json")
+	v := execIn(t, dir, nil, paved, "verify", "go.sum", "--bundle", bundle, "--project", "paved-dev/paved", "--source-digest", sha,
+		"--trusted-root", stk.TrustedRootPath, "--cert-oidc-issuer", stk.GitLabIssuer)
+	if v.code != 0 || !strings.Contains(v.stdout, "verified: true") {
+		t.Errorf("attest's bundle does not verify as paved-dev/paved at %s: %s", sha, v)
+	}
+	assertNoSecrets(t, []string{token, jobToken}, []string{r.stdout, r.stderr})
 }
