@@ -155,7 +155,8 @@ func TestCatalogResolvesSemverRefs(t *testing.T) {
 // included from the commit under test ($CI_COMMIT_SHA: read from the working
 // tree, not fetched) and gives its paved-NAME job; the catalog-release job runs
 // on a tag X.Y.Z only, not on a branch, the GitHub tag vX.Y.Z, the moving
-// major tag or a release candidate.
+// major tag or a release candidate, and refuses a release image not pinned by
+// digest.
 func TestRootPipelineTestsComponentsAndReleasesOnSemverTags(t *testing.T) {
 	dir, want := componentProject(t)
 	home := t.TempDir() // no insteadOf: a fetch from gitlab.com would fail
@@ -190,6 +191,25 @@ func TestRootPipelineTestsComponentsAndReleasesOnSemverTags(t *testing.T) {
 		}
 		if got := slices.Contains(jobs, "catalog-release"); got != tc.release {
 			t.Errorf("tag %q: catalog-release runs: %v, want %v (jobs %q)", tc.tag, got, tc.release, jobs)
+		}
+	}
+
+	// The release job runs the release keyword only in an image pinned by
+	// digest: unset or by tag, it fails and names the variable.
+	for _, tc := range []struct {
+		image string
+		ok    bool
+	}{
+		{"", false},
+		{"registry.gitlab.com/gitlab-org/cli:latest", false},
+		{"registry.gitlab.com/gitlab-org/cli@sha256:" + strings.Repeat("ab", 32), true},
+	} {
+		r := gitlabCILocal(t, dir, home, "catalog-release", "--shell-executor-no-image", "--force-shell-executor",
+			"--variable", "CI_COMMIT_TAG=1.2.3", "--variable", "PAVED_RELEASE_CLI_IMAGE="+tc.image)
+		published := strings.Contains(r.stdout, "publishing paved-dev/paved 1.2.3 to the CI/CD catalog")
+		refused := strings.Contains(r.stdout, "set the CI/CD variable PAVED_RELEASE_CLI_IMAGE")
+		if published != tc.ok || refused == tc.ok || (r.code == 0) != tc.ok {
+			t.Errorf("catalog-release with PAVED_RELEASE_CLI_IMAGE=%q: want published=%v: %s", tc.image, tc.ok, r)
 		}
 	}
 }
