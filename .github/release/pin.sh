@@ -3,14 +3,16 @@
 # DIST were built from, writes their SHA-256 into actions/release.sha256 and,
 # given IMAGE (the release's Paved image, NAME@sha256:HEX), writes it into
 # gitlab/release.image and regenerates templates/*.yml so that the components
-# default to it; commits those files alone and tags the commit VERSION
-# (annotated). IMAGE needs the Go toolchain (go generate).
+# default to it; commits those files alone and tags the commit twice
+# (annotated): VERSION for GitHub (v1.2.3) and VERSION without its v for the
+# GitLab CI/CD catalog (1.2.3), whose releases must be semantic versions with
+# no prefix. IMAGE needs the Go toolchain (go generate).
 #
 #   .github/release/pin.sh VERSION DIST [IMAGE]
 #
 # The release commit is reachable from release tags only (the release workflow
-# pushes the tag and moves the major tag, never a branch): every ref that
-# resolves to it (v1.2.3, v1, its commit SHA) gives actions/setup.sh the pins
+# pushes both tags and moves the major tag, never a branch): every ref that
+# resolves to it (v1.2.3, 1.2.3, v1, its commit SHA) gives actions/setup.sh the pins
 # to download and check the release binaries, while branches, whose
 # actions/release.sha256 pins nothing, build paved from source. Prints the
 # release commit's SHA.
@@ -29,9 +31,12 @@ fail() {
 sums=actions/release.sha256
 [ -f "$sums" ] || fail "$sums is missing: run it from the repository root"
 [ -z "$(git status --porcelain --untracked-files=no)" ] || fail "the checkout has uncommitted changes; pin a clean checkout of the commit the binaries were built from"
-if git rev-parse -q --verify "refs/tags/$version" >/dev/null; then
-  fail "tag $version already exists; release a new version instead"
-fi
+catalog=${version#v}
+for tag in "$version" "$catalog"; do
+  if git rev-parse -q --verify "refs/tags/$tag" >/dev/null; then
+    fail "tag $tag already exists; release a new version instead"
+  fi
+done
 if [ -n "$image" ] && [[ ! $image =~ ^[^[:space:]@\$]+@sha256:[0-9a-f]{64}$ ]]; then
   fail "IMAGE must be pinned by digest, NAME@sha256:HEX, got '$image'"
 fi
@@ -58,4 +63,5 @@ if [ -n "$image" ]; then
 fi
 git commit -q -m "release $version: pin the SHA-256 of its binaries"
 git tag -a "$version" -m "paved $version"
+git tag -a "$catalog" -m "paved $version (GitLab CI/CD catalog)"
 git rev-parse HEAD
