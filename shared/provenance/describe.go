@@ -34,32 +34,8 @@ type BuildInfo struct {
 // returns nil for other statements.
 func Describe(statement []byte) *BuildInfo {
 	var st struct {
-		PredicateType string `json:"predicateType"`
-		Predicate     struct {
-			BuildDefinition struct {
-				BuildType          string `json:"buildType"`
-				ExternalParameters struct {
-					Workflow struct {
-						Ref, Repository, Path string
-					} `json:"workflow"`
-					CIConfigRefURI string `json:"ci_config_ref_uri"`
-					Project        string `json:"project"`
-					Ref            string `json:"ref"`
-				} `json:"externalParameters"`
-				ResolvedDependencies []struct {
-					URI    string            `json:"uri"`
-					Digest map[string]string `json:"digest"`
-				} `json:"resolvedDependencies"`
-			} `json:"buildDefinition"`
-			RunDetails struct {
-				Builder struct {
-					ID string `json:"id"`
-				} `json:"builder"`
-				Metadata struct {
-					InvocationID string `json:"invocationId"`
-				} `json:"metadata"`
-			} `json:"runDetails"`
-		} `json:"predicate"`
+		PredicateType string      `json:"predicateType"`
+		Predicate     predicateV1 `json:"predicate"`
 	}
 	if json.Unmarshal(statement, &st) != nil || st.PredicateType != PredicateType {
 		return nil

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -56,19 +57,9 @@ const (
 	maxReason = 2000
 )
 
-func (l Limits) bytes() int64 {
-	if l.Bytes > 0 {
-		return l.Bytes
-	}
-	return DefaultMaxBytes
-}
+func (l Limits) bytes() int64 { return cmp.Or(max(l.Bytes, 0), DefaultMaxBytes) }
 
-func (l Limits) bundles() int {
-	if l.Bundles > 0 {
-		return l.Bundles
-	}
-	return DefaultMaxBundles
-}
+func (l Limits) bundles() int { return cmp.Or(max(l.Bundles, 0), DefaultMaxBundles) }
 
 // Collector gathers candidate bundles from files and fetched documents within
 // one shared budget of Limits. The zero value uses the default limits.

@@ -4,6 +4,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/sha256"
@@ -112,19 +113,9 @@ type Options struct {
 	MaxFailures int
 }
 
-func (o Options) maxCandidates() int {
-	if o.MaxCandidates > 0 {
-		return o.MaxCandidates
-	}
-	return DefaultMaxCandidates
-}
+func (o Options) maxCandidates() int { return cmp.Or(max(o.MaxCandidates, 0), DefaultMaxCandidates) }
 
-func (o Options) maxFailures() int {
-	if o.MaxFailures > 0 {
-		return o.MaxFailures
-	}
-	return DefaultMaxFailures
-}
+func (o Options) maxFailures() int { return cmp.Or(max(o.MaxFailures, 0), DefaultMaxFailures) }
 
 // Result is what was verified.
 type Result struct {
