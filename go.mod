@@ -6,6 +6,7 @@ require (
 	github.com/coreos/go-oidc/v3 v3.20.0
 	github.com/go-jose/go-jose/v4 v4.1.6
 	github.com/in-toto/attestation v1.2.0
+	github.com/itchyny/gojq v0.12.17
 	github.com/sethvargo/go-githubactions v1.3.1
 	github.com/sigstore/protobuf-specs v0.5.2
 	github.com/sigstore/rekor-tiles/v2 v2.3.0
@@ -16,6 +17,8 @@ require (
 	golang.org/x/sys v0.49.0
 	google.golang.org/protobuf v1.36.12
 )
+
+require github.com/itchyny/timefmt-go v0.1.6 // indirect
 
 require (
 	cel.dev/expr v0.25.3 // indirect
