@@ -18,6 +18,7 @@ import (
 
 	"github.com/itchyny/gojq"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/paved-dev/paved/shared/fail"
@@ -56,7 +57,7 @@ func Verify() *Command {
 			{Name: "any-identity-unsafe", Bool: true, Usage: "accept any signer (prints a warning; for debugging only)"},
 			{Name: "bundle-from-oci", Bool: true, CLIOnly: true, Usage: "gh's spelling of --bundle-from registry: fetch the bundles of oci:// artifacts from their registry"},
 			{Name: "no-public-good", Bool: true, CLIOnly: true, Usage: "refuse Sigstore's public-good instance as a trusted root, as gh's flag does: name the roots to believe with --trusted-root"},
-			{Name: "digest-alg", Short: "d", CLIOnly: true, Options: []string{"sha256", "sha512"}, Usage: "also digest file artifacts with this algorithm (sha256 is always computed, and any algorithm a bundle names)"},
+			{Name: "digest-alg", Short: "d", CLIOnly: true, Options: []string{"sha256", "sha512"}, Usage: "match file artifacts by this digest only, as gh does (default: sha256 and any algorithm a bundle names)"},
 			{Name: "limit", Short: "L", CLIOnly: true, Pattern: `^([1-9][0-9]{0,2}|1000)$`, Usage: "at most this many bundles fetched per artifact from each --bundle-from source, 1 to 1000 (default: the verification budget)"},
 		}...)...),
 		Outputs: []Output{
@@ -229,6 +230,9 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	targets, err := verifyTargets(ctx, env, v.List("artifact"), algs)
 	if err != nil {
 		return nil, err
+	}
+	if a := v.String("digest-alg"); a != "" {
+		onlyAlgorithm(targets, a)
 	}
 	if err := fetchBundles(ctx, env, v, from, images, targets, &bundles); err != nil {
 		return nil, err
@@ -579,6 +583,20 @@ func verifyRoots(ctx context.Context, env Env, names []string, kit string, readK
 			o.TUFMirror, o.TUFRoot = mirror, rootJSON
 		default:
 			o.TrustedRootPath = rel(n)
+			lines, err := trustedRootLines(o.TrustedRootPath)
+			if err != nil {
+				return nil, err
+			}
+			if len(lines) > 1 {
+				for i, l := range lines {
+					tr, err := root.NewTrustedRootFromJSON(l)
+					if err != nil {
+						return nil, fail.Configf("trusted root %s line %d is not a Sigstore trusted root: %w", n, i+1, err)
+					}
+					out = append(out, verify.Root{Name: fmt.Sprintf("%s#%d", n, i+1), Material: tr, JSON: l})
+				}
+				continue
+			}
 		}
 		o.TUFCacheDir = env.TUFCacheDir
 		m, err := trust.Load(ctx, o)
