@@ -158,7 +158,7 @@ func render(cmd *Command, door Door, res *Result, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	if !local || len(res.Document) == 0 {
+	if !local || (len(res.Document) == 0 && !res.DocumentOnly) {
 		if err := door.WriteOutputs(cmd, res.Outputs); err != nil {
 			fmt.Fprintf(stderr, "paved %s: writing outputs: %v\n", cmd.Name, err)
 			return err
@@ -286,7 +286,8 @@ func exclusive(cmd *Command, m map[string][]string) error {
 	for _, group := range cmd.Exclusive {
 		var set []string
 		for _, name := range group {
-			if vals := m[name]; len(vals) > 0 && !(len(vals) == 1 && vals[0] == "false") {
+			// A blank value or a switch set to false sets nothing.
+			if vals := m[name]; len(vals) > 0 && !(len(vals) == 1 && (vals[0] == "false" || vals[0] == "")) {
 				set = append(set, "--"+name)
 			}
 		}

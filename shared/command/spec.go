@@ -143,6 +143,9 @@ type Result struct {
 	// Document, when set, is printed on standard output for scripts (e.g.
 	// --format json) instead of the outputs in a plain shell.
 	Document []byte
+	// DocumentOnly keeps a plain shell's standard output for Document even
+	// when it is empty, as gh prints no JSON when verification fails.
+	DocumentOnly bool
 }
 
 // Level ranks an annotation.

@@ -287,10 +287,13 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	switch {
 	case format == "json":
 		res.Document = doc
-	case format == formatGHJSON && rep.Verified:
+	case format == formatGHJSON:
 		// gh prints nothing on standard output when verification fails.
-		if res.Document, err = ghJSON(outcomes); err != nil {
-			return nil, err
+		res.DocumentOnly = true
+		if rep.Verified {
+			if res.Document, err = ghJSON(outcomes); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if jq != nil && len(res.Document) > 0 {
