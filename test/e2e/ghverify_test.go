@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/paved-dev/paved/test/oidc"
 )
 
@@ -44,6 +48,29 @@ func TestVerifyGHExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// An image in a registry, attested by digest with the bundle kept on disk.
+	reg := startRegistry(t)
+	imgRepo, err := name.NewRepository(reg + "/paved-dev/demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(imgRepo.Tag("1.0"), img, anon); err != nil {
+		t.Fatal(err)
+	}
+	imgDigest, _ := img.Digest()
+	iws := t.TempDir()
+	if r := execIn(t, iws, nil, paved, "attest", "--identity-token-file", writeToken(t, tok), "--trusted-root", stk.TrustedRootPath,
+		"--signing-config", stk.SigningConfigPath, "--bundle-path", "image.sigstore.json",
+		"--subject-digest", imgRepo.Name()+"@"+imgDigest.String()); r.code != 0 {
+		t.Fatalf("paved attest: %s", r)
+	}
+	ibundle := filepath.Join(iws, "image.sigstore.json")
+	image := "oci://" + imgRepo.Tag("1.0").String()
+
 	local := []string{"--custom-trusted-root", stk.TrustedRootJSONLPath, "--cert-oidc-issuer", stk.GitHubIssuer}
 	cases := []struct {
 		name string
@@ -56,6 +83,8 @@ func TestVerifyGHExamples(t *testing.T) {
 		{"verify an artifact linked with an organization", []string{art, "--bundle", bundle, "--owner", owner}, 0},
 		{"output the full verification result", []string{art, "--bundle", bundle, "--owner", owner, "--format", "json"}, 0},
 		{"artifact signed with a reusable workflow", []string{rart, "--bundle", rbundle, "--owner", owner, "--signer-repo", shared}, 0},
+		{"verify an OCI image using attestations stored on disk", []string{image, "--owner", owner, "--bundle", ibundle}, 0},
+		{"an OCI image with the bundle of a file", []string{image, "--owner", owner, "--bundle", bundle}, 1},
 		{"short flags", []string{art, "-b", bundle, "-R", ghRepo}, 0},
 		{"jq on the verification result", []string{art, "-b", bundle, "-o", owner, "--format", "json", "-q", ".[0].verificationResult.statement.predicateType"}, 0},
 		{"another organization", []string{art, "--bundle", bundle, "--owner", "evil"}, 1},
