@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/paved-dev/paved/shared/command"
@@ -219,5 +222,45 @@ func TestVerifyUnknownFlagSuggests(t *testing.T) {
 	code, _, stderr := pavedRun(t, "verify", "--xyzzy", "a")
 	if code != 2 || strings.Contains(stderr, "did you mean") || !strings.Contains(stderr, "unknown flag --xyzzy") {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
+
+// TestVerifyLimitBoundsFetchedBundles: -L N reads only the first N bundles the
+// attestations API lists for an artifact, as gh's --limit does.
+func TestVerifyLimitBoundsFetchedBundles(t *testing.T) {
+	var listed []json.RawMessage
+	for _, b := range []string{"custom-issuer.sigstore.json", "reusable-workflow-attestation.sigstore.json"} {
+		data, err := os.ReadFile(pub(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed = append(listed, data)
+	}
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if !strings.HasPrefix(r.URL.Path, "/repos/malancas/attest-demo/attestations/sha256:") {
+			http.NotFound(w, r)
+			return
+		}
+		var out []map[string]json.RawMessage
+		for _, b := range listed {
+			out = append(out, map[string]json.RawMessage{"bundle": b})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"attestations": out})
+	}))
+	defer srv.Close()
+	args := []string{"verify", pub("reusable-workflow-artifact"), "--bundle-from", "github", "--github-api-url", srv.URL,
+		"-R", "malancas/attest-demo", "--signer-repo", "github/artifact-attestations-workflows", "--custom-trusted-root", publicRoot}
+	if code, _, stderr := pavedRun(t, args...); code != 0 {
+		t.Fatalf("without a limit, the second listed bundle verifies: exit %d: %s", code, stderr)
+	}
+	code, _, stderr := pavedRun(t, append(args, "-L", "1")...)
+	if code != 1 || !strings.Contains(stderr, "no attestation names") {
+		t.Fatalf("-L 1 must read only the first listed bundle, which is about another artifact: exit %d: %s", code, stderr)
+	}
+	if calls.Load() == 0 {
+		t.Fatal("the attestations API was not asked")
 	}
 }
