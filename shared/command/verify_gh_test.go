@@ -264,3 +264,22 @@ func TestVerifyLimitBoundsFetchedBundles(t *testing.T) {
 		t.Fatal("the attestations API was not asked")
 	}
 }
+
+// TestFlagSpellingsUnique: an alias or shorthand that another flag of the
+// command already uses would silently bind to the wrong input.
+func TestFlagSpellingsUnique(t *testing.T) {
+	for _, cmd := range command.All() {
+		seen := map[string]string{"help": "help", "h": "help"}
+		for _, in := range cmd.Inputs {
+			for _, s := range append([]string{in.Name, in.Short}, in.Aliases...) {
+				if s == "" {
+					continue
+				}
+				if prev, ok := seen[s]; ok {
+					t.Errorf("paved %s: %q names both --%s and --%s", cmd.Name, s, prev, in.Name)
+				}
+				seen[s] = in.Name
+			}
+		}
+	}
+}
