@@ -158,7 +158,7 @@ func render(cmd *Command, door Door, res *Result, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	if !local || len(res.Document) == 0 {
+	if !local || (len(res.Document) == 0 && !res.DocumentOnly) {
 		if err := door.WriteOutputs(cmd, res.Outputs); err != nil {
 			fmt.Fprintf(stderr, "paved %s: writing outputs: %v\n", cmd.Name, err)
 			return err
@@ -178,22 +178,124 @@ func FlagSet(cmd *Command) (*pflag.FlagSet, map[string]any) {
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 	vals := map[string]any{}
+	aliases := map[string]string{}
 	for _, in := range cmd.Inputs {
 		usage := in.Usage
 		if in.Default != "" && !in.Bool {
 			usage += fmt.Sprintf(" (default %q)", in.Default)
 		}
+		for _, a := range in.Aliases {
+			aliases[a] = in.Name
+			usage += " (also --" + a + ")"
+		}
 		switch {
 		case in.Bool:
-			vals[in.Name] = fs.Bool(in.Name, false, usage)
+			vals[in.Name] = fs.BoolP(in.Name, in.Short, false, usage)
 		case in.List:
-			vals[in.Name] = fs.StringArray(in.Name, nil, usage)
+			vals[in.Name] = fs.StringArrayP(in.Name, in.Short, nil, usage)
 		default:
-			vals[in.Name] = fs.String(in.Name, "", usage)
+			vals[in.Name] = fs.StringP(in.Name, in.Short, "", usage)
 		}
+	}
+	if len(aliases) > 0 {
+		fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+			if to, ok := aliases[name]; ok {
+				return pflag.NormalizedName(to)
+			}
+			return pflag.NormalizedName(name)
+		})
 	}
 	fs.BoolP("help", "h", false, "show this help")
 	return fs, vals
+}
+
+// flagNames are every long spelling the command's flags take, aliases included.
+func flagNames(cmd *Command) []string {
+	names := []string{"help"}
+	for _, in := range cmd.Inputs {
+		names = append(names, in.Name)
+		names = append(names, in.Aliases...)
+	}
+	return names
+}
+
+// parseError turns pflag's error into a usage error; an unknown flag names
+// the closest one the command has, as a mistyped --reop deserves "--repo".
+func parseError(cmd *Command, err error) error {
+	msg := err.Error()
+	name, ok := strings.CutPrefix(msg, "unknown flag: --")
+	if !ok {
+		return fail.Configf("%w", err)
+	}
+	if near := nearest(name, flagNames(cmd)); near != "" {
+		return fail.Configf("unknown flag --%s: did you mean --%s?", name, near)
+	}
+	return fail.Configf("unknown flag --%s", name)
+}
+
+// nearest returns the candidate closest to s by edit distance, or "" when
+// none is close enough to be the likely intent (at most a third of s differs,
+// or s is a prefix of it).
+func nearest(s string, candidates []string) string {
+	best, bestD := "", -1
+	for _, c := range candidates {
+		d := editDistance(s, c)
+		if strings.HasPrefix(c, s) && len(s) >= 3 {
+			d = min(d, 1)
+		}
+		if bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if bestD < 0 || bestD > max(1, len(s)/3) {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Damerau (optimal string alignment) distance: a swap of
+// two neighbouring letters, the commonest typo, counts once.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}
+
+// exclusive refuses an invocation that sets two inputs of one of the
+// command's exclusive groups, by whichever source set them.
+func exclusive(cmd *Command, m map[string][]string) error {
+	for _, group := range cmd.Exclusive {
+		var set []string
+		for _, name := range group {
+			// A blank value or a switch set to false sets nothing.
+			if vals := m[name]; len(vals) > 0 && !(len(vals) == 1 && (vals[0] == "false" || vals[0] == "")) {
+				set = append(set, "--"+name)
+			}
+		}
+		if len(set) > 1 {
+			return fail.Configf("%s cannot be used together: give one of %s", strings.Join(set, " and "), "--"+strings.Join(group, ", --"))
+		}
+	}
+	return nil
 }
 
 // Bind reads the command's inputs: CLI flags first, then the platform's inputs,
@@ -202,7 +304,7 @@ func FlagSet(cmd *Command) (*pflag.FlagSet, map[string]any) {
 func Bind(cmd *Command, door Door, args []string, getenv func(string) string) (Values, bool, error) {
 	fs, ptrs := FlagSet(cmd)
 	if err := fs.Parse(args); err != nil {
-		return Values{}, false, fail.Configf("%w", err)
+		return Values{}, false, parseError(cmd, err)
 	}
 	if h, _ := fs.GetBool("help"); h {
 		return Values{}, true, nil
@@ -249,6 +351,9 @@ func Bind(cmd *Command, door Door, args []string, getenv func(string) string) (V
 				door.Mask(s)
 			}
 		}
+	}
+	if err := exclusive(cmd, m); err != nil {
+		return Values{}, false, err
 	}
 	v, err := NewValues(cmd, m)
 	if err != nil {

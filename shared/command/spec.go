@@ -35,6 +35,12 @@ type Input struct {
 	// Pattern, when set, is a regular expression every value must match
 	// (RE2 syntax, anchored by the author).
 	Pattern string
+	// Short is a one-letter CLI shorthand (-R for --repo), "" for none.
+	Short string
+	// Aliases are other CLI spellings of the flag, such as the one gh
+	// attestation verify uses for the same thing (--custom-trusted-root for
+	// --trusted-root). They bind to this input and are listed in its help.
+	Aliases []string
 }
 
 // Check validates one value of the input against its options and pattern.
@@ -76,6 +82,9 @@ type Command struct {
 	ArgsInput string
 	Inputs    []Input
 	Outputs   []Output
+	// Exclusive are groups of inputs of which one invocation may set at most
+	// one: setting two is a usage error that names both.
+	Exclusive [][]string
 	// CI describes how the command is packaged for CI users.
 	CI CI
 	// Run executes the command.
@@ -134,6 +143,9 @@ type Result struct {
 	// Document, when set, is printed on standard output for scripts (e.g.
 	// --format json) instead of the outputs in a plain shell.
 	Document []byte
+	// DocumentOnly keeps a plain shell's standard output for Document even
+	// when it is empty, as gh prints no JSON when verification fails.
+	DocumentOnly bool
 }
 
 // Level ranks an annotation.

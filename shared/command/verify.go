@@ -8,13 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/logtext"
 
+	"github.com/itchyny/gojq"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/paved-dev/paved/shared/fail"
@@ -30,7 +34,7 @@ const publicGood = "public-good"
 
 // Verify declares `paved verify`, the gate deploy jobs run.
 func Verify() *Command {
-	return &Command{
+	cmd := &Command{
 		Name:      "verify",
 		Summary:   "refuse artifacts that cannot prove their history: verify attestations offline against an identity policy",
 		Args:      "FILE|sha256:HEX|oci://IMAGE...",
@@ -47,9 +51,14 @@ func Verify() *Command {
 			{Name: "trusted-root", List: true, Usage: "trusted_root.json files to believe, public-good, or tuf:MIRROR_URL#ROOT_JSON for an instance that publishes its trusted root through TUF (default: public-good Sigstore through TUF)"},
 		}, append(verifyPolicyInputs(), []Input{
 			{Name: "kit", Usage: "verification kit directory: read bundles, trusted roots and policy from it, or write them there after a successful verification"},
-			{Name: "format", Default: "text", Options: []string{"text", "json"}, Usage: "text, or json to print the verified statements for scripts"},
+			{Name: "format", Default: "text", Options: []string{"text", "json", formatGHJSON}, Usage: "text; json to print Paved's report of the verified statements for scripts; gh-json to print what gh attestation verify --format json prints, an array of {attestation, verificationResult}"},
+			{Name: "jq", Short: "q", CLIOnly: true, Usage: "filter the --format json or gh-json output with a jq expression, as gh's --jq does"},
 			{Name: "report-path", Usage: "also write the JSON report to this file"},
 			{Name: "any-identity-unsafe", Bool: true, Usage: "accept any signer (prints a warning; for debugging only)"},
+			{Name: "bundle-from-oci", Bool: true, CLIOnly: true, Usage: "gh's spelling of --bundle-from registry: fetch the bundles of oci:// artifacts from their registry"},
+			{Name: "no-public-good", Bool: true, CLIOnly: true, Usage: "refuse Sigstore's public-good instance as a trusted root, as gh's flag does: name the roots to believe with --trusted-root"},
+			{Name: "digest-alg", Short: "d", CLIOnly: true, Options: []string{"sha256", "sha512"}, Usage: "match file artifacts by this digest only, as gh does (default: sha256 and any algorithm a bundle names)"},
+			{Name: "limit", Short: "L", CLIOnly: true, Pattern: `^([1-9][0-9]{0,2}|1000)$`, Usage: "at most this many bundles fetched per artifact from each --bundle-from source, 1 to 1000 (default: the verification budget)"},
 		}...)...),
 		Outputs: []Output{
 			{Name: "verified", Usage: "true when every artifact has an attestation that verifies under the policy"},
@@ -61,8 +70,36 @@ func Verify() *Command {
 			Stage:       "deploy",
 		},
 		Run: runVerify,
+		// As gh attestation verify refuses them: one source identity, one
+		// signer constraint, and bundles either from files or from the registry.
+		Exclusive: [][]string{
+			{"owner", "repo"},
+			{"cert-identity", "cert-identity-regex", "signer-repo", "signer-workflow"},
+			{"bundle", "bundle-from-oci"},
+		},
 	}
+	// gh attestation verify's spellings of the same flags, so that a gh user
+	// changes only the command name.
+	gh := map[string]struct {
+		short   string
+		aliases []string
+	}{
+		"bundle":              {short: "b"},
+		"repo":                {short: "R"},
+		"owner":               {short: "o"},
+		"cert-identity-regex": {short: "i"},
+		"trusted-root":        {aliases: []string{"custom-trusted-root"}},
+	}
+	for i, in := range cmd.Inputs {
+		if g, ok := gh[in.Name]; ok {
+			cmd.Inputs[i].Short, cmd.Inputs[i].Aliases = g.short, g.aliases
+		}
+	}
+	return cmd
 }
+
+// formatGHJSON is the --format that prints gh attestation verify's JSON.
+const formatGHJSON = "gh-json"
 
 // verifyPolicyInputs are the inputs that say whose attestations a gate
 // accepts, shared by every command that verifies before it acts.
@@ -122,6 +159,17 @@ type signerReport struct {
 
 func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	format := v.String("format")
+	var jq *gojq.Code
+	if q := v.String("jq"); q != "" {
+		if format != "json" && format != formatGHJSON {
+			return nil, fail.Configf("--jq filters JSON output: add --format gh-json (gh's schema, what gh's --jq expressions expect) or --format json (Paved's report)")
+		}
+		code, err := compileJQ(q)
+		if err != nil {
+			return nil, err
+		}
+		jq = code
+	}
 	kit := v.String("kit")
 	if kit != "" {
 		// Checked before anything is looked at: the kit is read and written.
@@ -151,6 +199,9 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		bundlePaths = append(bundlePaths, filepath.Join(kit, kitBundles))
 	}
 	from := v.List("bundle-from")
+	if v.Bool("bundle-from-oci") && !slices.Contains(from, "registry") {
+		from = append(from, "registry")
+	}
 	var images []string
 	for _, a := range v.List("artifact") {
 		if strings.HasPrefix(a, subject.ImagePrefix) {
@@ -172,14 +223,26 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err := bundles.Load(bundlePaths); err != nil {
 		return nil, err
 	}
-	targets, err := verifyTargets(ctx, env, v.List("artifact"), verify.Algorithms(bundles.Candidates))
+	algs := verify.Algorithms(bundles.Candidates)
+	if a := v.String("digest-alg"); a != "" && a != "sha256" && !slices.Contains(algs, a) {
+		algs = append(algs, a)
+	}
+	targets, err := verifyTargets(ctx, env, v.List("artifact"), algs)
 	if err != nil {
 		return nil, err
+	}
+	if a := v.String("digest-alg"); a != "" {
+		onlyAlgorithm(targets, a)
 	}
 	if err := fetchBundles(ctx, env, v, from, images, targets, &bundles); err != nil {
 		return nil, err
 	}
 	cands := bundles.Candidates
+	if v.Bool("no-public-good") {
+		if err := noPublicGood(pol.TrustedRoots, readKit); err != nil {
+			return nil, err
+		}
+	}
 	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, kit, readKit, v.String("policy"))
 	if err != nil {
 		return nil, err
@@ -221,8 +284,22 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		Summary: verifySummary(rep, roots),
 		Notices: notices,
 	}
-	if format == "json" {
+	switch {
+	case format == "json":
 		res.Document = doc
+	case format == formatGHJSON:
+		// gh prints nothing on standard output when verification fails.
+		res.DocumentOnly = true
+		if rep.Verified {
+			if res.Document, err = ghJSON(outcomes); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if jq != nil && len(res.Document) > 0 {
+		if res.Document, err = runJQ(ctx, jq, res.Document); err != nil {
+			return nil, err
+		}
 	}
 	if !rep.Verified {
 		failed := 0
@@ -268,6 +345,10 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 		f    store.Fetcher
 	}
 	httpo := store.HTTPOptions{Transport: env.Transport, Retry: env.Retry}
+	limit := 0
+	if l := v.String("limit"); l != "" {
+		limit, _ = strconv.Atoi(l) // the input's pattern admits only 1 to 1000
+	}
 	for _, src := range from {
 		switch src {
 		case "registry":
@@ -339,6 +420,9 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 			docs, err := f.f.Fetch(ctx, t.Digest())
 			if err != nil {
 				return fmt.Errorf("fetching bundles for %s from %s: %w", t.Name, f.name, err)
+			}
+			if limit > 0 && len(docs) > limit {
+				docs = docs[:limit]
 			}
 			for i, d := range docs {
 				if err := into.Parse(d, fmt.Sprintf("%s #%d for %s", f.name, i+1, shortDigest(t.Digest()))); err != nil {
@@ -502,6 +586,20 @@ func verifyRoots(ctx context.Context, env Env, names []string, kit string, readK
 			o.TUFMirror, o.TUFRoot = mirror, rootJSON
 		default:
 			o.TrustedRootPath = rel(n)
+			lines, err := trustedRootLines(o.TrustedRootPath)
+			if err != nil {
+				return nil, err
+			}
+			if len(lines) > 1 {
+				for i, l := range lines {
+					tr, err := root.NewTrustedRootFromJSON(l)
+					if err != nil {
+						return nil, fail.Configf("trusted root %s line %d is not a Sigstore trusted root: %w", n, i+1, err)
+					}
+					out = append(out, verify.Root{Name: fmt.Sprintf("%s#%d", n, i+1), Material: tr, JSON: l})
+				}
+				continue
+			}
 		}
 		o.TUFCacheDir = env.TUFCacheDir
 		m, err := trust.Load(ctx, o)
