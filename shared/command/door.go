@@ -150,7 +150,7 @@ func render(cmd *Command, door Door, res *Result, stdout, stderr io.Writer) erro
 			ann.Annotate(a)
 			continue
 		}
-		fmt.Fprintf(stderr, "%s: %s: %s\n", a.Level, a.Title, a.Message)
+		fmt.Fprintln(stderr, a.Message)
 	}
 	_, local := door.(*Local)
 	if len(res.Document) > 0 {
@@ -164,7 +164,9 @@ func render(cmd *Command, door Door, res *Result, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	if res.Summary != "" {
+	if local && res.Text != "" {
+		fmt.Fprint(stderr, res.Text)
+	} else if res.Summary != "" {
 		if err := door.WriteSummary(res.Summary); err != nil {
 			fmt.Fprintf(stderr, "paved %s: writing summary: %v\n", cmd.Name, err)
 		}
