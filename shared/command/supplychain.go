@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/policy"
 )
 
 // SupplyChain declares `paved supply-chain`, the all-in-one step: SBOM,
@@ -78,13 +79,26 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 			return nil, err
 		}
 	}
+	if doPolicy {
+		polRaw, err := readInput(env, v.String("policy"), policy.MaxPolicy)
+		if err != nil {
+			return nil, fail.Configf("reading policy: %w", err)
+		}
+		if _, err := policy.Parse(v.String("policy"), polRaw); err != nil {
+			return nil, fail.Configf("invalid policy: %w", err)
+		}
+	}
+	plan, err := planAttest(ctx, env, av)
+	if err != nil {
+		return nil, err
+	}
 	sg, err := newSigning(ctx, env, v)
 	if err != nil {
 		return nil, err
 	}
 	env.shared = sg
 
-	res, err := runAttest(ctx, env, av)
+	res, err := plan.run(ctx, env, av)
 	if err != nil {
 		return res, err
 	}

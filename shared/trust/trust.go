@@ -7,6 +7,7 @@ package trust
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
+	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
 
 	"github.com/paved-dev/paved/shared/fail"
 )
@@ -52,6 +54,8 @@ type Options struct {
 	Staging bool
 	// ForSigning also loads the signing config.
 	ForSigning bool
+	// Transport fetches TUF metadata (default http.DefaultTransport).
+	Transport http.RoundTripper
 }
 
 // Load returns the trust material.
@@ -110,6 +114,12 @@ func fromTUF(ctx context.Context, o Options) (*Material, error) {
 	}
 	if o.Offline {
 		opts = opts.WithForceCache()
+	}
+	if o.Transport != nil {
+		// A client of its own: SetTransport would change http.DefaultClient.
+		f := fetcher.NewDefaultFetcher()
+		f.SetHTTPClient(&http.Client{Transport: o.Transport})
+		opts = opts.WithFetcher(f)
 	}
 	client, err := tuf.New(opts)
 	if err != nil {
