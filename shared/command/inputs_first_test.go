@@ -13,6 +13,7 @@ import (
 
 	"github.com/paved-dev/paved/shared/command"
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/trust"
 )
 
 // noNetwork is a transport that counts requests and answers none: a command
@@ -102,5 +103,35 @@ func TestSupplyChainWithoutSubjectsFailsBeforeSigning(t *testing.T) {
 				t.Errorf("files written: %v (before: %v)", after, before)
 			}
 		})
+	}
+}
+
+// TestVerifyOfflineFallsBackToEmbeddedRoot: offline and without
+// --trusted-root, paved verify checks a real public-good attestation with
+// the trusted root embedded in Paved, and says so on the log, with its date.
+func TestVerifyOfflineFallsBackToEmbeddedRoot(t *testing.T) {
+	cmd := command.Verify()
+	v, err := command.NewValues(cmd, map[string][]string{
+		"artifact": {pub("reusable-workflow-artifact")}, "bundle": {pub("reusable-workflow-attestation.sigstore.json")},
+		"owner": {"malancas"}, "signer-repo": {"github/artifact-attestations-workflows"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	tr := &noNetwork{}
+	env := command.Env{Platform: &command.Local{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}, Transport: tr, TUFCacheDir: t.TempDir()}
+	res, err := cmd.Run(context.Background(), env, v)
+	if err != nil {
+		t.Fatalf("verify offline: %v\n%s", err, stderr.String())
+	}
+	if tr.hits.Load() == 0 {
+		t.Error("TUF was not tried first")
+	}
+	if !strings.Contains(stderr.String(), "trusted root embedded in Paved at build time (as of "+trust.EmbeddedAsOf()+")") {
+		t.Errorf("no note on the log about the embedded root:\n%s", stderr.String())
+	}
+	if res == nil || len(res.Outputs) == 0 {
+		t.Errorf("no result: %+v", res)
 	}
 }
