@@ -267,7 +267,7 @@ func Help() string {
 		fmt.Fprintf(&b, "  %-14s %s\n", c.Name, c.Summary)
 	}
 	b.WriteString("  version        print the version\n\nRun 'paved COMMAND --help' for a command's flags.\n" +
-		"Every flag can also be set as the environment variable PAVED_<FLAG> (upper case, '-' as '_').\n")
+		"Every flag can also be set as the environment variable PAVED_<FLAG> (upper case, '-' as '_').\n\n" + exitCodes)
 	return b.String()
 }
 
@@ -287,6 +287,7 @@ func CommandHelp(cmd *Command) string {
 			fmt.Fprintf(&b, "  %-20s %s\n", o.Name, o.Usage)
 		}
 	}
+	b.WriteString(helpTail(cmd.Name))
 	return b.String()
 }
 

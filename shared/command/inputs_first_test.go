@@ -135,3 +135,20 @@ func TestVerifyOfflineFallsBackToEmbeddedRoot(t *testing.T) {
 		t.Errorf("no result: %+v", res)
 	}
 }
+
+// TestHelpHasExamplesAndExitCodes: every command's --help ends with the exit
+// codes, and the everyday commands show examples that use their own flags.
+func TestHelpHasExamplesAndExitCodes(t *testing.T) {
+	for _, cmd := range command.All() {
+		code, stdout, _ := runPaved(t, cmd.Name, "--help")
+		if code != 0 || !strings.Contains(stdout, "Exit codes:\n  0  success") || !strings.Contains(stdout, "  2  usage or configuration error") || !strings.Contains(stdout, "  3  a service") {
+			t.Errorf("paved %s --help (exit %d) lacks the exit codes:\n%s", cmd.Name, code, stdout)
+		}
+		switch cmd.Name {
+		case "attest", "verify", "policy", "sbom", "supply-chain":
+			if !strings.Contains(stdout, "Examples:\n  paved "+cmd.Name+" ") {
+				t.Errorf("paved %s --help has no examples:\n%s", cmd.Name, stdout)
+			}
+		}
+	}
+}
