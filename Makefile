@@ -39,10 +39,16 @@ FUZZ_TARGETS := \
 	./shared/githubapi:FuzzNextLink \
 	./shared/subject:FuzzSubjectDigest
 
-.PHONY: build tools test fuzz demo bench lint
+.PHONY: build tools test fuzz demo bench lint trust-root
 
 build:
 	go build -o bin/paved .
+
+# Refreshes the public-good trusted root paved verify falls back to when TUF
+# cannot be reached (shared/trust/publicgood); run and commit it before tagging
+# a release, so that the tagged source still builds the released bytes.
+trust-root:
+	go run ./test/cmd/paved-trust-root
 
 # The tools the tests run; the benchmark also needs the syft CLI.
 TEST_TOOLS := fulcio tsa rekor cosign gh act registry actionlint gitlab-ci-local action-validator busybox

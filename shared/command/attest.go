@@ -52,7 +52,27 @@ func Attest() *Command {
 	}
 }
 
+// attestPlan is an attest run with its local inputs checked: what remains
+// needs the services (certificate, signature, storage).
+type attestPlan struct {
+	subjects        []subject.Subject
+	predType        string
+	customPredicate []byte
+	bundlePath      string
+	st              *storing
+}
+
 func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
+	p, err := planAttest(ctx, env, v)
+	if err != nil {
+		return nil, err
+	}
+	return p.run(ctx, env, v)
+}
+
+// planAttest checks the inputs of an attest run that need no service:
+// subjects, predicate and output paths.
+func planAttest(ctx context.Context, env Env, v Values) (*attestPlan, error) {
 	files, err := env.files()
 	if err != nil {
 		return nil, err
@@ -92,6 +112,12 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	return &attestPlan{subjects: subjects, predType: predType, customPredicate: customPredicate, bundlePath: bundlePath, st: st}, nil
+}
+
+// run signs and stores the attestation the plan describes.
+func (p *attestPlan) run(ctx context.Context, env Env, v Values) (*Result, error) {
+	subjects, predType, customPredicate, bundlePath, st := p.subjects, p.predType, p.customPredicate, p.bundlePath, p.st
 	sg, err := newSigning(ctx, env, v)
 	if err != nil {
 		return nil, err

@@ -150,7 +150,7 @@ func render(cmd *Command, door Door, res *Result, stdout, stderr io.Writer) erro
 			ann.Annotate(a)
 			continue
 		}
-		fmt.Fprintf(stderr, "%s: %s: %s\n", a.Level, a.Title, a.Message)
+		fmt.Fprintln(stderr, a.Message)
 	}
 	_, local := door.(*Local)
 	if len(res.Document) > 0 {
@@ -164,7 +164,9 @@ func render(cmd *Command, door Door, res *Result, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	if res.Summary != "" {
+	if local && res.Text != "" {
+		fmt.Fprint(stderr, res.Text)
+	} else if res.Summary != "" {
 		if err := door.WriteSummary(res.Summary); err != nil {
 			fmt.Fprintf(stderr, "paved %s: writing summary: %v\n", cmd.Name, err)
 		}
@@ -370,7 +372,7 @@ func Help() string {
 		fmt.Fprintf(&b, "  %-14s %s\n", c.Name, c.Summary)
 	}
 	b.WriteString("  version        print the version\n\nRun 'paved COMMAND --help' for a command's flags.\n" +
-		"Every flag can also be set as the environment variable PAVED_<FLAG> (upper case, '-' as '_').\n")
+		"Every flag can also be set as the environment variable PAVED_<FLAG> (upper case, '-' as '_').\n\n" + exitCodes)
 	return b.String()
 }
 
@@ -390,6 +392,7 @@ func CommandHelp(cmd *Command) string {
 			fmt.Fprintf(&b, "  %-20s %s\n", o.Name, o.Usage)
 		}
 	}
+	b.WriteString(helpTail(cmd.Name))
 	return b.String()
 }
 

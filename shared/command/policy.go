@@ -250,8 +250,10 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		shown = "FAILED (warn mode: not enforced)"
 	}
 	res.Summary = boundedSummary(rep, shown)
+	res.Text = policyText(rep, shown, mode, outputs)
 	if vsaCommand != "" {
 		res.Summary += fmt.Sprintf("\nVerification summary attestation: %s. Verify it:\n\n```sh\n%s\n```\n", logtext.Code(v.String("bundle-path")), vsaCommand)
+		res.Text += fmt.Sprintf("verification summary attestation: %s; verify it with:\n  %s\n", v.String("bundle-path"), vsaCommand)
 	}
 	for _, f := range rep.Findings {
 		if f.Action == policy.Excused {
@@ -274,6 +276,27 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		return res, fail.Verificationf("%s", deniedMessage(rep))
 	}
 	return res, nil
+}
+
+// policyText is what a terminal shows after the findings, which the
+// annotations already printed one per line: where the reports are, and the
+// verdict unless the run fails, whose error is then the one verdict line.
+func policyText(rep *policy.Report, verdict, mode string, outputs map[string]string) string {
+	var b strings.Builder
+	var reports []string
+	for _, k := range []string{"sarif", "junit", "json"} {
+		if p := outputs[k]; p != "" {
+			reports = append(reports, p)
+		}
+	}
+	if len(reports) > 0 {
+		fmt.Fprintf(&b, "reports: %s\n", strings.Join(reports, ", "))
+	}
+	if !rep.Denied || mode != "enforce" {
+		fmt.Fprintf(&b, "paved policy: %s: %d components, %d denied, %d warnings, %d excused\n",
+			verdict, rep.Components, rep.Count(policy.Deny), rep.Count(policy.Warn), rep.Count(policy.Excused))
+	}
+	return b.String()
 }
 
 // noticeLine is one finding on one line, for logs and CI annotations.
@@ -333,25 +356,12 @@ func clip(s string, n int) string {
 	return s[:i] + mark
 }
 
-// deniedMessage is the error of a denied run: the count and the first denials,
-// so that the log says what to fix even where no summary is shown.
+// deniedMessage is the error of a denied run: one verdict line with the
+// fix. The findings themselves were printed once each, as annotations.
 func deniedMessage(rep *policy.Report) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "the policy denies %d finding(s) in %d components", rep.Count(policy.Deny), rep.Components)
-	n := 0
-	for _, f := range rep.Findings {
-		if f.Action != policy.Deny {
-			continue
-		}
-		if n == 20 {
-			b.WriteString("\n  …")
-			break
-		}
-		n++
-		b.WriteString("\n  " + strings.TrimPrefix(noticeLine(f), "paved policy: deny "))
-	}
-	b.WriteString("\nfix them, or excuse them under exceptions: in the policy (purl, rule, reason, expires); --mode warn reports without failing")
-	return b.String()
+	return fmt.Sprintf("the policy denies %d finding(s) in %d components (each listed above, and in the reports): fix them, "+
+		"or excuse them under exceptions: in the policy (purl, rule, reason, expires); --mode warn reports without failing",
+		rep.Count(policy.Deny), rep.Components)
 }
 
 // vsaPredicate builds a SLSA Verification Summary (v1) naming the policy by

@@ -117,8 +117,53 @@ func TestPolicyWarnModePasses(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "verdict: FAILED") || !strings.Contains(stderr, "warn mode: not enforced") {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stderr, "| deny | malicious | `pkg:npm/evil-pkg@1.0.0` |") {
-		t.Errorf("summary table lacks the malicious row:\n%s", stderr)
+	if !strings.Contains(stderr, "paved policy: deny malicious pkg:npm/evil-pkg@1.0.0 [MAL-2025-1001]") {
+		t.Errorf("the log lacks the malicious finding:\n%s", stderr)
+	}
+}
+
+// TestPolicyPrintsEachFindingOnce runs paved policy as a person at a terminal
+// would: each finding is one line, with one "paved policy:" prefix, the
+// Markdown summary stays out of the shell, and one line gives the verdict.
+func TestPolicyPrintsEachFindingOnce(t *testing.T) {
+	for _, tc := range []struct {
+		mode    string
+		code    int
+		verdict string
+	}{
+		{"enforce", 1, "paved policy: verification failed: the policy denies 14 finding(s)"},
+		{"warn", 0, "paved policy: FAILED (warn mode: not enforced): 20 components, 14 denied"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			dir := t.TempDir()
+			code, stdout, stderr := runPaved(t, policyArgs(dir, "--mode", tc.mode, filepath.Join(policyTestdata, "sbom-syft.cdx.json"))...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, tc.code, stdout, stderr)
+			}
+			all := stdout + stderr
+			for _, finding := range []string{"pkg:npm/evil-pkg@1.0.0", "Command Injection in lodash", "github.com/request/request is archived", "flatmap-stream"} {
+				if n := strings.Count(all, finding); n != 1 {
+					t.Errorf("%q printed %d times, want once:\n%s", finding, n, all)
+				}
+			}
+			for _, bad := range []string{"paved policy: paved policy", "| deny |", "### Paved policy"} {
+				if strings.Contains(all, bad) {
+					t.Errorf("output has %q:\n%s", bad, all)
+				}
+			}
+			var verdicts []string
+			for _, line := range strings.Split(stderr, "\n") {
+				if strings.Contains(line, "finding(s)") || strings.Contains(line, "PASSED") || strings.Contains(line, "FAILED") {
+					verdicts = append(verdicts, line)
+				}
+			}
+			if len(verdicts) != 1 || !strings.HasPrefix(verdicts[0], tc.verdict) {
+				t.Errorf("verdict lines %q, want one starting %q", verdicts, tc.verdict)
+			}
+			if lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n"); !strings.HasPrefix(lines[len(lines)-1], tc.verdict) {
+				t.Errorf("the last line is not the verdict:\n%s", stderr)
+			}
+		})
 	}
 }
 

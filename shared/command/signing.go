@@ -40,25 +40,37 @@ type signing struct {
 	signer *attest.Signer
 }
 
-// newSigning loads trust material, obtains and checks the identity token and
+// newSigning obtains and checks the identity token, loads trust material and
 // gets the signing certificate. Its errors never contain the token.
 func newSigning(ctx context.Context, env Env, v Values) (*signing, error) {
 	if env.shared != nil {
 		return env.shared, nil
 	}
-	mat, err := trust.Load(ctx, trust.Options{
-		TrustedRootPath: v.String("trusted-root"), SigningConfigPath: v.String("signing-config"),
-		TUFCacheDir: env.TUFCacheDir, ForSigning: true,
-	})
-	if err != nil {
-		return nil, err
-	}
+	// The local inputs first: trust files, then the token, so that what is
+	// missing is named before any service (TUF, Fulcio) is asked anything.
+	var err error
 	if env.Retry.PerTry, err = serviceTimeout(v); err != nil {
 		return nil, err
+	}
+	topts := trust.Options{
+		TrustedRootPath: v.String("trusted-root"), SigningConfigPath: v.String("signing-config"),
+		TUFCacheDir: env.TUFCacheDir, Transport: env.Transport, ForSigning: true,
+	}
+	var mat *trust.Material
+	local := topts.TrustedRootPath != "" || topts.SigningConfigPath != ""
+	if local {
+		if mat, err = trust.Load(ctx, topts); err != nil {
+			return nil, err
+		}
 	}
 	token, err := idToken(ctx, env, v)
 	if err != nil {
 		return nil, err
+	}
+	if !local {
+		if mat, err = trust.Load(ctx, topts); err != nil {
+			return nil, err
+		}
 	}
 	// Before the certificate request: public-good Fulcio already publishes
 	// the certificate, and with it the repository's name.

@@ -135,6 +135,10 @@ type Result struct {
 	Outputs map[string]string
 	// Summary is Markdown for a step summary or job log.
 	Summary string
+	// Text is the plain-text counterpart of Summary for a person at a
+	// terminal: a plain shell prints it instead of the Markdown ("" = print
+	// the Summary). It never repeats what Annotations already print.
+	Text string
 	// Notices are one-line messages worth showing in any log.
 	Notices []string
 	// Annotations are findings worth pointing at one by one: GitHub shows them
@@ -160,8 +164,10 @@ const (
 
 // Annotation is one finding for the platform to show.
 type Annotation struct {
-	Level   Level
-	Title   string
+	Level Level
+	// Title heads the annotation where the platform shows annotations natively.
+	Title string
+	// Message stands alone: where annotations are log lines, it is the line.
 	Message string
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/policy"
 )
 
 // SupplyChain declares `paved supply-chain`, the all-in-one step: SBOM,
@@ -78,17 +79,30 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 			return nil, err
 		}
 	}
+	if doPolicy {
+		polRaw, err := readInput(env, v.String("policy"), policy.MaxPolicy)
+		if err != nil {
+			return nil, fail.Configf("reading policy: %w", err)
+		}
+		if _, err := policy.Parse(v.String("policy"), polRaw); err != nil {
+			return nil, fail.Configf("invalid policy: %w", err)
+		}
+	}
+	plan, err := planAttest(ctx, env, av)
+	if err != nil {
+		return nil, err
+	}
 	sg, err := newSigning(ctx, env, v)
 	if err != nil {
 		return nil, err
 	}
 	env.shared = sg
 
-	res, err := runAttest(ctx, env, av)
+	res, err := plan.run(ctx, env, av)
 	if err != nil {
 		return res, err
 	}
-	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Notices: res.Notices, Annotations: res.Annotations}
+	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Text: res.Text, Notices: res.Notices, Annotations: res.Annotations}
 	if doSBOM {
 		sres, err := runSbom(ctx, env, sv)
 		if err != nil {
@@ -133,11 +147,24 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 }
 
 func (r *Result) merge(o *Result) {
+	if o.Text != "" {
+		r.Text = strings.TrimLeft(strings.TrimRight(r.text(), "\n")+"\n", "\n") + o.Text
+	} else if o.Summary != "" && r.Text != "" {
+		r.Text = strings.TrimRight(r.Text, "\n") + "\n\n" + o.Summary
+	}
 	if o.Summary != "" {
 		r.Summary = strings.TrimRight(r.Summary, "\n") + "\n\n" + o.Summary
 	}
 	r.Notices = append(r.Notices, o.Notices...)
 	r.Annotations = append(r.Annotations, o.Annotations...)
+}
+
+// text is what a terminal shows of r: its Text, or else its Summary.
+func (r *Result) text() string {
+	if r.Text != "" {
+		return r.Text
+	}
+	return r.Summary
 }
 
 // subValuesWith binds the inputs a sub-command shares with supply-chain by

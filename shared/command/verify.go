@@ -601,10 +601,13 @@ func verifyRoots(ctx context.Context, env Env, names []string, kit string, readK
 				continue
 			}
 		}
-		o.TUFCacheDir = env.TUFCacheDir
+		o.TUFCacheDir, o.Transport, o.EmbeddedFallback = env.TUFCacheDir, env.Transport, n == publicGood
 		m, err := trust.Load(ctx, o)
 		if err != nil {
 			return nil, err
+		}
+		if m.Note != "" {
+			fmt.Fprintln(env.log(), m.Note)
 		}
 		out = append(out, verify.Root{Name: n, Material: m.Root, JSON: m.RootJSON})
 	}

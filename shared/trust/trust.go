@@ -6,7 +6,9 @@ package trust
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
+	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
 
 	"github.com/paved-dev/paved/shared/fail"
 )
@@ -28,6 +31,9 @@ type Material struct {
 	Signing *root.SigningConfig
 	// Source says where the material came from, for summaries.
 	Source string
+	// Note, when set, is a line the caller must show: the material is not
+	// what was asked for (the embedded root stood in for TUF).
+	Note string
 }
 
 // Options select the material. The zero value means public-good Sigstore via TUF.
@@ -52,6 +58,13 @@ type Options struct {
 	Staging bool
 	// ForSigning also loads the signing config.
 	ForSigning bool
+	// Transport fetches TUF metadata (default http.DefaultTransport).
+	Transport http.RoundTripper
+	// EmbeddedFallback, for verification against public-good Sigstore
+	// (no ForSigning, mirror, TUF root or Staging), uses the public-good
+	// trusted root embedded in Paved when TUF cannot be reached, and says so
+	// in Material.Note. Signing never falls back: it needs the services anyway.
+	EmbeddedFallback bool
 }
 
 // Load returns the trust material.
@@ -62,7 +75,39 @@ func Load(ctx context.Context, o Options) (*Material, error) {
 	if o.SigningConfigPath != "" {
 		return nil, fail.Configf("--signing-config was given without --trusted-root: a private Sigstore instance needs both files")
 	}
-	return fromTUF(ctx, o)
+	m, err := fromTUF(ctx, o)
+	if err == nil || !o.EmbeddedFallback || o.ForSigning || o.Staging || o.TUFMirror != "" || len(o.TUFRoot) > 0 || fail.ClassOf(err) != fail.Transient {
+		return m, err
+	}
+	return embedded(err)
+}
+
+// The public-good trusted root as of the build, refreshed through TUF by
+// each release (make trust-root), for verifying where TUF cannot be reached.
+var (
+	//go:embed publicgood/trusted_root.json
+	embeddedRoot []byte
+	//go:embed publicgood/as-of
+	embeddedAsOf string
+)
+
+// EmbeddedAsOf is the date the embedded public-good trusted root was taken
+// from TUF.
+func EmbeddedAsOf() string { return strings.TrimSpace(embeddedAsOf) }
+
+// embedded is the public-good trusted root embedded in Paved, standing in
+// for TUF, which failed with tufErr.
+func embedded(tufErr error) (*Material, error) {
+	tr, err := root.NewTrustedRootFromJSON(embeddedRoot)
+	if err != nil {
+		return nil, fmt.Errorf("parsing the embedded public-good trusted root: %w", err)
+	}
+	return &Material{
+		Root: tr, RootJSON: embeddedRoot,
+		Source: "public-good Sigstore (trusted root embedded in Paved, as of " + EmbeddedAsOf() + ")",
+		Note: fmt.Sprintf("note: %v\nnote: verifying with the public-good trusted root embedded in Paved at build time (as of %s): "+
+			"keys added or revoked since then are not known; pass --trusted-root FILE to choose the root", tufErr, EmbeddedAsOf()),
+	}, nil
 }
 
 func fromFiles(o Options) (*Material, error) {
@@ -110,6 +155,12 @@ func fromTUF(ctx context.Context, o Options) (*Material, error) {
 	}
 	if o.Offline {
 		opts = opts.WithForceCache()
+	}
+	if o.Transport != nil {
+		// A client of its own: SetTransport would change http.DefaultClient.
+		f := fetcher.NewDefaultFetcher()
+		f.SetHTTPClient(&http.Client{Transport: o.Transport})
+		opts = opts.WithFetcher(f)
 	}
 	client, err := tuf.New(opts)
 	if err != nil {
