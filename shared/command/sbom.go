@@ -39,6 +39,7 @@ func Sbom() *Command {
 			{Name: "output-dir", Default: ".", Usage: "directory the SBOMs (NAME.spdx.json, NAME.cdx.json, NAME.spdx, NAME.cdx.xml, NAME.syft.json) and bundles are written to"},
 			{Name: "output-name", Usage: "NAME of the files written (default: from the source: directory, file or image repository name)"},
 			{Name: "catalogers", List: true, Usage: "syft catalogers: names or tags replace the default set for the source kind; +NAME adds one, -NAME removes one"},
+			{Name: "config", Usage: "syft config file (.syft.yaml) to read exclude, default-catalogers and select-catalogers from; any other key is refused rather than ignored"},
 			{Name: "platform", Usage: "os/arch of the image to scan in a multi-platform index (default linux/amd64 for registries)"},
 			{Name: "network", Bool: true, Usage: "let catalogers look up licenses remotely (Go module proxy, npm, PyPI, Maven); off by default"},
 			{Name: "registry-username", Usage: "username for the image's registry (default: the Docker config's credentials, else the job's own: CI_REGISTRY_USER for $CI_REGISTRY, the job token for ghcr.io)"},
@@ -114,6 +115,10 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 			return nil, err
 		}
 	}
+	scfg, err := sbomConfig(env, v)
+	if err != nil {
+		return nil, err
+	}
 	attest := v.Bool("attest")
 	spec := subject.Spec{Paths: v.List("subject-path"), Digests: v.List("subject-digest")}
 	var explicit []subject.Subject
@@ -134,15 +139,17 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 
 	opts := sbom.Options{
-		ConfineTo:   confineTo,
-		Type:        typ,
-		Catalogers:  v.List("catalogers"),
-		Network:     v.Bool("network"),
-		Credentials: sbom.Credentials{Username: v.String("registry-username"), Password: v.String("registry-password"), Keychain: env.keychain()},
-		Platform:    v.String("platform"),
-		Progress:    env.log(),
-		Bar:         isTerminal(env.log()),
-		Now:         env.Now,
+		ConfineTo:        confineTo,
+		Type:             typ,
+		Catalogers:       append(v.List("catalogers"), scfg.DefaultCatalogers...),
+		SelectCatalogers: scfg.SelectCatalogers,
+		Exclude:          scfg.Exclude,
+		Network:          v.Bool("network"),
+		Credentials:      sbom.Credentials{Username: v.String("registry-username"), Password: v.String("registry-password"), Keychain: env.keychain()},
+		Platform:         v.String("platform"),
+		Progress:         env.log(),
+		Bar:              isTerminal(env.log()),
+		Now:              env.Now,
 	}
 	s, err := sbom.Generate(ctx, input, opts)
 	if err != nil {
@@ -243,6 +250,32 @@ func sbomPredicate(d sbom.Written, components int, limit int64, now time.Time) (
 		return "", nil, false, fail.Configf("reading back %s: %w", d.Path, err)
 	}
 	return sbom.Predicate(d.Format, data, filepath.Base(d.Path), components, limit, now)
+}
+
+// maxConfigSize bounds the syft config file read.
+const maxConfigSize = 1 << 20
+
+// sbomConfig reads the syft config file named by --config, if any.
+func sbomConfig(env Env, v Values) (sbom.Config, error) {
+	path := v.String("config")
+	if path == "" {
+		return sbom.Config{}, nil
+	}
+	if err := insideWorkspace(env, path, "config"); err != nil {
+		return sbom.Config{}, err
+	}
+	data, err := bounded.ReadFile(path, maxConfigSize)
+	if err != nil {
+		return sbom.Config{}, fail.Configf("--config: %w", err)
+	}
+	c, err := sbom.ParseConfig(data)
+	if err != nil {
+		return sbom.Config{}, fail.Configf("--config %s: %w", path, err)
+	}
+	if len(v.List("catalogers")) > 0 && (len(c.DefaultCatalogers) > 0 || len(c.SelectCatalogers) > 0) {
+		return sbom.Config{}, fail.Configf("--catalogers and the catalogers of --config %s both choose catalogers: keep one", path)
+	}
+	return c, nil
 }
 
 // formatOutput is the output that names a file of format f.

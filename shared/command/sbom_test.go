@@ -252,3 +252,43 @@ func TestAttackSbomOutputFileOutsideWorkspace(t *testing.T) {
 		})
 	}
 }
+
+// TestSbomConfigFile: --config reads a syft config file's exclude and
+// cataloger selection; keys Paved would not honour are refused with exit 2.
+func TestSbomConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "app")
+	if err := sbomtest.WriteTree(tree); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "syft.yaml")
+	if err := os.WriteFile(good, []byte("exclude: ['**/requirements.txt']\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("exclude: ['**/requirements.txt']\nscope: all-layers\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	both := filepath.Join(dir, "both.yaml")
+	if err := os.WriteFile(both, []byte("select-catalogers: [-python]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	code, stdout, stderr := sbomRun(t, tree, "--config", good, "--output-dir", out)
+	if code != 0 || !strings.Contains(stdout, "components: 3") || strings.Contains(stderr, "| pypi |") {
+		t.Fatalf("exit %d; want the 3 Go modules only\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, tt := range []struct{ args []string }{
+		{[]string{tree, "--config", bad}},
+		{[]string{tree, "--config", both, "--catalogers", "go"}},
+	} {
+		out := t.TempDir()
+		code, _, stderr := sbomRun(t, append(tt.args, "--output-dir", out)...)
+		if code != 2 || !strings.Contains(stderr, "--config") {
+			t.Errorf("%v: exit %d, want 2 naming --config:\n%s", tt.args, code, stderr)
+		}
+		if got := listDir(t, out); len(got) != 0 {
+			t.Errorf("files left behind: %v", got)
+		}
+	}
+}

@@ -200,6 +200,13 @@ type Options struct {
 	// directories and files, "image" for images); entries starting with "+"
 	// add a cataloger and "-" remove one from whatever set applies.
 	Catalogers []string
+	// SelectCatalogers refine the cataloger set after Catalogers, as syft's
+	// --select-catalogers: plain names or tags keep only those, +NAME adds
+	// one, -NAME removes one.
+	SelectCatalogers []string
+	// Exclude are glob patterns of paths left out of the scan, as syft's
+	// --exclude: relative to the scanned root, starting with ./, */ or **/.
+	Exclude []string
 	// Network allows catalogers to look up licenses and metadata remotely
 	// (Go module proxy, npm, PyPI, Maven). Off by default.
 	Network bool
@@ -345,8 +352,8 @@ func Generate(ctx context.Context, input string, opts Options) (*SBOM, error) {
 		if ctx.Err() != nil {
 			return nil, fail.Transientf("cataloging %s: %w", input, ctx.Err())
 		}
-		if len(opts.Catalogers) > 0 {
-			return nil, fail.Configf("cataloging %s with catalogers %q: %w (check the catalogers input: names or tags such as go-module-file-cataloger, javascript, image)", input, opts.Catalogers, err)
+		if len(opts.Catalogers) > 0 || len(opts.SelectCatalogers) > 0 {
+			return nil, fail.Configf("cataloging %s with catalogers %q, select %q: %w (check the catalogers input and the syft config's catalogers: names or tags such as go-module-file-cataloger, javascript, image)", input, opts.Catalogers, opts.SelectCatalogers, err)
 		}
 		return nil, fmt.Errorf("cataloging %s: %w", input, err)
 	}
@@ -386,7 +393,7 @@ func createConfig(opts Options) (*syft.CreateSBOMConfig, error) {
 	pk.JavaArchive.UseNetwork = opts.Network
 	cfg = cfg.WithPackagesConfig(pk)
 
-	if len(opts.Catalogers) > 0 {
+	if len(opts.Catalogers) > 0 || len(opts.SelectCatalogers) > 0 {
 		sel := cataloging.NewSelectionRequest()
 		var defaults, exprs []string
 		for _, c := range opts.Catalogers {
@@ -404,6 +411,7 @@ func createConfig(opts Options) (*syft.CreateSBOMConfig, error) {
 		if len(defaults) > 0 {
 			sel = sel.WithDefaults(defaults...)
 		}
+		exprs = append(exprs, opts.SelectCatalogers...)
 		if len(exprs) > 0 {
 			sel = sel.WithExpression(exprs...)
 		}
