@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/term"
@@ -27,36 +28,40 @@ import (
 func Sbom() *Command {
 	return &Command{
 		Name:      "sbom",
-		Summary:   "generate SBOMs (SPDX 2.3 and CycloneDX 1.6 JSON, one scan) of a directory, file or image, and optionally attest them",
+		Summary:   "generate SBOMs (SPDX 2.3, CycloneDX 1.6 or syft JSON, all from one scan) of a directory, file or image, and optionally attest them",
 		Args:      "[DIR|FILE|IMAGE]",
 		ArgsInput: "source",
 		Inputs: append([]Input{
 			{Name: "source", Default: ".", Usage: "what to scan: a directory, a file or archive, an OCI layout, a docker-archive tarball or an image reference (registry host included)"},
 			{Name: "source-type", Default: string(sbom.Auto), Usage: "auto, dir, file, oci-layout, docker-archive or registry"},
-			{Name: "format", List: true, Default: "spdx-json,cyclonedx-json", Usage: "SBOM formats to write: spdx-json, cyclonedx-json"},
-			{Name: "output-dir", Default: ".", Usage: "directory the SBOMs (NAME.spdx.json, NAME.cdx.json) and bundles are written to"},
+			{Name: "format", List: true, Default: "spdx-json,cyclonedx-json", Usage: "SBOM formats to write from one scan, as syft and anchore/sbom-action name them: spdx-json, cyclonedx-json, spdx (SPDX tag-value), cyclonedx (CycloneDX XML), syft-json"},
+			{Name: "output-file", Usage: "with one format: the exact path the SBOM is written to, as in anchore/sbom-action (default OUTPUT-DIR/NAME.EXT)"},
+			{Name: "output-dir", Default: ".", Usage: "directory the SBOMs (NAME.spdx.json, NAME.cdx.json, NAME.spdx, NAME.cdx.xml, NAME.syft.json) and bundles are written to"},
 			{Name: "output-name", Usage: "NAME of the files written (default: from the source: directory, file or image repository name)"},
 			{Name: "catalogers", List: true, Usage: "syft catalogers: names or tags replace the default set for the source kind; +NAME adds one, -NAME removes one"},
+			{Name: "config", Usage: "syft config file (.syft.yaml) to read exclude, default-catalogers and select-catalogers from; any other key is refused rather than ignored"},
 			{Name: "platform", Usage: "os/arch of the image to scan in a multi-platform index (default linux/amd64 for registries)"},
 			{Name: "network", Bool: true, Usage: "let catalogers look up licenses remotely (Go module proxy, npm, PyPI, Maven); off by default"},
 			{Name: "registry-username", Usage: "username for the image's registry (default: the Docker config's credentials, else the job's own: CI_REGISTRY_USER for $CI_REGISTRY, the job token for ghcr.io)"},
 			{Name: "registry-password", Secret: true, Usage: "password or token for the image's registry, e.g. GITHUB_TOKEN for ghcr.io or CI_REGISTRY_PASSWORD"},
-			{Name: "attest", Bool: true, Usage: "also sign an attestation of each SBOM (predicate types https://spdx.dev/Document/v2.3 and https://cyclonedx.org/bom)"},
+			{Name: "attest", Bool: true, Usage: "also sign an attestation of each SBOM (predicate types https://spdx.dev/Document/v2.3, https://cyclonedx.org/bom, and cosign's https://cosign.sigstore.dev/attestation/v1 for syft-json; tag-value and XML are attested by reference)"},
 			{Name: "subject-path", List: true, Usage: "with --attest: artifact files or globs the SBOM describes (default: the image digest, or the scanned file)"},
 			{Name: "subject-digest", List: true, Usage: "with --attest: artifacts the SBOM describes, as NAME@sha256:HEX"},
 			{Name: "inline-limit", Default: "2MiB", Usage: "with --attest: larger SBOMs are attested by digest reference instead of inline (the transparency log refuses big entries)"},
 		}, signingInputs()...),
 		Outputs: []Output{
-			{Name: "spdx-path", Usage: "path of the SPDX 2.3 JSON SBOM"},
-			{Name: "cyclonedx-path", Usage: "path of the CycloneDX 1.6 JSON SBOM"},
+			{Name: "spdx-path", Usage: "path of the SPDX 2.3 SBOM (the JSON one when both encodings are written)"},
+			{Name: "cyclonedx-path", Usage: "path of the CycloneDX 1.6 SBOM (the JSON one when both encodings are written)"},
+			{Name: "syft-path", Usage: "path of the syft JSON SBOM"},
+			{Name: "sbom-paths", Usage: "paths of every SBOM written, one per line, in the order of --format"},
 			{Name: "components", Usage: "number of components found"},
 			{Name: "bundle-paths", Usage: "with --attest: the Sigstore bundles written, one per line"},
 		},
 		CI: CI{
 			Title:         "Paved SBOM",
-			Description:   "Generate SPDX 2.3 and CycloneDX 1.6 SBOMs of the build with syft in one scan, and optionally attest them keylessly with the job's OIDC identity.",
+			Description:   "Generate SPDX 2.3, CycloneDX 1.6 or syft JSON SBOMs of the build with syft in one scan, and optionally attest them keylessly with the job's OIDC identity.",
 			Signs:         true,
-			ArtifactPaths: []string{"*.spdx.json", "*.cdx.json", "*.sigstore.json"},
+			ArtifactPaths: []string{"*.spdx.json", "*.cdx.json", "*.spdx", "*.cdx.xml", "*.syft.json", "*.sigstore.json"},
 			Reports:       map[string]string{"cyclonedx": "*.cdx.json"},
 			Stage:         "build",
 		},
@@ -86,11 +91,33 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err := insideWorkspace(env, outDir, "output-dir"); err != nil {
 		return nil, err
 	}
+	outFile := v.String("output-file")
+	if outFile != "" {
+		if len(formats) != 1 {
+			return nil, fail.Configf("--output-file names one file, but %d formats were asked for: write one --format, or drop --output-file and use --output-dir", len(formats))
+		}
+		if strings.HasSuffix(outFile, "/") {
+			return nil, fail.Configf("--output-file %q names a directory: name the SBOM file, or use --output-dir", outFile)
+		}
+		if err := checkOutputDir(outFile, "output-file"); err != nil {
+			return nil, err
+		}
+		if err := insideWorkspace(env, outFile, "output-file"); err != nil {
+			return nil, err
+		}
+		if st, err := os.Stat(outFile); err == nil && st.IsDir() {
+			return nil, fail.Configf("--output-file %s is a directory: name the SBOM file, or use --output-dir", outFile)
+		}
+	}
 	var confineTo string
 	if typ != sbom.Registry {
 		if confineTo, err = sbomSource(env, input); err != nil {
 			return nil, err
 		}
+	}
+	scfg, err := sbomConfig(env, v)
+	if err != nil {
+		return nil, err
 	}
 	attest := v.Bool("attest")
 	spec := subject.Spec{Paths: v.List("subject-path"), Digests: v.List("subject-digest")}
@@ -112,15 +139,17 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 
 	opts := sbom.Options{
-		ConfineTo:   confineTo,
-		Type:        typ,
-		Catalogers:  v.List("catalogers"),
-		Network:     v.Bool("network"),
-		Credentials: sbom.Credentials{Username: v.String("registry-username"), Password: v.String("registry-password"), Keychain: env.keychain()},
-		Platform:    v.String("platform"),
-		Progress:    env.log(),
-		Bar:         isTerminal(env.log()),
-		Now:         env.Now,
+		ConfineTo:        confineTo,
+		Type:             typ,
+		Catalogers:       append(v.List("catalogers"), scfg.DefaultCatalogers...),
+		SelectCatalogers: scfg.SelectCatalogers,
+		Exclude:          scfg.Exclude,
+		Network:          v.Bool("network"),
+		Credentials:      sbom.Credentials{Username: v.String("registry-username"), Password: v.String("registry-password"), Keychain: env.keychain()},
+		Platform:         v.String("platform"),
+		Progress:         env.log(),
+		Bar:              isTerminal(env.log()),
+		Now:              env.Now,
 	}
 	s, err := sbom.Generate(ctx, input, opts)
 	if err != nil {
@@ -149,20 +178,24 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	outputs := map[string]string{}
 	var docs []sbom.Written
+	var all []string
 	for _, f := range formats {
 		path := filepath.Join(outDir, name+f.Extension())
+		if outFile != "" {
+			path = outFile
+		}
 		w, err := s.WriteFile(path, f, opts)
 		if err != nil {
 			return nil, cleanup(fail.Configf("writing %s: %w", path, err))
 		}
 		written = append(written, path)
 		docs = append(docs, w)
-		if f == sbom.SPDXJSON {
-			outputs["spdx-path"] = path
-		} else {
-			outputs["cyclonedx-path"] = path
+		all = append(all, path)
+		if key := formatOutput(f); outputs[key] == "" || f.JSON() {
+			outputs[key] = path
 		}
 	}
+	outputs["sbom-paths"] = strings.Join(all, "\n")
 	pkgs := s.Packages()
 	outputs["components"] = strconv.Itoa(len(pkgs))
 
@@ -173,7 +206,7 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 			return nil, cleanup(err)
 		}
 		for _, d := range docs {
-			predType, pred, inline, err := sbomPredicate(d, len(pkgs), limit)
+			predType, pred, inline, err := sbomPredicate(d, len(pkgs), limit, env.now())
 			if err != nil {
 				return nil, cleanup(err)
 			}
@@ -207,8 +240,8 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 
 // sbomPredicate attests a written SBOM: inline when it fits the limit (read
 // back, so it is bounded by the limit), by reference to its digest otherwise.
-func sbomPredicate(d sbom.Written, components int, limit int64) (string, []byte, bool, error) {
-	if d.Size > limit {
+func sbomPredicate(d sbom.Written, components int, limit int64, now time.Time) (string, []byte, bool, error) {
+	if d.Size > limit || !d.Format.JSON() {
 		pred, err := sbom.ReferenceTo(d.Format, filepath.Base(d.Path), d.SHA256, d.Size, components)
 		return sbom.ReferencePredicateType, pred, false, err
 	}
@@ -216,7 +249,44 @@ func sbomPredicate(d sbom.Written, components int, limit int64) (string, []byte,
 	if err != nil {
 		return "", nil, false, fail.Configf("reading back %s: %w", d.Path, err)
 	}
-	return sbom.Predicate(d.Format, data, filepath.Base(d.Path), components, limit)
+	return sbom.Predicate(d.Format, data, filepath.Base(d.Path), components, limit, now)
+}
+
+// maxConfigSize bounds the syft config file read.
+const maxConfigSize = 1 << 20
+
+// sbomConfig reads the syft config file named by --config, if any.
+func sbomConfig(env Env, v Values) (sbom.Config, error) {
+	path := v.String("config")
+	if path == "" {
+		return sbom.Config{}, nil
+	}
+	if err := insideWorkspace(env, path, "config"); err != nil {
+		return sbom.Config{}, err
+	}
+	data, err := bounded.ReadFile(path, maxConfigSize)
+	if err != nil {
+		return sbom.Config{}, fail.Configf("--config: %w", err)
+	}
+	c, err := sbom.ParseConfig(data)
+	if err != nil {
+		return sbom.Config{}, fail.Configf("--config %s: %w", path, err)
+	}
+	if len(v.List("catalogers")) > 0 && (len(c.DefaultCatalogers) > 0 || len(c.SelectCatalogers) > 0) {
+		return sbom.Config{}, fail.Configf("--catalogers and the catalogers of --config %s both choose catalogers: keep one", path)
+	}
+	return c, nil
+}
+
+// formatOutput is the output that names a file of format f.
+func formatOutput(f sbom.Format) string {
+	switch f {
+	case sbom.SPDXJSON, sbom.SPDXTagValue:
+		return "spdx-path"
+	case sbom.CycloneDXJSON, sbom.CycloneDXXML:
+		return "cyclonedx-path"
+	}
+	return "syft-path"
 }
 
 func sbomFormats(v Values) ([]sbom.Format, error) {
@@ -236,7 +306,7 @@ func sbomFormats(v Values) ([]sbom.Format, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fail.Configf("--format: name at least one of spdx-json, cyclonedx-json")
+		return nil, fail.Configf("--format: name at least one of %s", sbom.FormatNames())
 	}
 	return out, nil
 }

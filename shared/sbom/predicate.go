@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 const (
@@ -13,6 +14,10 @@ const (
 	SPDXPredicateType = "https://spdx.dev/Document/v2.3"
 	// CycloneDXPredicateType is the in-toto predicate type of a CycloneDX BOM.
 	CycloneDXPredicateType = "https://cyclonedx.org/bom"
+	// CosignCustomPredicateType is cosign's predicate type for a document it
+	// has no type of its own for: syft JSON among them (`syft attest -o
+	// syft-json` signs with it). The predicate is CosignPredicate.
+	CosignCustomPredicateType = "https://cosign.sigstore.dev/attestation/v1"
 	// ReferencePredicateType is the predicate type of an attestation that binds
 	// an SBOM too large to carry inline by its digest; the SBOM file is kept
 	// beside the bundle. See docs/predicates/sbom-reference-v1.md.
@@ -47,21 +52,39 @@ type Descriptor struct {
 	MediaType string            `json:"mediaType"`
 }
 
+// CosignPredicate is the predicate of CosignCustomPredicateType, as cosign
+// writes it: the document as a string, and when it was attested.
+type CosignPredicate struct {
+	Data string `json:"Data"`
+	// Timestamp is RFC 3339, UTC.
+	Timestamp string `json:"Timestamp"`
+}
+
 // Predicate returns the predicate type and predicate that attest doc, an SBOM
-// document in format f written to a file called fileName. Documents up to
+// document in format f written to a file called fileName. JSON documents up to
 // inlineLimit bytes once compacted (DefaultInlineLimit when <= 0) are the
-// predicate themselves; larger ones are bound by a Reference, and inline is
-// false.
-func Predicate(f Format, doc []byte, fileName string, components int, inlineLimit int64) (predType string, predicate []byte, inline bool, err error) {
+// predicate themselves (syft JSON wrapped in a CosignPredicate stamped with
+// now, as cosign does); larger ones, and every document that is not JSON
+// (SPDX tag-value, CycloneDX XML: an in-toto predicate is a JSON object), are
+// bound by a Reference, and inline is false.
+func Predicate(f Format, doc []byte, fileName string, components int, inlineLimit int64, now time.Time) (predType string, predicate []byte, inline bool, err error) {
 	if inlineLimit <= 0 {
 		inlineLimit = DefaultInlineLimit
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, doc); err != nil {
-		return "", nil, false, fmt.Errorf("%s document is not JSON: %w", f, err)
-	}
-	if int64(buf.Len()) <= inlineLimit {
-		return f.PredicateType(), buf.Bytes(), true, nil
+	if f.JSON() {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, doc); err != nil {
+			return "", nil, false, fmt.Errorf("%s document is not JSON: %w", f, err)
+		}
+		pred := buf.Bytes()
+		if f == SyftJSON {
+			if pred, err = json.Marshal(CosignPredicate{Data: buf.String(), Timestamp: now.UTC().Format(time.RFC3339)}); err != nil {
+				return "", nil, false, err
+			}
+		}
+		if int64(len(pred)) <= inlineLimit {
+			return f.PredicateType(), pred, true, nil
+		}
 	}
 	sum := sha256.Sum256(doc)
 	out, err := ReferenceTo(f, fileName, hex.EncodeToString(sum[:]), int64(len(doc)), components)

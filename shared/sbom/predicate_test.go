@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anchore/syft/syft/file"
 	"github.com/anchore/syft/syft/pkg"
@@ -48,7 +49,9 @@ func TestPredicateLargeSBOMByReference(t *testing.T) {
 		t.Skip("generates a 16 MB SBOM")
 	}
 	s := largeSBOM(34000)
-	for _, f := range Formats {
+	// The JSON formats, that are inline when small; the others are always
+	// attested by reference (TestPredicateInline).
+	for _, f := range DefaultFormats {
 		doc, err := s.Bytes(f, Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -56,7 +59,7 @@ func TestPredicateLargeSBOMByReference(t *testing.T) {
 		if len(doc) <= 16<<20 {
 			t.Fatalf("%s: generated SBOM is only %d bytes; the test needs one over 16 MB", f, len(doc))
 		}
-		predType, pred, inline, err := Predicate(f, doc, "app"+f.Extension(), 34000, 0)
+		predType, pred, inline, err := Predicate(f, doc, "app"+f.Extension(), 34000, 0, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,32 +130,55 @@ func TestWriteFileFailureLeavesNothing(t *testing.T) {
 
 func TestPredicateInline(t *testing.T) {
 	s := largeSBOM(3)
+	now := time.Date(2026, 12, 6, 3, 0, 0, 0, time.FixedZone("CET", 3600))
 	for _, f := range Formats {
 		doc, err := s.Bytes(f, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		predType, pred, inline, err := Predicate(f, doc, "app"+f.Extension(), 3, 0)
+		predType, pred, inline, err := Predicate(f, doc, "app"+f.Extension(), 3, 0, now)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if !f.JSON() {
+			// An in-toto predicate is a JSON object: tag-value and XML are bound by digest.
+			var ref Reference
+			if inline || predType != ReferencePredicateType || json.Unmarshal(pred, &ref) != nil {
+				t.Fatalf("%s: attested as %s (inline %v): %s", f, predType, inline, pred)
+			}
+			if ref.SBOMPredicateType != f.PredicateType() || ref.SBOM.MediaType != f.MediaType() || ref.SBOM.Digest["sha256"] != hex.EncodeToString(sha256Of(doc)) || ref.Size != int64(len(doc)) {
+				t.Errorf("%s: reference %+v does not bind the document", f, ref)
+			}
+			continue
 		}
 		if !inline || predType != f.PredicateType() {
 			t.Fatalf("%s: small SBOM not inline: %s", f, predType)
 		}
 		var compact bytes.Buffer
 		json.Compact(&compact, doc)
-		if !bytes.Equal(pred, compact.Bytes()) {
+		if f == SyftJSON {
+			// As cosign's custom predicate carries it (syft attest -o syft-json).
+			var cp CosignPredicate
+			dec := json.NewDecoder(bytes.NewReader(pred))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&cp); err != nil {
+				t.Fatalf("%s: predicate is not cosign's custom predicate: %v", f, err)
+			}
+			if cp.Data != compact.String() || cp.Timestamp != "2026-12-06T02:00:00Z" {
+				t.Errorf("%s: predicate carries %q at %s", f, cp.Data[:min(len(cp.Data), 40)], cp.Timestamp)
+			}
+		} else if !bytes.Equal(pred, compact.Bytes()) {
 			t.Errorf("%s: inline predicate is not the document", f)
 		}
 		// Just over a custom limit: by reference.
-		if _, _, inline, _ := Predicate(f, doc, "x", 3, int64(compact.Len()-1)); inline {
+		if _, _, inline, _ := Predicate(f, doc, "x", 3, int64(len(pred)-1), now); inline {
 			t.Errorf("%s: document over the limit was inlined", f)
 		}
-		if _, _, inline, _ := Predicate(f, doc, "x", 3, int64(compact.Len())); !inline {
+		if _, _, inline, _ := Predicate(f, doc, "x", 3, int64(len(pred)), now); !inline {
 			t.Errorf("%s: document at the limit was not inlined", f)
 		}
 	}
-	if _, _, _, err := Predicate(SPDXJSON, []byte("{not json"), "x", 0, 0); err == nil {
+	if _, _, _, err := Predicate(SPDXJSON, []byte("{not json"), "x", 0, 0, now); err == nil {
 		t.Error("a document that is not JSON was accepted")
 	}
 }

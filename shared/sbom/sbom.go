@@ -1,7 +1,9 @@
 // Package sbom generates software bills of materials with syft as a library: one
 // scan of a directory, a file or archive, or a container image (OCI layout,
-// docker-archive tarball or registry), encoded as SPDX 2.3 JSON and CycloneDX 1.6
-// JSON from that same scan, and turned into in-toto predicates for attestation.
+// docker-archive tarball or registry), encoded from that same scan with syft's own
+// encoders in the formats syft and anchore/sbom-action name (SPDX 2.3 JSON and
+// tag-value, CycloneDX 1.6 JSON and XML, syft JSON), and turned into in-toto
+// predicates for attestation.
 //
 // Scans make no network requests unless Options.Network asks for them; the only
 // exception is pulling a registry image, which is the source itself.
@@ -26,7 +28,10 @@ import (
 	"github.com/anchore/syft/syft"
 	"github.com/anchore/syft/syft/cataloging"
 	"github.com/anchore/syft/syft/format/cyclonedxjson"
+	"github.com/anchore/syft/syft/format/cyclonedxxml"
 	"github.com/anchore/syft/syft/format/spdxjson"
+	"github.com/anchore/syft/syft/format/spdxtagvalue"
+	"github.com/anchore/syft/syft/format/syftjson"
 	"github.com/anchore/syft/syft/pkg"
 	syftsbom "github.com/anchore/syft/syft/sbom"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -65,7 +70,8 @@ var SourceTypes = []SourceType{Auto, Dir, File, OCILayout, DockerArchive, Regist
 // IsImage reports whether the type is a container image.
 func (t SourceType) IsImage() bool { return t == OCILayout || t == DockerArchive || t == Registry }
 
-// Format is an SBOM document format.
+// Format is an SBOM document format, named as syft's -o flag and
+// anchore/sbom-action's format input name it.
 type Format string
 
 const (
@@ -73,6 +79,12 @@ const (
 	SPDXJSON Format = "spdx-json"
 	// CycloneDXJSON is CycloneDX 1.6 in JSON.
 	CycloneDXJSON Format = "cyclonedx-json"
+	// SPDXTagValue is SPDX 2.3 in tag-value text: what "spdx" means to syft.
+	SPDXTagValue Format = "spdx"
+	// CycloneDXXML is CycloneDX 1.6 in XML: what "cyclonedx" means to syft.
+	CycloneDXXML Format = "cyclonedx"
+	// SyftJSON is syft's own JSON document, the most complete of the five.
+	SyftJSON Format = "syft-json"
 )
 
 // SyftVersion is the version of syft this package is built and tested with; it
@@ -80,42 +92,93 @@ const (
 const SyftVersion = "v1.57.1"
 
 // Formats are the supported formats, in the order they are written.
-var Formats = []Format{SPDXJSON, CycloneDXJSON}
+var Formats = []Format{SPDXJSON, CycloneDXJSON, SPDXTagValue, CycloneDXXML, SyftJSON}
+
+// DefaultFormats are written when no format is named.
+var DefaultFormats = []Format{SPDXJSON, CycloneDXJSON}
+
+// formatNames lists the accepted names of each format: syft's format id and
+// aliases, then the unambiguous spellings earlier Paved versions accepted.
+var formatNames = map[Format][]string{
+	SPDXJSON:      {"spdx-json", "spdxjson"},
+	CycloneDXJSON: {"cyclonedx-json", "cdx-json", "cyclonedxjson"},
+	SPDXTagValue:  {"spdx", "spdx-tag-value", "spdx-tv"},
+	CycloneDXXML:  {"cyclonedx", "cyclonedx-xml", "cyclone", "cdx"},
+	SyftJSON:      {"syft-json", "syft", "json"},
+}
 
 // Extension is the conventional file name suffix of the format.
 func (f Format) Extension() string {
-	if f == CycloneDXJSON {
+	switch f {
+	case CycloneDXJSON:
 		return ".cdx.json"
+	case CycloneDXXML:
+		return ".cdx.xml"
+	case SPDXTagValue:
+		return ".spdx"
+	case SyftJSON:
+		return ".syft.json"
 	}
 	return ".spdx.json"
 }
 
-// MediaType is the IANA media type of the format.
+// MediaType is the IANA media type of the format (syft's vendor type for
+// syft JSON, which has no registered one).
 func (f Format) MediaType() string {
-	if f == CycloneDXJSON {
+	switch f {
+	case CycloneDXJSON:
 		return "application/vnd.cyclonedx+json"
+	case CycloneDXXML:
+		return "application/vnd.cyclonedx+xml"
+	case SPDXTagValue:
+		return "text/spdx"
+	case SyftJSON:
+		return "application/vnd.syft+json"
 	}
 	return "application/spdx+json"
 }
 
-// PredicateType is the in-toto predicate type of an attestation carrying the
-// document inline.
+// JSON reports whether documents of the format are JSON, which is what an
+// in-toto predicate can carry inline.
+func (f Format) JSON() bool { return f == SPDXJSON || f == CycloneDXJSON || f == SyftJSON }
+
+// PredicateType is the in-toto predicate type of an attestation of a document
+// in the format, the types cosign gives them: SPDX documents (JSON or
+// tag-value) are https://spdx.dev/Document/v2.3, CycloneDX documents
+// https://cyclonedx.org/bom, and syft JSON cosign's custom type, as
+// `syft attest -o syft-json` signs it.
 func (f Format) PredicateType() string {
-	if f == CycloneDXJSON {
+	switch f {
+	case CycloneDXJSON, CycloneDXXML:
 		return CycloneDXPredicateType
+	case SyftJSON:
+		return CosignCustomPredicateType
 	}
 	return SPDXPredicateType
 }
 
-// ParseFormat accepts a format name and the common aliases (spdx, cyclonedx, cdx).
-func ParseFormat(s string) (Format, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "spdx-json", "spdx", "spdxjson", "spdx-2.3":
-		return SPDXJSON, nil
-	case "cyclonedx-json", "cyclonedx", "cdx", "cdx-json", "cyclonedxjson":
-		return CycloneDXJSON, nil
+// FormatNames is the list of valid format names for messages.
+func FormatNames() string {
+	names := make([]string, len(Formats))
+	for i, f := range Formats {
+		names[i] = string(f)
 	}
-	return "", fail.Configf("unknown SBOM format %q: want spdx-json or cyclonedx-json", s)
+	return strings.Join(names, ", ")
+}
+
+// ParseFormat accepts a format name as syft and anchore/sbom-action name it
+// (spdx is tag-value and cyclonedx is XML there, so here too), their aliases,
+// and the unambiguous spellings of earlier versions.
+func ParseFormat(s string) (Format, error) {
+	want := strings.ToLower(strings.TrimSpace(s))
+	for _, f := range Formats {
+		for _, n := range formatNames[f] {
+			if want == n {
+				return f, nil
+			}
+		}
+	}
+	return "", fail.Configf("unknown SBOM format %q: want one of %s (as syft and anchore/sbom-action name them: spdx is SPDX tag-value, cyclonedx is CycloneDX XML)", s, FormatNames())
 }
 
 // Credentials authenticate registry pulls.
@@ -137,6 +200,13 @@ type Options struct {
 	// directories and files, "image" for images); entries starting with "+"
 	// add a cataloger and "-" remove one from whatever set applies.
 	Catalogers []string
+	// SelectCatalogers refine the cataloger set after Catalogers, as syft's
+	// --select-catalogers: plain names or tags keep only those, +NAME adds
+	// one, -NAME removes one.
+	SelectCatalogers []string
+	// Exclude are glob patterns of paths left out of the scan, as syft's
+	// --exclude: relative to the scanned root, starting with ./, */ or **/.
+	Exclude []string
 	// Network allows catalogers to look up licenses and metadata remotely
 	// (Go module proxy, npm, PyPI, Maven). Off by default.
 	Network bool
@@ -282,8 +352,8 @@ func Generate(ctx context.Context, input string, opts Options) (*SBOM, error) {
 		if ctx.Err() != nil {
 			return nil, fail.Transientf("cataloging %s: %w", input, ctx.Err())
 		}
-		if len(opts.Catalogers) > 0 {
-			return nil, fail.Configf("cataloging %s with catalogers %q: %w (check the catalogers input: names or tags such as go-module-file-cataloger, javascript, image)", input, opts.Catalogers, err)
+		if len(opts.Catalogers) > 0 || len(opts.SelectCatalogers) > 0 {
+			return nil, fail.Configf("cataloging %s with catalogers %q, select %q: %w (check the catalogers input and the syft config's catalogers: names or tags such as go-module-file-cataloger, javascript, image)", input, opts.Catalogers, opts.SelectCatalogers, err)
 		}
 		return nil, fmt.Errorf("cataloging %s: %w", input, err)
 	}
@@ -323,7 +393,7 @@ func createConfig(opts Options) (*syft.CreateSBOMConfig, error) {
 	pk.JavaArchive.UseNetwork = opts.Network
 	cfg = cfg.WithPackagesConfig(pk)
 
-	if len(opts.Catalogers) > 0 {
+	if len(opts.Catalogers) > 0 || len(opts.SelectCatalogers) > 0 {
 		sel := cataloging.NewSelectionRequest()
 		var defaults, exprs []string
 		for _, c := range opts.Catalogers {
@@ -341,6 +411,7 @@ func createConfig(opts Options) (*syft.CreateSBOMConfig, error) {
 		if len(defaults) > 0 {
 			sel = sel.WithDefaults(defaults...)
 		}
+		exprs = append(exprs, opts.SelectCatalogers...)
 		if len(exprs) > 0 {
 			sel = sel.WithExpression(exprs...)
 		}
@@ -352,20 +423,7 @@ func createConfig(opts Options) (*syft.CreateSBOMConfig, error) {
 // Encode writes the SBOM in format f with syft's own encoder, compact as the
 // syft CLI writes it.
 func (s *SBOM) Encode(w io.Writer, f Format) error {
-	var enc syftsbom.FormatEncoder
-	var err error
-	switch f {
-	case SPDXJSON:
-		c := spdxjson.DefaultEncoderConfig()
-		c.Version = "2.3"
-		enc, err = spdxjson.NewFormatEncoderWithConfig(c)
-	case CycloneDXJSON:
-		c := cyclonedxjson.DefaultEncoderConfig()
-		c.Version = "1.6"
-		enc, err = cyclonedxjson.NewFormatEncoderWithConfig(c)
-	default:
-		return fail.Configf("unknown SBOM format %q: want spdx-json or cyclonedx-json", f)
-	}
+	enc, err := encoder(f)
 	if err != nil {
 		return fmt.Errorf("creating %s encoder: %w", f, err)
 	}
@@ -373,6 +431,31 @@ func (s *SBOM) Encode(w io.Writer, f Format) error {
 		return fmt.Errorf("encoding %s: %w", f, err)
 	}
 	return nil
+}
+
+// encoder returns syft's encoder of format f, at the versions Paved writes.
+func encoder(f Format) (syftsbom.FormatEncoder, error) {
+	switch f {
+	case SPDXJSON:
+		c := spdxjson.DefaultEncoderConfig()
+		c.Version = "2.3"
+		return spdxjson.NewFormatEncoderWithConfig(c)
+	case CycloneDXJSON:
+		c := cyclonedxjson.DefaultEncoderConfig()
+		c.Version = "1.6"
+		return cyclonedxjson.NewFormatEncoderWithConfig(c)
+	case SPDXTagValue:
+		c := spdxtagvalue.DefaultEncoderConfig()
+		c.Version = "2.3"
+		return spdxtagvalue.NewFormatEncoderWithConfig(c)
+	case CycloneDXXML:
+		c := cyclonedxxml.DefaultEncoderConfig()
+		c.Version = "1.6"
+		return cyclonedxxml.NewFormatEncoderWithConfig(c)
+	case SyftJSON:
+		return syftjson.NewFormatEncoderWithConfig(syftjson.DefaultEncoderConfig())
+	}
+	return nil, fail.Configf("unknown SBOM format %q: want one of %s", f, FormatNames())
 }
 
 // Bytes encodes the SBOM in format f into memory, reporting the phase to

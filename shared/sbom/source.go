@@ -85,12 +85,13 @@ func openSource(ctx context.Context, input string, opts Options) (*opened, error
 	switch typ {
 	case Dir:
 		cfg := directorysource.Config{Path: input}
+		cfg.Exclude.Paths = append(cfg.Exclude.Paths, opts.Exclude...)
 		if opts.ConfineTo != "" {
 			excl, err := escapingLinks(input, opts.ConfineTo)
 			if err != nil {
 				return nil, err
 			}
-			cfg.Exclude.Paths = excl
+			cfg.Exclude.Paths = append(cfg.Exclude.Paths, excl...)
 			if n := len(excl); n > 0 {
 				fmt.Fprintf(opts.progress(), "sbom: left out %d symlink(s) that lead outside %s\n", n, opts.ConfineTo)
 			}
@@ -105,7 +106,7 @@ func openSource(ctx context.Context, input string, opts Options) (*opened, error
 		if err != nil {
 			return nil, fail.Configf("reading %s: %w", input, err)
 		}
-		src, err := filesource.New(filesource.Config{Path: input, DigestAlgorithms: nil})
+		src, err := filesource.New(filesource.Config{Path: input, DigestAlgorithms: nil, Exclude: source.ExcludeConfig{Paths: opts.Exclude}})
 		if err != nil {
 			return nil, fail.Configf("opening file %s: %w (is it a readable file or an intact archive?)", input, err)
 		}
@@ -341,7 +342,7 @@ func openImage(ctx context.Context, input string, typ SourceType, opts Options) 
 	if typ != Registry {
 		ref = meta.Name
 	}
-	o.src = stereoscopesource.New(simg, stereoscopesource.ImageConfig{Reference: ref})
+	o.src = stereoscopesource.New(simg, stereoscopesource.ImageConfig{Reference: ref, Exclude: source.ExcludeConfig{Paths: opts.Exclude}})
 	o.meta = meta
 	return o, nil
 }

@@ -153,3 +153,87 @@ func pavedArtifact(artifact []string, hexDigest string) string {
 	}
 	return "sha256:" + hexDigest
 }
+
+// TestSbomAttestEveryFormatOnLocalStack writes the five formats syft and
+// anchore/sbom-action name from one scan of a docker-archive, attests each,
+// and has Paved and cosign verify every bundle: JSON documents inline (syft
+// JSON as cosign's custom predicate, as `syft attest -o syft-json` signs
+// it), tag-value and XML by reference.
+func TestSbomAttestEveryFormatOnLocalStack(t *testing.T) {
+	ws := t.TempDir()
+	img, err := sbomtest.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag("ghcr.io/paved-dev/demo:1.0")
+	if err := tarball.WriteToFile(filepath.Join(ws, "demo.tar"), tag, img); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(ws, "demo.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(data)
+	subjectHex := hex.EncodeToString(h[:])
+	token, err := stk.MintGitHubToken(ghRepo, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := execIn(t, ws, nil, paved, "sbom", "demo.tar", "--attest", "--identity-token-file", writeToken(t, token),
+		"--trusted-root", stk.TrustedRootPath, "--signing-config", stk.SigningConfigPath,
+		"--format", "spdx,cyclonedx,syft-json,spdx-json,cyclonedx-json")
+	if r.code != 0 {
+		t.Fatalf("paved sbom: %s", r)
+	}
+	if !strings.Contains(r.stderr, "sbom: signed 5 attestation(s)") || strings.Count(r.stderr, "sbom: cataloging\n") != 1 {
+		t.Errorf("want 5 attestations from one scan:\n%s", r)
+	}
+	const reference = "https://github.com/paved-dev/paved/blob/main/docs/predicates/sbom-reference-v1.md"
+	for _, f := range []struct{ file, predType, sbomType, cosignType string }{
+		{"demo.tar.spdx.json", "https://spdx.dev/Document/v2.3", "", "https://spdx.dev/Document/v2.3"},
+		{"demo.tar.cdx.json", "https://cyclonedx.org/bom", "", "cyclonedx"},
+		{"demo.tar.syft.json", "https://cosign.sigstore.dev/attestation/v1", "", "custom"},
+		{"demo.tar.spdx", reference, "https://spdx.dev/Document/v2.3", reference},
+		{"demo.tar.cdx.xml", reference, "https://cyclonedx.org/bom", reference},
+	} {
+		t.Run(f.file, func(t *testing.T) {
+			bundle := filepath.Join(ws, f.file+".sigstore.json")
+			st := statement(t, bundle)
+			if st["predicateType"] != f.predType {
+				t.Fatalf("predicate type %v, want %s", st["predicateType"], f.predType)
+			}
+			if subj, _ := st["subject"].([]any); len(subj) != 1 || get(subj[0], "name") != "demo.tar" || get(subj[0], "digest", "sha256") != subjectHex {
+				t.Fatalf("subject %v, want demo.tar sha256:%s", st["subject"], subjectHex)
+			}
+			doc, err := os.ReadFile(filepath.Join(ws, f.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case f.sbomType != "":
+				sum := sha256.Sum256(doc)
+				if get(st, "predicate", "sbomPredicateType") != f.sbomType || get(st, "predicate", "sbom", "digest", "sha256") != hex.EncodeToString(sum[:]) {
+					t.Fatalf("reference predicate does not bind the SBOM file: %v", st["predicate"])
+				}
+			case f.cosignType == "custom":
+				d, _ := get(st, "predicate", "Data").(string)
+				if !strings.Contains(d, `"artifacts":[`) || !strings.Contains(string(doc), d[:min(len(d), 200)]) || get(st, "predicate", "Timestamp") == nil {
+					t.Fatalf("predicate is not cosign's custom predicate carrying the syft JSON: %.300v", st["predicate"])
+				}
+			}
+			pv := execIn(t, ws, nil, paved, "verify-bundle", "--bundle", bundle, "--certificate-identity", ghSAN,
+				"--certificate-oidc-issuer", stk.GitHubIssuer, "--trusted-root", stk.TrustedRootPath, "demo.tar")
+			if pv.code != 0 {
+				t.Fatalf("paved verify-bundle: %s", pv)
+			}
+			for _, typ := range []string{f.cosignType, "openvex"} {
+				cv := execIn(t, ws, nil, tool(t, "cosign"), "verify-blob-attestation", "--bundle", bundle,
+					"--trusted-root", stk.TrustedRootPath, "--certificate-identity", ghSAN, "--certificate-oidc-issuer", stk.GitHubIssuer,
+					"--type", typ, "--use-signed-timestamps", "--insecure-ignore-sct", "demo.tar")
+				if ok := cv.code == 0; ok != (typ == f.cosignType) {
+					t.Fatalf("cosign verify-blob-attestation --type %s: exit %d: %s", typ, cv.code, cv)
+				}
+			}
+		})
+	}
+}
