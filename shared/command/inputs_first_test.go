@@ -28,7 +28,7 @@ func (n *noNetwork) RoundTrip(r *http.Request) (*http.Response, error) {
 // runOffline runs one command with every HTTP request (TUF, Fulcio, Rekor,
 // storage) going through a transport that fails and counts, and an empty
 // TUF cache, as on a machine without network.
-func runOffline(t *testing.T, cmd *command.Command, m map[string][]string) (error, int32, string) {
+func runOffline(t *testing.T, cmd *command.Command, m map[string][]string) (int32, string, error) {
 	t.Helper()
 	v, err := command.NewValues(cmd, m)
 	if err != nil {
@@ -42,7 +42,7 @@ func runOffline(t *testing.T, cmd *command.Command, m map[string][]string) (erro
 		TUFCacheDir: t.TempDir(),
 	}
 	_, err = cmd.Run(context.Background(), env, v)
-	return err, tr.hits.Load(), stderr.String()
+	return tr.hits.Load(), stderr.String(), err
 }
 
 // TestAttestWithoutTokenSaysSoBeforeTUF: offline and without an identity
@@ -52,7 +52,7 @@ func TestAttestWithoutTokenSaysSoBeforeTUF(t *testing.T) {
 	dir := t.TempDir()
 	artifact := filepath.Join(dir, "app")
 	os.WriteFile(artifact, []byte("app"), 0o644)
-	err, hits, _ := runOffline(t, command.Attest(), map[string][]string{
+	hits, _, err := runOffline(t, command.Attest(), map[string][]string{
 		"subject-path": {artifact}, "bundle-path": {filepath.Join(dir, "app.sigstore.json")}, "bundles-jsonl": {"none"},
 	})
 	if err == nil || fail.ClassOf(err).ExitCode() != 2 {
@@ -92,7 +92,7 @@ func TestSupplyChainWithoutSubjectsFailsBeforeSigning(t *testing.T) {
 			m["sbom-source"] = []string{dir}
 			m["bundle-path"] = []string{filepath.Join(dir, "attestation.sigstore.json")}
 			before := listDir(t, dir)
-			err, hits, _ := runOffline(t, command.SupplyChain(), m)
+			hits, _, err := runOffline(t, command.SupplyChain(), m)
 			if err == nil || fail.ClassOf(err).ExitCode() != 2 || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err %v, want a configuration error (exit 2) saying %q", err, tc.want)
 			}
