@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"syscall"
+	"unicode/utf8"
 )
 
 // ErrTooLarge is wrapped by errors for input over its limit.
@@ -34,19 +35,44 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	} else if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file: name a file", path)
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file: name a file", path)
-	}
 	data, err := Read(f, limit)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return data, nil
+}
+
+// OpenRegular opens a regular file for reading without ever blocking on a
+// FIFO or device: it opens non-blocking and refuses what is not a regular
+// file once open (so a swap after a Stat cannot slip one in).
+func OpenRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file: name a file", path)
+	}
+	return f, nil
+}
+
+// Prefix returns the longest prefix of s of at most n bytes that ends on a
+// rune boundary, so that cutting text for a log, an error or a JSON output
+// never leaves invalid UTF-8.
+func Prefix(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // ContextReader returns a reader that stops with ctx's error once ctx is done,

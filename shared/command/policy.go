@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/logtext"
 
 	"github.com/paved-dev/paved/shared/fail"
@@ -349,11 +349,7 @@ func clip(s string, n int) string {
 		return s
 	}
 	const mark = "…"
-	i := n - len(mark)
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + mark
+	return bounded.Prefix(s, n-len(mark)) + mark
 }
 
 // deniedMessage is the error of a denied run: one verdict line with the

@@ -8,7 +8,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/paved-dev/paved/shared/bounded"
 )
 
 // ErrorMessage extracts the message and validation errors of a GitHub error
@@ -37,11 +38,8 @@ func ErrorMessage(body []byte) string {
 		}
 	}
 	if len(s) > 600 {
-		cut := 600 // on a rune boundary: the message ends up in logs and JSON outputs
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
+		// On a rune boundary: the message ends up in logs and JSON outputs.
+		s = bounded.Prefix(s, 600) + "…"
 	}
 	return s
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/package-url/packageurl-go"
@@ -295,11 +294,7 @@ func clipLabel(s string) string {
 	if len(s) <= maxPathLabel {
 		return s
 	}
-	i := maxPathLabel - len("…")
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
+	return bounded.Prefix(s, maxPathLabel-len("…")) + "…"
 }
 
 // finish validates purls, records the dependency graph and sorts components.

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"syscall"
 
 	"github.com/paved-dev/paved/shared/bounded"
 
@@ -47,19 +46,6 @@ type FileOptions struct {
 	Open func(path string) (*os.File, error)
 }
 
-// openRegular opens a regular file without ever blocking on a FIFO or device.
-func openRegular(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	return f, nil
-}
-
 // OpenAttested copies path into a private temporary file while hashing it and
 // returns that copy, rewound, when its SHA-256 is one of attested ("sha256:HEX",
 // the subjects of verified attestations). A rebuilt file — any other bytes — is
@@ -74,7 +60,7 @@ func OpenAttested(ctx context.Context, path string, attested []string, o FileOpt
 	}
 	open := o.Open
 	if open == nil {
-		open = openRegular
+		open = bounded.OpenRegular
 	}
 	in, err := open(path)
 	if err != nil {
