@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -225,19 +224,4 @@ func attestSummary(subjects []subject.Subject, san, issuer, ownerURI, predType, 
 }
 
 // redact removes a secret from an error's message, keeping its class.
-func redact(err error, secret string) error {
-	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
-		return err
-	}
-	return fail.As(fail.ClassOf(err), &redacted{msg: strings.ReplaceAll(err.Error(), secret, "***"), err: err})
-}
-
-type redacted struct {
-	msg string
-	err error
-}
-
-func (r *redacted) Error() string { return r.msg }
-
-// Unwrap keeps errors.Is working; the wrapped message is never printed by Paved.
-func (r *redacted) Unwrap() error { return errors.Unwrap(r.err) }
+func redact(err error, secret string) error { return logtext.RedactError(err, secret) }
