@@ -135,7 +135,7 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 
 // promotePolicy reads the verification policy and the identities it accepts.
 func promotePolicy(env Env, v Values) (*verify.PolicyFile, []verify.Identity, error) {
-	pol, err := verifyPolicy(env, v, "", false, false)
+	pol, err := verifyPolicy(env, promoteIdentity(v), v.List("trusted-root"), "", false, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -528,4 +528,16 @@ func fileUploader(env Env, v Values, dst promote.FileDestination) (promote.Uploa
 		return p.FileUploader(dst.Package, dst.Version)
 	}
 	return nil, fail.Configf("destination %s: unknown kind", dst)
+}
+
+// promoteIdentity are promote's verifyPolicyInputs.
+func promoteIdentity(v Values) identityOptions {
+	return identityOptions{
+		Policy: v.String("policy"), Owner: v.String("owner"), Repo: v.String("repo"), SignerRepo: v.String("signer-repo"), SignerWorkflow: v.String("signer-workflow"),
+		Hostname: v.String("hostname"), Project: v.String("project"), Namespace: v.String("namespace"),
+		CIConfigRefURI: v.String("ci-config-ref-uri"), GitLabURL: v.String("gitlab-url"),
+		CertIdentity: v.String("cert-identity"), CertIdentityRegex: v.String("cert-identity-regex"), CertOIDCIssuer: v.String("cert-oidc-issuer"),
+		SignerDigest: v.String("signer-digest"), SourceRef: v.String("source-ref"), SourceDigest: v.String("source-digest"),
+		DenySelfHostedRunners: v.Bool("deny-self-hosted-runners"), PredicateType: v.String("predicate-type"),
+	}
 }

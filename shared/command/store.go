@@ -35,7 +35,14 @@ func storeInputs() []Input {
 // their own platform (the GitLab package registry), which the core cannot
 // import. StoreTargets returns none when the inputs ask for none.
 type StoreProvider interface {
-	StoreTargets(v Values) ([]store.Writer, error)
+	StoreTargets(pkg GitLabPackage) ([]store.Writer, error)
+}
+
+// GitLabPackage is the generic package of the job's GitLab project that
+// --gitlab-package and --gitlab-package-version name: where bundles are
+// stored and read ("" Name: none; "" Version: the platform's default).
+type GitLabPackage struct {
+	Name, Version string
 }
 
 // FileUploaderProvider is implemented by front doors that can upload release
@@ -100,7 +107,7 @@ func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
 		s.writers = append(s.writers, gh)
 	}
 	if p, ok := env.Platform.(StoreProvider); ok {
-		extra, err := p.StoreTargets(v)
+		extra, err := p.StoreTargets(GitLabPackage{Name: v.String("gitlab-package"), Version: v.String("gitlab-package-version")})
 		if err != nil {
 			return nil, err
 		}
