@@ -24,7 +24,7 @@ var lookupDirs = []string{".", "../../gitlab/glci"}
 
 // dynamicLookups are the functions allowed to read an input whose name is
 // not a literal; each checks that the command declares the name first.
-var dynamicLookups = []string{"subValuesWith"}
+var dynamicLookups = []string{"subValuesWith", "bindFields"}
 
 // valuesFunc is a function declaration with command.Values parameters.
 type valuesFunc struct {

@@ -11,7 +11,8 @@ import (
 // input they hold: `input:"subject-path"`. A string field holds the input's
 // value (or its default), a []string field a list input's values, a bool
 // field a switch; a bool field tagged `input:"NAME,set"` says whether any
-// source set NAME. Embedded structs contribute their fields, so inputs
+// source set NAME, and a []string field tagged `input:"NAME,all"` every value
+// of a single-valued input that positional arguments add to. Embedded structs contribute their fields, so inputs
 // declared once (signingInputs) are held by one struct (signingOptions).
 // The declaration stays the one source of flags, action inputs and help:
 // the struct only names what the run function reads, and checkOptions
@@ -33,8 +34,11 @@ func typed[T any](c *Command, run func(context.Context, Env, T) (*Result, error)
 type optionField struct {
 	index []int
 	input string
-	set   bool
-	typ   reflect.Type
+	// set fields hold whether the input was set, not the input; all fields
+	// every value of a single-valued input, which may also have a field of
+	// its own for the last one.
+	set, all bool
+	typ      reflect.Type
 }
 
 // optionFields lists the tagged fields of the options struct t, embedded
@@ -47,7 +51,7 @@ func optionFields(t reflect.Type) []optionField {
 			continue
 		}
 		name, opt, _ := strings.Cut(tag, ",")
-		out = append(out, optionField{index: f.Index, input: name, set: opt == "set", typ: f.Type})
+		out = append(out, optionField{index: f.Index, input: name, set: opt == "set", all: opt == "all", typ: f.Type})
 	}
 	return out
 }
@@ -75,7 +79,7 @@ func checkFields(cmd *Command, t reflect.Type, complete bool) error {
 		switch {
 		case f.set, in.Bool:
 			want = reflect.TypeFor[bool]()
-		case in.List:
+		case in.List, f.all:
 			want = reflect.TypeFor[[]string]()
 		default:
 			want = reflect.TypeFor[string]()
@@ -83,12 +87,12 @@ func checkFields(cmd *Command, t reflect.Type, complete bool) error {
 		if f.typ != want {
 			problems = append(problems, fmt.Sprintf("field for %q is %s, want %s", f.input, f.typ, want))
 		}
-		if !f.set {
+		if !f.set && !f.all {
 			if held[f.input] {
 				problems = append(problems, fmt.Sprintf("input %q is held by two fields", f.input))
 			}
-			held[f.input] = true
 		}
+		held[f.input] = held[f.input] || !f.set
 	}
 	for _, in := range cmd.Inputs {
 		if complete && !held[in.Name] {
