@@ -236,7 +236,7 @@ func TestReadmeShowsHelp(t *testing.T) {
 // TestGeneratedPackagingIsFresh fails when action.yml files or templates were
 // edited by hand or not regenerated after a declaration changed.
 func TestGeneratedPackagingIsFresh(t *testing.T) {
-	out, err := exec.Command("go", "run", "./test/cmd/paved-gen", "-check").CombinedOutput()
+	out, err := exec.Command("go", "run", "./tools/paved-gen", "-check").CombinedOutput()
 	if err != nil {
 		t.Fatalf("generated packaging is stale (run go generate): %v\n%s", err, out)
 	}
