@@ -21,7 +21,6 @@ import (
 	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/sbom"
 	"github.com/paved-dev/paved/shared/subject"
-	"github.com/paved-dev/paved/shared/workspace"
 )
 
 // Sbom declares `paved sbom`.
@@ -367,11 +366,7 @@ func insideWorkspace(env Env, path, input string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := files.Rel(path); err != nil {
-		return fail.Configf("--%s: %w", input, err)
-	}
-	var out *workspace.OutsideError
-	if _, err := files.Stat(path); errors.As(err, &out) {
+	if err := files.Confine(path); err != nil {
 		return fail.Configf("--%s: %w", input, err)
 	}
 	return nil
