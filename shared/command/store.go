@@ -3,12 +3,12 @@ package command
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/githubapi"
 	"github.com/paved-dev/paved/shared/promote"
 	"github.com/paved-dev/paved/shared/store"
 	"github.com/paved-dev/paved/shared/subject"
@@ -121,42 +121,26 @@ func githubTarget(env Env, v Values, httpo store.HTTPOptions) (*store.GitHub, er
 	if repo == "" {
 		return nil, fail.Configf("--github-attestations needs --github-repository OWNER/NAME outside GitHub Actions")
 	}
-	token := v.String("github-token")
-	if token == "" && gh != nil {
-		token = gh.GitHubToken()
-	}
-	if token == "" {
+	ep := githubEndpoints(env, v, "")
+	if ep.Token == "" {
 		return nil, fail.Configf("--github-attestations needs a token: pass github-token: ${{ github.token }} (with 'permissions: attestations: write') or set --github-token")
 	}
-	env.Platform.Mask(token)
-	api := v.String("github-api-url")
-	if api == "" && gh != nil {
-		api = gh.GitHubAPIURL()
-	}
-	server := run.ServerURL
-	if server == "" {
-		server = "https://github.com"
-	}
-	if api == "" {
-		api = apiFromServer(server)
-	}
-	return store.NewGitHub(repo, store.GitHubOptions{APIURL: api, ServerURL: server, Token: token, HTTPOptions: httpo})
+	return store.NewGitHub(repo, store.GitHubOptions{APIURL: ep.APIURL, ServerURL: ep.ServerURL, Token: ep.Token, HTTPOptions: httpo})
 }
 
-// apiFromServer derives the REST API base from a GitHub server URL: the
-// public service, GHE.com subdomains, or a GitHub Enterprise Server.
-func apiFromServer(server string) string {
-	u, err := url.Parse(server)
-	if err != nil || u.Host == "" {
-		return "https://api.github.com"
+// githubEndpoints resolves the GitHub instance and token from the inputs
+// github-token and github-api-url, the web server (from the command's own
+// input, "" for none) and the GitHub Actions job; the token is masked.
+func githubEndpoints(env Env, v Values, server string) githubapi.Endpoints {
+	var job githubapi.Endpoints
+	if gh, ok := env.Platform.(GitHubEnv); ok {
+		job = githubapi.Endpoints{ServerURL: env.Platform.Run().ServerURL, APIURL: gh.GitHubAPIURL(), Token: gh.GitHubToken()}
 	}
-	switch {
-	case strings.EqualFold(u.Host, "github.com"):
-		return "https://api.github.com"
-	case strings.HasSuffix(strings.ToLower(u.Host), ".ghe.com"):
-		return u.Scheme + "://api." + u.Host
+	ep := githubapi.Resolve(githubapi.Endpoints{ServerURL: server, APIURL: v.String("github-api-url"), Token: v.String("github-token")}, job)
+	if ep.Token != "" {
+		env.Platform.Mask(ep.Token)
 	}
-	return strings.TrimRight(server, "/") + "/api/v3"
+	return ep
 }
 
 // put stores one bundle in every remote target, then writes the bundle file

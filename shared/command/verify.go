@@ -371,25 +371,12 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 			if repo == "" {
 				return fail.Configf("--bundle-from github needs the repository whose attestations to read: --repo OWNER/NAME or --github-repository")
 			}
-			gh, _ := env.Platform.(GitHubEnv)
-			token, api := v.String("github-token"), v.String("github-api-url")
-			if token == "" && gh != nil {
-				token = gh.GitHubToken()
+			server := ""
+			if host := v.String("hostname"); host != "" {
+				server = "https://" + host
 			}
-			if api == "" && gh != nil {
-				api = gh.GitHubAPIURL()
-			}
-			if api == "" {
-				host := v.String("hostname")
-				if host == "" {
-					host = "github.com"
-				}
-				api = apiFromServer("https://" + host)
-			}
-			if token != "" {
-				env.Platform.Mask(token)
-			}
-			g, err := store.NewGitHub(repo, store.GitHubOptions{APIURL: api, Token: token, HTTPOptions: httpo})
+			ep := githubEndpoints(env, v, server)
+			g, err := store.NewGitHub(repo, store.GitHubOptions{APIURL: ep.APIURL, ServerURL: ep.ServerURL, Token: ep.Token, HTTPOptions: httpo})
 			if err != nil {
 				return err
 			}
