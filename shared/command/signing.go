@@ -63,7 +63,7 @@ func newSigning(ctx context.Context, env Env, v Values) (*signing, error) {
 			return nil, err
 		}
 	}
-	token, err := idToken(ctx, env, v)
+	token, err := idToken(ctx, env, v.String("identity-token"), v.String("identity-token-file"))
 	if err != nil {
 		return nil, err
 	}

@@ -201,21 +201,37 @@ func NewValues(cmd *Command, m map[string][]string) (Values, error) {
 	return v, nil
 }
 
+// input is the declared input called name. Reading an input the command does
+// not declare is a programming error, not a user's: it panics, naming the
+// command and the input, so that the test that runs the look-up (and the
+// static check in lookup_test.go) fails instead of the read silently giving "".
+func (v Values) input(name string) Input {
+	if v.cmd == nil {
+		panic(fmt.Sprintf("paved: input %q read from unbound values", name))
+	}
+	in, ok := v.cmd.Input(name)
+	if !ok {
+		panic(fmt.Sprintf("paved %s: input %q is read but not declared; declare it in the command's Inputs", v.cmd.Name, name))
+	}
+	return in
+}
+
 // String returns the single value of an input, or its default.
 func (v Values) String(name string) string {
+	in := v.input(name)
 	if vals := v.m[name]; len(vals) > 0 {
 		return vals[len(vals)-1]
 	}
-	in, _ := v.cmd.Input(name)
 	return in.Default
 }
 
 // List returns every value of a list input, or its default's values.
 func (v Values) List(name string) []string {
+	in := v.input(name)
 	if vals := v.m[name]; len(vals) > 0 {
 		return vals
 	}
-	if in, ok := v.cmd.Input(name); ok && in.Default != "" {
+	if in.Default != "" {
 		return SplitList(in.Default)
 	}
 	return nil
@@ -228,7 +244,10 @@ func (v Values) Bool(name string) bool {
 }
 
 // Set reports whether any source set the input.
-func (v Values) Set(name string) bool { return len(v.m[name]) > 0 }
+func (v Values) Set(name string) bool {
+	v.input(name)
+	return len(v.m[name]) > 0
+}
 
 // SplitList splits a CI input holding several values: one per line, or comma
 // separated, blank entries dropped.

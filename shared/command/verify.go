@@ -178,7 +178,7 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		}
 	}
 	readKit := kit != "" && fileExists(filepath.Join(kit, kitPolicy))
-	pol, err := verifyPolicy(env, v, kit, readKit)
+	pol, err := verifyPolicy(env, v, kit, readKit, v.Bool("any-identity-unsafe"))
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +422,7 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 }
 
 // verifyPolicy builds the effective policy from the flags, a policy file, or a kit.
-func verifyPolicy(env Env, v Values, kit string, readKit bool) (*verify.PolicyFile, error) {
+func verifyPolicy(env Env, v Values, kit string, readKit, anyIdentity bool) (*verify.PolicyFile, error) {
 	flagRule := verify.Rule{
 		Owner: v.String("owner"), Repo: v.String("repo"), SignerRepo: v.String("signer-repo"), SignerWorkflow: v.String("signer-workflow"),
 		Hostname: v.String("hostname"), Project: v.String("project"), Namespace: v.String("namespace"),
@@ -457,7 +457,7 @@ func verifyPolicy(env Env, v Values, kit string, readKit bool) (*verify.PolicyFi
 		return p, nil
 	}
 	p := &verify.PolicyFile{Version: verify.PolicyVersion, PredicateType: v.String("predicate-type"), TrustedRoots: v.List("trusted-root")}
-	if v.Bool("any-identity-unsafe") {
+	if anyIdentity {
 		return p, nil
 	}
 	if !flagsSet {
