@@ -426,7 +426,7 @@ func sbomSummary(s *sbom.SBOM, paths []string, subjects []subject.Subject, attes
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "%s (sha256:%s)", logtext.Code(sub.Name), sub.SHA256())
+			fmt.Fprintf(&b, "%s (%s)", logtext.Code(sub.Name), sub.DigestString())
 		}
 		b.WriteString(":\n\n| bundle | predicate type | SBOM |\n| --- | --- | --- |\n")
 		b.WriteString(strings.Join(attestLines, "\n") + "\n")
