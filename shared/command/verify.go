@@ -248,7 +248,7 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		return nil, err
 	}
 
-	outcomes := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees}, 0)
+	outcomes := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees, Every: format == formatGHJSON}, 0)
 	rep := verifyReport{Verified: true, Policy: *pol}
 	var verifiedLines []string
 	for _, oc := range outcomes {

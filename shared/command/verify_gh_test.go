@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -281,5 +282,57 @@ func TestFlagSpellingsUnique(t *testing.T) {
 				seen[s] = in.Name
 			}
 		}
+	}
+}
+
+// TestVerifyGHJSONListsEveryAttestation: gh attestation verify --format json
+// lists every attestation that verifies an artifact, not only the first; two
+// bundles of sigstore-js 2.1.0 (v0.3 and v0.1 of the bundle format) both verify it.
+func TestVerifyGHJSONListsEveryAttestation(t *testing.T) {
+	bundles := []string{pub("sigstore-js-2.1.0-bundle.json"), pub("sigstore-js-2.1.0-bundle-v0.1.json")}
+	args := []string{"verify", pub("sigstore-js-2.1.0.tgz"), "-b", bundles[0], "-b", bundles[1],
+		"--custom-trusted-root", compactRoot(t), "-R", "sigstore/sigstore-js", "--format", "gh-json"}
+	code, stdout, stderr := pavedRun(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got []struct {
+		Attestation struct {
+			Bundle struct{ MediaType string }
+		}
+		VerificationResult struct {
+			Statement struct{ PredicateType string }
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("gh-json printed %q: %v", stdout, err)
+	}
+	var media []string
+	for _, g := range got {
+		if g.VerificationResult.Statement.PredicateType != "https://slsa.dev/provenance/v1" {
+			t.Errorf("entry without its verification result: %+v", g)
+		}
+		media = append(media, g.Attestation.Bundle.MediaType)
+	}
+	for _, b := range bundles {
+		data, err := os.ReadFile(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct{ MediaType string }
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(media, m.MediaType) {
+			t.Errorf("%s is not listed; listed %q", filepath.Base(b), media)
+		}
+	}
+	if len(got) != 2 {
+		t.Fatalf("want both attestations, got %d: %s", len(got), stdout)
+	}
+	// Paved's own report still names the one bundle that admitted the artifact.
+	code, stdout, stderr = pavedRun(t, append(args[:len(args)-1], "json", "-q", "[.artifacts[] | .bundle] | length")...)
+	if code != 0 || stdout != "1\n" {
+		t.Fatalf("--format json: exit %d, %q: %s", code, stdout, stderr)
 	}
 }
