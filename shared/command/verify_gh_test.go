@@ -336,3 +336,39 @@ func TestVerifyGHJSONListsEveryAttestation(t *testing.T) {
 		t.Fatalf("--format json: exit %d, %q: %s", code, stdout, stderr)
 	}
 }
+
+// TestVerifyGHTemplate: -t/--template formats the JSON output with a Go
+// template as gh's does, needs a JSON format, and is exclusive with --jq.
+func TestVerifyGHTemplate(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		want   int
+		stdout string
+		stderr string
+	}{
+		{"range over gh-json", []string{"--format", "gh-json", "-t", `{{range .}}{{.verificationResult.statement.predicateType}}{{"\n"}}{{end}}`}, 0, "https://slsa.dev/provenance/v1\n", ""},
+		{"pluck and join", []string{"--format", "gh-json", "--template", `{{join "," (pluck "predicateType" (pluck "statement" (pluck "verificationResult" .)))}}`}, 0, "https://slsa.dev/provenance/v1", ""},
+		{"table", []string{"--format", "json", "-t", `{{range .artifacts}}{{tablerow .signer.sourceRepository (truncate 10 .digest)}}{{end}}`}, 0, "https://github.com/malancas/attest-demo  sha256:...\n", ""},
+		{"paved's report", []string{"--format", "json", "-t", `{{.verified}}`}, 0, "true", ""},
+		{"timefmt", []string{"--format", "gh-json", "-t", `{{range .}}{{range .verificationResult.verifiedTimestamps}}{{timefmt "2006-01-02" .timestamp}}{{end}}{{end}}`}, 0, "2024-05-24", ""},
+		{"without a JSON format", []string{"-t", "{{.}}"}, 2, "", "--format gh-json"},
+		{"with --jq", []string{"--format", "gh-json", "-t", "{{.}}", "-q", "."}, 2, "", "cannot be used together"},
+		{"does not parse", []string{"--format", "gh-json", "-t", "{{range .}"}, 2, "", "--template"},
+		{"refused artifact prints nothing", []string{"--format", "gh-json", "-t", "{{.}}", "--owner=", "-R", "malancas/other"}, 1, "", "malancas/other"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := pavedRun(t, append(ghBase(t), tt.args...)...)
+			if code != tt.want {
+				t.Fatalf("exit %d, want %d: %s", code, tt.want, stderr)
+			}
+			if stdout != tt.stdout {
+				t.Fatalf("stdout %q, want %q", stdout, tt.stdout)
+			}
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Fatalf("stderr lacks %q: %s", tt.stderr, stderr)
+			}
+		})
+	}
+}
