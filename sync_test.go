@@ -68,8 +68,8 @@ func TestActionsMatchDeclarations(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := ciInputs(cmd)
-			if len(a.Inputs) != len(want)+len(gha.PackagingInputs) {
-				t.Errorf("%d inputs, want %d command inputs and %d packaging inputs", len(a.Inputs), len(want), len(gha.PackagingInputs))
+			if len(a.Inputs) != len(want)+len(gha.PackagingInputs)+len(gha.ArtifactInputs(cmd)) {
+				t.Errorf("%d inputs, want %d command inputs, %d packaging inputs and %d artifact inputs", len(a.Inputs), len(want), len(gha.PackagingInputs), len(gha.ArtifactInputs(cmd)))
 			}
 			var env, setup map[string]string
 			for i, s := range a.Runs.Steps {

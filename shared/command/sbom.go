@@ -64,6 +64,8 @@ func Sbom() *Command {
 			ArtifactPaths: []string{"*.spdx.json", "*.cdx.json", "*.spdx", "*.cdx.xml", "*.syft.json", "*.sigstore.json"},
 			Reports:       map[string]string{"cyclonedx": "*.cdx.json"},
 			Stage:         "build",
+			// As anchore/sbom-action: the SBOMs become a workflow artifact by default.
+			WorkflowArtifact: &WorkflowArtifact{Outputs: []string{"sbom-paths", "bundle-paths"}, Prefix: "sbom", Default: true},
 		},
 		Run: runSbom,
 	}

@@ -127,6 +127,22 @@ type CI struct {
 	Reports map[string]string
 	// Stage is the default GitLab stage of the job.
 	Stage string
+	// WorkflowArtifact, when set, makes the GitHub action upload the files
+	// the command wrote as a workflow artifact, as anchore/sbom-action does.
+	WorkflowArtifact *WorkflowArtifact
+}
+
+// WorkflowArtifact describes the workflow artifact a GitHub action uploads
+// after its command ran (actions/upload-artifact). Its inputs
+// (upload-artifact, upload-artifact-retention, artifact-name) exist only in
+// the action: uploading is the runner's job, not paved's.
+type WorkflowArtifact struct {
+	// Outputs name the outputs holding the paths to upload, one per line.
+	Outputs []string
+	// Prefix starts the default artifact name, PREFIX-JOB-INDEX.
+	Prefix string
+	// Default is whether uploading is on unless the workflow says otherwise.
+	Default bool
 }
 
 // Result is what a command produced, for the front door to render.
