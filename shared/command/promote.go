@@ -501,24 +501,7 @@ func failureReasons(oc verify.Outcome) string {
 func fileUploader(env Env, v Values, dst promote.FileDestination) (promote.Uploader, error) {
 	switch dst.Kind {
 	case promote.GitHubRelease:
-		gh, _ := env.Platform.(GitHubEnv)
-		token, api := v.String("github-token"), v.String("github-api-url")
-		if token == "" && gh != nil {
-			token = gh.GitHubToken()
-		}
-		if token != "" {
-			env.Platform.Mask(token)
-		}
-		if api == "" && gh != nil {
-			api = gh.GitHubAPIURL()
-		}
-		if api == "" {
-			server := env.Platform.Run().ServerURL
-			if gh == nil || server == "" {
-				server = "https://github.com"
-			}
-			api = apiFromServer(server)
-		}
+		api, token := githubDefaults(env, v)
 		return promote.NewGitHubRelease(dst.Repository, dst.Tag, promote.GitHubReleaseOptions{APIURL: api, Token: token, Transport: env.Transport, Retry: env.Retry})
 	case promote.GitLabPackage:
 		p, ok := env.Platform.(FileUploaderProvider)

@@ -30,6 +30,10 @@ type Input struct {
 	Secret bool
 	// CLIOnly inputs are not offered to the CI front doors.
 	CLIOnly bool
+	// GitHubOnly inputs are offered by the CLI and the GitHub action, not by
+	// the GitLab components: they drive GitHub's own APIs (release assets,
+	// the dependency graph).
+	GitHubOnly bool
 	// Options, when set, are the only values the input takes.
 	Options []string
 	// Pattern, when set, is a regular expression every value must match
@@ -106,6 +110,18 @@ func (c *Command) CIInputs() []Input {
 	var out []Input
 	for _, in := range c.Inputs {
 		if !in.CLIOnly {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// GitLabInputs are the CI inputs a GitLab component offers: the CI inputs
+// without the GitHub-only ones.
+func (c *Command) GitLabInputs() []Input {
+	var out []Input
+	for _, in := range c.CIInputs() {
+		if !in.GitHubOnly {
 			out = append(out, in)
 		}
 	}
