@@ -108,7 +108,7 @@ func ComponentYAML(cmd *command.Command, image string) string {
 	fmt.Fprintf(&b, "    needs:\n      description: %s\n      type: array\n      default: []\n", q("jobs whose artifacts the paved "+cmd.Name+" job needs; empty: it starts at once, with no artifacts of earlier jobs"))
 	fmt.Fprintf(&b, "    image:\n      description: %s\n      default: %s\n      regex: %s\n", q("image the job runs in, pinned by digest (NAME@sha256:HEX), or a CI/CD variable holding one; shell runners ignore it"), q(imageDefault), q(ImagePattern))
 	fmt.Fprintf(&b, "    paved:\n      description: %s\n      default: paved\n      regex: %s\n", q("the paved command to run (a path when the job image does not ship it, or a $VARIABLE holding one; letters, digits and ./_+- only)"), q(PavedPattern))
-	for _, in := range cmd.CIInputs() {
+	for _, in := range cmd.GitLabInputs() {
 		fmt.Fprintf(&b, "    %s:\n      description: %s\n", in.Name, q(in.Usage))
 		if in.Secret {
 			// The regex says it: a $VARIABLE reference, never the token.
@@ -153,7 +153,7 @@ func ComponentYAML(cmd *command.Command, image string) string {
 		b.WriteString("  id_tokens:\n    SIGSTORE_ID_TOKEN:\n      aud: sigstore\n")
 	}
 	b.WriteString("  variables:\n")
-	for _, in := range cmd.CIInputs() {
+	for _, in := range cmd.GitLabInputs() {
 		fmt.Fprintf(&b, "    %s: $[[ inputs.%s ]]\n", in.EnvName(), in.Name)
 	}
 	dotenv := "paved-" + cmd.Name + ".env"

@@ -30,6 +30,10 @@ type Input struct {
 	Secret bool
 	// CLIOnly inputs are not offered to the CI front doors.
 	CLIOnly bool
+	// GitHubOnly inputs are offered by the CLI and the GitHub action, not by
+	// the GitLab components: they drive GitHub's own APIs (release assets,
+	// the dependency graph).
+	GitHubOnly bool
 	// Options, when set, are the only values the input takes.
 	Options []string
 	// Pattern, when set, is a regular expression every value must match
@@ -112,6 +116,18 @@ func (c *Command) CIInputs() []Input {
 	return out
 }
 
+// GitLabInputs are the CI inputs a GitLab component offers: the CI inputs
+// without the GitHub-only ones.
+func (c *Command) GitLabInputs() []Input {
+	var out []Input
+	for _, in := range c.CIInputs() {
+		if !in.GitHubOnly {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
 // CI is what the packaging of a command for GitHub Actions and GitLab CI/CD
 // needs besides its inputs and outputs.
 type CI struct {
@@ -127,6 +143,22 @@ type CI struct {
 	Reports map[string]string
 	// Stage is the default GitLab stage of the job.
 	Stage string
+	// WorkflowArtifact, when set, makes the GitHub action upload the files
+	// the command wrote as a workflow artifact, as anchore/sbom-action does.
+	WorkflowArtifact *WorkflowArtifact
+}
+
+// WorkflowArtifact describes the workflow artifact a GitHub action uploads
+// after its command ran (actions/upload-artifact). Its inputs
+// (upload-artifact, upload-artifact-retention, artifact-name) exist only in
+// the action: uploading is the runner's job, not paved's.
+type WorkflowArtifact struct {
+	// Outputs name the outputs holding the paths to upload, one per line.
+	Outputs []string
+	// Prefix starts the default artifact name, PREFIX-JOB-INDEX.
+	Prefix string
+	// Default is whether uploading is on unless the workflow says otherwise.
+	Default bool
 }
 
 // Result is what a command produced, for the front door to render.

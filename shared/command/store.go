@@ -54,6 +54,16 @@ type GitHubEnv interface {
 	GitHubToken() string
 }
 
+// GitHubEvent is implemented by the GitHub Actions front door: what started
+// the workflow run.
+type GitHubEvent interface {
+	// ReleaseTag is the tag of the release a `release` event is about, ""
+	// for any other event.
+	ReleaseTag() string
+	// Workflow is the name of the workflow (GITHUB_WORKFLOW).
+	Workflow() string
+}
+
 // storing is one invocation's set of storage targets, validated before any
 // signing so that bad inputs fail early and nothing is half-stored.
 type storing struct {
