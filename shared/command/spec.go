@@ -62,7 +62,7 @@ func (in Input) Check(value string) error {
 
 // EnvName is the environment variable that sets the input anywhere: PAVED_NAME.
 func (in Input) EnvName() string {
-	return "PAVED_" + strings.ToUpper(strings.ReplaceAll(in.Name, "-", "_"))
+	return "PAVED_" + upperSnake(in.Name)
 }
 
 // Output is one declared output of a command.
@@ -71,10 +71,17 @@ type Output struct {
 	Usage string
 }
 
-// EnvName is the dotenv key of the output for GitLab: PAVED_NAME.
-func (o Output) EnvName() string {
-	return "PAVED_" + strings.ToUpper(strings.ReplaceAll(o.Name, "-", "_"))
+// OutputEnv is the dotenv key of the output called name for GitLab:
+// PAVED_<COMMAND>_<NAME>, e.g. PAVED_POLICY_VERDICT. The command's name keeps
+// it apart from the PAVED_<INPUT> variables that set inputs: a job that needs
+// an earlier Paved job gets that job's dotenv variables with precedence over
+// its own, so an output named like an input would silently set it
+// (TestOutputsNeverSetInputs holds every declared pair apart).
+func (c *Command) OutputEnv(name string) string {
+	return "PAVED_" + upperSnake(c.Name) + "_" + upperSnake(name)
 }
+
+func upperSnake(s string) string { return strings.ToUpper(strings.ReplaceAll(s, "-", "_")) }
 
 // Command is a declared command and the function that runs it.
 type Command struct {
@@ -146,6 +153,10 @@ type CI struct {
 	// WorkflowArtifact, when set, makes the GitHub action upload the files
 	// the command wrote as a workflow artifact, as anchore/sbom-action does.
 	WorkflowArtifact *WorkflowArtifact
+	// CacheInput names the input holding the directory the command keeps
+	// data in between runs (OSV indexes, online answers): a GitLab component
+	// defaults it to a directory in the project and caches it ("" = none).
+	CacheInput string
 }
 
 // WorkflowArtifact describes the workflow artifact a GitHub action uploads

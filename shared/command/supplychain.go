@@ -56,6 +56,7 @@ func SupplyChain() *Command {
 			ArtifactPaths: []string{"*.sigstore.json", "*.spdx.json", "*.cdx.json", "attestations.jsonl", "paved-policy.*"},
 			Reports:       map[string]string{"cyclonedx": "*.cdx.json", "junit": "paved-policy.junit.xml"},
 			Stage:         "build",
+			CacheInput:    "policy-cache-dir",
 		},
 		Run: runSupplyChain,
 	}
