@@ -88,6 +88,7 @@ func Policy() *Command {
 			ArtifactPaths: []string{"paved-policy.*", "*.sigstore.json"},
 			Reports:       map[string]string{"junit": "paved-policy.junit.xml"},
 			Stage:         "test",
+			CacheInput:    "cache-dir",
 		},
 	}
 	return typed(cmd, runPolicy)

@@ -528,25 +528,8 @@ func failureReasons(oc verify.Outcome) string {
 func fileUploader(env Env, o promoteOptions, dst promote.FileDestination) (promote.Uploader, error) {
 	switch dst.Kind {
 	case promote.GitHubRelease:
-		gh, _ := env.Platform.(GitHubEnv)
-		token, api := o.GitHubToken, o.GitHubAPIURL
-		if token == "" && gh != nil {
-			token = gh.GitHubToken()
-		}
-		if token != "" {
-			env.Platform.Mask(token)
-		}
-		if api == "" && gh != nil {
-			api = gh.GitHubAPIURL()
-		}
-		if api == "" {
-			server := env.Platform.Run().ServerURL
-			if gh == nil || server == "" {
-				server = "https://github.com"
-			}
-			api = apiFromServer(server)
-		}
-		return promote.NewGitHubRelease(dst.Repository, dst.Tag, promote.GitHubReleaseOptions{APIURL: api, Token: token, Transport: env.Transport, Retry: env.Retry})
+		ep := githubEndpoints(env, "", o.GitHubAPIURL, o.GitHubToken)
+		return promote.NewGitHubRelease(dst.Repository, dst.Tag, promote.GitHubReleaseOptions{APIURL: ep.APIURL, Token: ep.Token, Transport: env.Transport, Retry: env.Retry})
 	case promote.GitLabPackage:
 		p, ok := env.Platform.(FileUploaderProvider)
 		if !ok {

@@ -156,7 +156,7 @@ func serviceTimeout(s string) (time.Duration, error) {
 // artifact is named by digest, so the command works wherever the bundle is.
 func (s *signing) verifyCommand(subj subject.Subject, bundlePath, predType string) string {
 	ext := s.signer.Extensions()
-	return verifyCommandLine("sha256:"+subj.SHA256(), bundlePath, verify.SignerRule(s.signer.Identity(), ext.Issuer, ext.SourceRepositoryURI), predType, s.mat.Source)
+	return verifyCommandLine(subj.DigestString(), bundlePath, verify.SignerRule(s.signer.Identity(), ext.Issuer, ext.SourceRepositoryURI), predType, s.mat.Source)
 }
 
 // verifyCommandLine is the paved verify command line a step summary gives for

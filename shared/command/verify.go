@@ -53,6 +53,7 @@ func Verify() *Command {
 			{Name: "kit", Usage: "verification kit directory: read bundles, trusted roots and policy from it, or write them there after a successful verification"},
 			{Name: "format", Default: "text", Options: []string{"text", "json", formatGHJSON}, Usage: "text; json to print Paved's report of the verified statements for scripts; gh-json to print what gh attestation verify --format json prints, an array of {attestation, verificationResult}"},
 			{Name: "jq", Short: "q", CLIOnly: true, Usage: "filter the --format json or gh-json output with a jq expression, as gh's --jq does"},
+			{Name: "template", Short: "t", CLIOnly: true, Usage: "format the --format json or gh-json output with a Go template, as gh's --template does (functions: join, pluck, truncate, timefmt, timeago, tablerow, tablerender)"},
 			{Name: "report-path", Usage: "also write the JSON report to this file"},
 			{Name: "any-identity-unsafe", Bool: true, Usage: "accept any signer (prints a warning; for debugging only)"},
 			{Name: "bundle-from-oci", Bool: true, CLIOnly: true, Usage: "gh's spelling of --bundle-from registry: fetch the bundles of oci:// artifacts from their registry"},
@@ -75,6 +76,7 @@ func Verify() *Command {
 			{"owner", "repo"},
 			{"cert-identity", "cert-identity-regex", "signer-repo", "signer-workflow"},
 			{"bundle", "bundle-from-oci"},
+			{"jq", "template"},
 		},
 	}
 	// gh attestation verify's spellings of the same flags, so that a gh user
@@ -113,6 +115,7 @@ type verifyOptions struct {
 	Kit                  string   `input:"kit"`
 	Format               string   `input:"format"`
 	JQ                   string   `input:"jq"`
+	Template             string   `input:"template"`
 	ReportPath           string   `input:"report-path"`
 	AnyIdentityUnsafe    bool     `input:"any-identity-unsafe"`
 	NoPublicGood         bool     `input:"no-public-good"`
@@ -226,6 +229,17 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 		}
 		jq = code
 	}
+	var tmpl *outputTemplate
+	if t := o.Template; t != "" {
+		if format != "json" && format != formatGHJSON {
+			return nil, fail.Configf("--template formats JSON output: add --format gh-json (gh's schema, what gh's --template expressions expect) or --format json (Paved's report)")
+		}
+		parsed, err := parseTemplate(t, env.now)
+		if err != nil {
+			return nil, err
+		}
+		tmpl = parsed
+	}
 	kit := o.Kit
 	if kit != "" {
 		// Checked before anything is looked at: the kit is read and written.
@@ -304,7 +318,7 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 		return nil, err
 	}
 
-	outcomes := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees}, 0)
+	outcomes := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees, Every: format == formatGHJSON}, 0)
 	rep := verifyReport{Verified: true, Policy: *pol}
 	var verifiedLines []string
 	for _, oc := range outcomes {
@@ -354,6 +368,11 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 	}
 	if jq != nil && len(res.Document) > 0 {
 		if res.Document, err = runJQ(ctx, jq, res.Document); err != nil {
+			return nil, err
+		}
+	}
+	if tmpl != nil && len(res.Document) > 0 {
+		if res.Document, err = runTemplate(tmpl, res.Document); err != nil {
 			return nil, err
 		}
 	}
@@ -427,25 +446,12 @@ func fetchBundles(ctx context.Context, env Env, o verifyOptions, from, images []
 			if repo == "" {
 				return fail.Configf("--bundle-from github needs the repository whose attestations to read: --repo OWNER/NAME or --github-repository")
 			}
-			gh, _ := env.Platform.(GitHubEnv)
-			token, api := o.GitHubToken, o.GitHubAPIURL
-			if token == "" && gh != nil {
-				token = gh.GitHubToken()
+			server := ""
+			if host := o.Hostname; host != "" {
+				server = "https://" + host
 			}
-			if api == "" && gh != nil {
-				api = gh.GitHubAPIURL()
-			}
-			if api == "" {
-				host := o.Hostname
-				if host == "" {
-					host = "github.com"
-				}
-				api = apiFromServer("https://" + host)
-			}
-			if token != "" {
-				env.Platform.Mask(token)
-			}
-			g, err := store.NewGitHub(repo, store.GitHubOptions{APIURL: api, Token: token, HTTPOptions: httpo})
+			ep := githubEndpoints(env, server, o.GitHubAPIURL, o.GitHubToken)
+			g, err := store.NewGitHub(repo, store.GitHubOptions{APIURL: ep.APIURL, ServerURL: ep.ServerURL, Token: ep.Token, HTTPOptions: httpo})
 			if err != nil {
 				return err
 			}
