@@ -23,7 +23,7 @@ const maxPredicate = 16 << 20
 
 // Attest declares `paved attest`.
 func Attest() *Command {
-	return &Command{
+	cmd := &Command{
 		Name:      "attest",
 		Summary:   "sign SLSA provenance (or a custom predicate) for build artifacts, keylessly",
 		Args:      "[FILE|GLOB...]",
@@ -55,8 +55,33 @@ func Attest() *Command {
 			ArtifactPaths: []string{"*.sigstore.json", "attestations.jsonl"},
 			Stage:         "build",
 		},
-		Run: runAttest,
 	}
+	return typed(cmd, runAttest)
+}
+
+// attestCore are the inputs of attest that supply-chain shares.
+type attestCore struct {
+	signingOptions
+	storeOptions
+	SubjectPaths     []string `input:"subject-path"`
+	SubjectDigests   []string `input:"subject-digest"`
+	SubjectChecksums []string `input:"subject-checksums"`
+	PredicateType    string   `input:"predicate-type"`
+	PredicateTypeSet bool     `input:"predicate-type,set"`
+	PredicatePath    string   `input:"predicate-path"`
+	BundlePath       string   `input:"bundle-path"`
+}
+
+// attestOptions are the inputs of paved attest.
+type attestOptions struct {
+	attestCore
+	SubjectName       string `input:"subject-name"`
+	Predicate         string `input:"predicate"`
+	PredicateSet      bool   `input:"predicate,set"`
+	SBOMPath          string `input:"sbom-path"`
+	SubjectVersion    string `input:"subject-version"`
+	SubjectVersionSet bool   `input:"subject-version,set"`
+	ShowSummary       bool   `input:"show-summary"`
 }
 
 // attestPlan is an attest run with its local inputs checked: what remains
@@ -69,12 +94,12 @@ type attestPlan struct {
 	st              *storing
 }
 
-func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
-	p, err := planAttest(ctx, env, v)
+func runAttest(ctx context.Context, env Env, o attestOptions) (*Result, error) {
+	p, err := planAttest(ctx, env, o)
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.run(ctx, env, v)
+	res, err := p.run(ctx, env, o.signingOptions)
 	if res == nil {
 		return res, err
 	}
@@ -85,10 +110,10 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 			res.Outputs["bundle-path"] = abs
 		}
 	}
-	if v.Set("subject-version") {
+	if o.SubjectVersionSet {
 		res.Notices = append(res.Notices, "paved: subject-version is ignored: actions/attest uses it only for GitHub's artifact metadata storage records, which Paved does not create")
 	}
-	if !v.Bool("show-summary") {
+	if !o.ShowSummary {
 		res.Summary, res.Text = "", ""
 	}
 	return res, err
@@ -96,17 +121,17 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 
 // planAttest checks the inputs of an attest run that need no service:
 // subjects, predicate and output paths.
-func planAttest(ctx context.Context, env Env, v Values) (*attestPlan, error) {
+func planAttest(ctx context.Context, env Env, o attestOptions) (*attestPlan, error) {
 	files, err := env.files()
 	if err != nil {
 		return nil, err
 	}
-	spec := subject.Spec{Paths: v.List("subject-path"), Digests: v.List("subject-digest"), ChecksumsFiles: v.List("subject-checksums"), Name: v.String("subject-name")}
+	spec := subject.Spec{Paths: o.SubjectPaths, Digests: o.SubjectDigests, ChecksumsFiles: o.SubjectChecksums, Name: o.SubjectName}
 	subjects, err := subject.Resolve(ctx, spec, subject.Options{Files: files})
 	if err != nil {
 		return nil, err
 	}
-	predType, customPredicate, err := attestPredicate(files, v)
+	predType, customPredicate, err := attestPredicate(files, o)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +142,7 @@ func planAttest(ctx context.Context, env Env, v Values) (*attestPlan, error) {
 			return nil, err
 		}
 	}
-	bundlePath := v.String("bundle-path")
+	bundlePath := o.BundlePath
 	if bundlePath == "" {
 		bundlePath = "attestation.sigstore.json"
 		if len(subjects) == 1 {
@@ -128,7 +153,7 @@ func planAttest(ctx context.Context, env Env, v Values) (*attestPlan, error) {
 	if err := checkOutputDir(bundlePath, "bundle-path"); err != nil {
 		return nil, err
 	}
-	st, err := newStoring(env, v, bundlePath)
+	st, err := newStoring(env, o.storeOptions, bundlePath)
 	if err != nil {
 		return nil, err
 	}
@@ -141,10 +166,10 @@ func planAttest(ctx context.Context, env Env, v Values) (*attestPlan, error) {
 // predicate means SLSA provenance, built at signing time.
 func attestPredicate(files interface {
 	ReadFile(string, int64) ([]byte, error)
-}, v Values) (string, []byte, error) {
-	predType := v.String("predicate-type")
+}, o attestOptions) (string, []byte, error) {
+	predType := o.PredicateType
 	custom := predType != provenance.PredicateType
-	if p := v.String("sbom-path"); p != "" {
+	if p := o.SBOMPath; p != "" {
 		if custom {
 			return "", nil, fail.Configf("--sbom-path with --predicate-type %s: the predicate type of an SBOM attestation follows the SBOM's format; drop --predicate-type", predType)
 		}
@@ -161,24 +186,24 @@ func attestPredicate(files interface {
 	var pred []byte
 	var from string
 	switch {
-	case v.String("predicate-path") != "":
+	case o.PredicatePath != "":
 		from = "--predicate-path"
-		if !v.Set("predicate-type") {
+		if !o.PredicateTypeSet {
 			return "", nil, fail.Configf("--predicate-path needs --predicate-type: name the type of the custom predicate (a URI)")
 		}
 		var err error
-		if pred, err = files.ReadFile(v.String("predicate-path"), maxPredicate); err != nil {
+		if pred, err = files.ReadFile(o.PredicatePath, maxPredicate); err != nil {
 			return "", nil, fail.Configf("reading predicate: %w", err)
 		}
-	case v.Set("predicate"):
+	case o.PredicateSet:
 		from = "--predicate"
-		if !v.Set("predicate-type") {
+		if !o.PredicateTypeSet {
 			return "", nil, fail.Configf("--predicate needs --predicate-type: name the type of the custom predicate (a URI)")
 		}
-		if len(v.String("predicate")) > maxPredicate {
+		if len(o.Predicate) > maxPredicate {
 			return "", nil, fail.Configf("--predicate is longer than %d bytes: write it to a file and pass --predicate-path", maxPredicate)
 		}
-		pred = []byte(v.String("predicate"))
+		pred = []byte(o.Predicate)
 	default:
 		if custom {
 			return "", nil, fail.Configf("--predicate-type %s needs --predicate-path or --predicate: Paved builds only SLSA provenance (%s) itself", predType, provenance.PredicateType)
@@ -192,9 +217,9 @@ func attestPredicate(files interface {
 }
 
 // run signs and stores the attestation the plan describes.
-func (p *attestPlan) run(ctx context.Context, env Env, v Values) (*Result, error) {
+func (p *attestPlan) run(ctx context.Context, env Env, so signingOptions) (*Result, error) {
 	subjects, predType, customPredicate, bundlePath, st := p.subjects, p.predType, p.customPredicate, p.bundlePath, p.st
-	sg, err := newSigning(ctx, env, signingFrom(v))
+	sg, err := newSigning(ctx, env, so)
 	if err != nil {
 		return nil, err
 	}

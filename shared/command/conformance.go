@@ -24,7 +24,7 @@ const maxBundle = 64 << 20
 // SignBundle declares `paved sign-bundle`, the signing half of the
 // sigstore-conformance client protocol.
 func SignBundle() *Command {
-	return &Command{
+	return typed(&Command{
 		Name:      "sign-bundle",
 		Summary:   "sign a file into a Sigstore bundle (sigstore-conformance client protocol)",
 		Args:      "FILE",
@@ -38,13 +38,23 @@ func SignBundle() *Command {
 			{Name: "staging", Bool: true, CLIOnly: true, Usage: "use Sigstore's staging instance"},
 			{Name: "file", List: true, CLIOnly: true, Usage: "the file to sign (the positional argument)"},
 		},
-		Run: runSignBundle,
-	}
+	}, runSignBundle)
 }
 
-func runSignBundle(ctx context.Context, env Env, v Values) (*Result, error) {
-	files := v.List("file")
-	if len(files) != 1 || v.String("bundle") == "" {
+// signBundleOptions are the inputs of paved sign-bundle.
+type signBundleOptions struct {
+	IdentityToken string   `input:"identity-token"`
+	Bundle        string   `input:"bundle"`
+	SigningConfig string   `input:"signing-config"`
+	TrustedRoot   string   `input:"trusted-root"`
+	InToto        bool     `input:"in-toto"`
+	Staging       bool     `input:"staging"`
+	Files         []string `input:"file"`
+}
+
+func runSignBundle(ctx context.Context, env Env, o signBundleOptions) (*Result, error) {
+	files := o.Files
+	if len(files) != 1 || o.Bundle == "" {
 		return nil, fail.Configf("usage: paved sign-bundle --identity-token TOKEN --bundle FILE [--signing-config FILE --trusted-root FILE] [--in-toto] FILE")
 	}
 	data, err := bounded.ReadFile(files[0], maxBundle)
@@ -52,13 +62,13 @@ func runSignBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 		return nil, fail.Configf("reading file to sign: %w", err)
 	}
 	mat, err := trust.Load(ctx, trust.Options{
-		TrustedRootPath: v.String("trusted-root"), SigningConfigPath: v.String("signing-config"),
-		Staging: v.Bool("staging"), TUFCacheDir: env.TUFCacheDir, ForSigning: true,
+		TrustedRootPath: o.TrustedRoot, SigningConfigPath: o.SigningConfig,
+		Staging: o.Staging, TUFCacheDir: env.TUFCacheDir, ForSigning: true,
 	})
 	if err != nil {
 		return nil, err
 	}
-	token, err := idToken(ctx, env, v.String("identity-token"), "")
+	token, err := idToken(ctx, env, o.IdentityToken, "")
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +77,7 @@ func runSignBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 		return nil, redact(err, token)
 	}
 	var b *bundle.Bundle
-	if v.Bool("in-toto") {
+	if o.InToto {
 		b, err = signer.SignStatement(ctx, data)
 	} else {
 		sum := sha256.Sum256(data)
@@ -80,16 +90,16 @@ func runSignBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteFileAtomic(v.String("bundle"), out, 0o644); err != nil {
+	if err := WriteFileAtomic(o.Bundle, out, 0o644); err != nil {
 		return nil, fail.Configf("writing bundle: %w", err)
 	}
-	return &Result{Outputs: map[string]string{"bundle-path": v.String("bundle")}}, nil
+	return &Result{Outputs: map[string]string{"bundle-path": o.Bundle}}, nil
 }
 
 // VerifyBundle declares `paved verify-bundle`, the verification half of the
 // sigstore-conformance client protocol.
 func VerifyBundle() *Command {
-	return &Command{
+	return typed(&Command{
 		Name:      "verify-bundle",
 		Summary:   "verify one Sigstore bundle against a file or digest, offline (sigstore-conformance client protocol)",
 		Args:      "FILE|sha256:HEX",
@@ -109,22 +119,34 @@ func VerifyBundle() *Command {
 			{Name: "signer-identity", Usage: "the certificate identity (SAN) that signed"},
 			{Name: "predicate-type", Usage: "the predicate type of the verified statement, if any"},
 		},
-		Run: runVerifyBundle,
-	}
+	}, runVerifyBundle)
 }
 
-func runVerifyBundle(ctx context.Context, env Env, v Values) (*Result, error) {
-	args := v.List("artifact")
-	if len(args) != 1 || v.String("bundle") == "" {
+// verifyBundleOptions are the inputs of paved verify-bundle.
+type verifyBundleOptions struct {
+	Bundle                       string   `input:"bundle"`
+	CertificateIdentity          string   `input:"certificate-identity"`
+	CertificateIdentityRegexp    string   `input:"certificate-identity-regexp"`
+	CertificateOIDCIssuer        string   `input:"certificate-oidc-issuer"`
+	TrustedRoot                  string   `input:"trusted-root"`
+	Key                          string   `input:"key"`
+	Staging                      bool     `input:"staging"`
+	Artifacts                    []string `input:"artifact"`
+	WarnProvenanceContradictions bool     `input:"warn-provenance-contradictions"`
+}
+
+func runVerifyBundle(ctx context.Context, env Env, o verifyBundleOptions) (*Result, error) {
+	args := o.Artifacts
+	if len(args) != 1 || o.Bundle == "" {
 		return nil, fail.Configf("usage: paved verify-bundle --bundle FILE --certificate-identity IDENTITY --certificate-oidc-issuer URL [--trusted-root FILE] [--key FILE] FILE_OR_DIGEST")
 	}
-	raw, err := bounded.ReadFile(v.String("bundle"), maxBundle)
+	raw, err := bounded.ReadFile(o.Bundle, maxBundle)
 	if err != nil {
 		return nil, fail.Configf("reading bundle: %w", err)
 	}
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(raw); err != nil {
-		return nil, fail.Verificationf("bundle %s is not a valid Sigstore bundle: %w", v.String("bundle"), err)
+		return nil, fail.Verificationf("bundle %s is not a valid Sigstore bundle: %w", o.Bundle, err)
 	}
 	var art verify.Artifact
 	if looksLikeDigest(args[0]) {
@@ -135,26 +157,26 @@ func runVerifyBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	mat, err := trust.Load(ctx, trust.Options{TrustedRootPath: v.String("trusted-root"), Staging: v.Bool("staging"), TUFCacheDir: env.TUFCacheDir})
+	mat, err := trust.Load(ctx, trust.Options{TrustedRootPath: o.TrustedRoot, Staging: o.Staging, TUFCacheDir: env.TUFCacheDir})
 	if err != nil {
 		return nil, err
 	}
-	var o verify.Options
-	if k := v.String("key"); k != "" {
+	var vo verify.Options
+	if k := o.Key; k != "" {
 		pemBytes, err := bounded.ReadFile(k, 1<<20)
 		if err != nil {
 			return nil, fail.Configf("reading public key: %w", err)
 		}
-		if o.Key, err = cryptoutils.UnmarshalPEMToPublicKey(pemBytes); err != nil {
+		if vo.Key, err = cryptoutils.UnmarshalPEMToPublicKey(pemBytes); err != nil {
 			return nil, fail.Configf("public key %s is not a PEM public key: %w", k, err)
 		}
 	}
-	id := verify.Identity{SAN: v.String("certificate-identity"), SANRegex: v.String("certificate-identity-regexp"), Issuer: v.String("certificate-oidc-issuer")}
+	id := verify.Identity{SAN: o.CertificateIdentity, SANRegex: o.CertificateIdentityRegexp, Issuer: o.CertificateOIDCIssuer}
 	var ids []verify.Identity
-	if o.Key == nil {
+	if vo.Key == nil {
 		ids = []verify.Identity{id}
 	}
-	res, err := verify.Bundle(mat.Root, &b, art, ids, o)
+	res, err := verify.Bundle(mat.Root, &b, art, ids, vo)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +184,7 @@ func runVerifyBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 	var notices []string
 	if res.Signer != nil {
 		out["signer-identity"] = res.Signer.SubjectAlternativeName
-		if v.Bool("warn-provenance-contradictions") {
+		if o.WarnProvenanceContradictions {
 			for _, c := range provenance.Contradictions(res.Statement, res.Signer.Extensions) {
 				notices = append(notices, "WARNING: the provenance predicate contradicts the signing certificate: "+c.String())
 			}

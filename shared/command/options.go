@@ -59,11 +59,7 @@ func optionFields(t reflect.Type) []optionField {
 // checkOptions reports how the options struct t disagrees with cmd's
 // declaration: a tag that names no declared input, a field whose type does
 // not fit its input, or a declared input no field holds.
-func checkOptions(cmd *Command, t reflect.Type) error { return checkFields(cmd, t, true) }
-
-// checkFields is checkOptions, of a struct that holds some of cmd's inputs
-// when complete is false.
-func checkFields(cmd *Command, t reflect.Type, complete bool) error {
+func checkOptions(cmd *Command, t reflect.Type) error {
 	if t.Kind() != reflect.Struct {
 		return fmt.Errorf("paved %s: options %s is not a struct", cmd.Name, t)
 	}
@@ -95,7 +91,7 @@ func checkFields(cmd *Command, t reflect.Type, complete bool) error {
 		held[f.input] = held[f.input] || !f.set
 	}
 	for _, in := range cmd.Inputs {
-		if complete && !held[in.Name] {
+		if !held[in.Name] {
 			problems = append(problems, fmt.Sprintf("input %q has no field", in.Name))
 		}
 	}
@@ -108,15 +104,9 @@ func checkFields(cmd *Command, t reflect.Type, complete bool) error {
 // bindOptions fills the options struct opts points to from v. A struct that
 // disagrees with the command's declaration is a programming error, which
 // TestOptionsMatchDeclarations catches: it panics, naming both.
-func bindOptions(v Values, opts any) { bindFields(v, opts, true) }
-
-// bindPart fills a struct that holds some of the command's inputs, such as
-// signingOptions, for a run that still reads Values.
-func bindPart(v Values, opts any) { bindFields(v, opts, false) }
-
-func bindFields(v Values, opts any, complete bool) {
+func bindOptions(v Values, opts any) {
 	rv := reflect.ValueOf(opts).Elem()
-	if err := checkFields(v.cmd, rv.Type(), complete); err != nil {
+	if err := checkOptions(v.cmd, rv.Type()); err != nil {
 		panic(err.Error())
 	}
 	for _, f := range optionFields(rv.Type()) {

@@ -2,6 +2,7 @@ package command
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -83,5 +84,58 @@ func TestCheckOptionsRefusesDisagreement(t *testing.T) {
 	bindOptions(v, &o)
 	if o.Path != "a" || !o.PathSet || len(o.Tags) != 2 || !o.Force {
 		t.Fatalf("bound %+v", o)
+	}
+}
+
+// TestSupplyChainSharedInputs: supply-chain passes the inputs it shares with
+// paved sbom and paved policy to their steps by field (sbomOptions,
+// policyOptions). A newly shared input fails here until it is passed on too.
+func TestSupplyChainSharedInputs(t *testing.T) {
+	signing := []string{}
+	for _, in := range signingInputs() {
+		signing = append(signing, in.Name)
+	}
+	for _, c := range []struct {
+		step *Command
+		want []string
+	}{
+		{Sbom(), append([]string{"github-api-url", "github-token", "subject-digest", "subject-path"}, signing...)},
+		{Policy(), append([]string{"bundle-path", "osv-db", "policy", "sbom", "subject-digest", "subject-path"}, signing...)},
+	} {
+		var shared []string
+		for _, in := range SupplyChain().Inputs {
+			if _, ok := c.step.Input(in.Name); ok {
+				shared = append(shared, in.Name)
+			}
+		}
+		slices.Sort(shared)
+		slices.Sort(c.want)
+		if !slices.Equal(shared, c.want) {
+			t.Errorf("supply-chain shares %q with %s, passes on %q: pass the new ones in supplyChainOptions.%sOptions", shared, c.step.Name, c.want, c.step.Name)
+		}
+	}
+}
+
+// TestSupplyChainStepOptions: the SBOM and policy steps get the shared
+// inputs and the step's own defaults.
+func TestSupplyChainStepOptions(t *testing.T) {
+	v, err := NewValues(SupplyChain(), map[string][]string{
+		"sbom-source": {"dist"}, "policy": {"p.yaml"}, "osv-db": {"a", "b"}, "policy-mode": {"warn"},
+		"subject-path": {"app"}, "trusted-root": {"root.json"}, "github-token": {"tok"}, "policy-cache-dir": {"cache"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o supplyChainOptions
+	bindOptions(v, &o)
+	so := o.sbomOptions()
+	if so.Source != "dist" || !slices.Equal(so.Sources, []string{"dist"}) || !so.Attest || so.TrustedRoot != "root.json" || so.GitHubToken != "tok" ||
+		!slices.Equal(so.SubjectPaths, []string{"app"}) || so.OutputDir != "." || so.InlineLimit != "2MiB" || !so.UploadReleaseAssets {
+		t.Errorf("sbom step options %+v", so)
+	}
+	po := o.policyOptions("x.cdx.json", "out/paved-policy.sigstore.json")
+	if po.SBOM != "x.cdx.json" || po.Policy != "p.yaml" || !slices.Equal(po.OSVDB, []string{"a", "b"}) || po.Mode != "warn" || po.CacheDir != "cache" || po.Data != "" ||
+		!po.VSA || po.TrustedRoot != "root.json" || po.SARIF != "paved-policy.sarif" || po.BundlePath != "out/paved-policy.sigstore.json" {
+		t.Errorf("policy step options %+v", po)
 	}
 }

@@ -41,13 +41,6 @@ type signingOptions struct {
 	ServiceTimeout    string `input:"service-timeout"`
 }
 
-// signingFrom binds the signing inputs of a run that still reads Values.
-func signingFrom(v Values) signingOptions {
-	var o signingOptions
-	bindPart(v, &o)
-	return o
-}
-
 // signing is one invocation's keyless signer: its trust material, identity
 // token and certificate. Commands that sign call newSigning once, after
 // validating their other inputs, and sign every statement through it.

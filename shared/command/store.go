@@ -32,6 +32,21 @@ func storeInputs() []Input {
 	}
 }
 
+// storeOptions are the storeInputs.
+type storeOptions struct {
+	BundlesJSONL          string   `input:"bundles-jsonl"`
+	PushToRegistry        bool     `input:"push-to-registry"`
+	RegistryImages        []string `input:"registry-image"`
+	RegistryPlatforms     bool     `input:"registry-platforms"`
+	GitHubAttestations    bool     `input:"github-attestations"`
+	GitHubAttestationsSet bool     `input:"github-attestations,set"`
+	GitHubRepository      string   `input:"github-repository"`
+	GitHubToken           string   `input:"github-token"`
+	GitHubAPIURL          string   `input:"github-api-url"`
+	GitLabPackage         string   `input:"gitlab-package"`
+	GitLabPackageVersion  string   `input:"gitlab-package-version"`
+}
+
 // StoreProvider is implemented by front doors that add storage targets of
 // their own platform (the GitLab package registry), which the core cannot
 // import. StoreTargets returns none when the inputs ask for none.
@@ -89,20 +104,20 @@ type storing struct {
 // attestations API without being asked: in GitHub Actions (whose door
 // provides the GitHub defaults), with a token (the action's github-token
 // input defaults to the job's) and the workflow's repository.
-func githubByDefault(env Env, v Values) bool {
+func githubByDefault(env Env, o storeOptions) bool {
 	gh, ok := env.Platform.(GitHubEnv)
-	if !ok || env.Platform.Run().ProjectPath == "" && v.String("github-repository") == "" {
+	if !ok || env.Platform.Run().ProjectPath == "" && o.GitHubRepository == "" {
 		return false
 	}
-	return v.String("github-token") != "" || gh.GitHubToken() != ""
+	return o.GitHubToken != "" || gh.GitHubToken() != ""
 }
 
 // newStoring validates the storage inputs and builds the targets. bundlePath
 // places the default JSON Lines file.
-func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
+func newStoring(env Env, o storeOptions, bundlePath string) (*storing, error) {
 	s := &storing{githubOptional: -1}
 	httpo := store.HTTPOptions{Transport: env.Transport, Retry: env.Retry}
-	switch p := v.String("bundles-jsonl"); p {
+	switch p := o.BundlesJSONL; p {
 	case "none":
 	case "":
 		s.jsonl = filepath.Join(filepath.Dir(bundlePath), "attestations.jsonl")
@@ -112,13 +127,13 @@ func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
 		}
 		s.jsonl = p
 	}
-	images := v.List("registry-image")
+	images := o.RegistryImages
 	switch {
-	case v.Bool("push-to-registry"):
+	case o.PushToRegistry:
 		if len(images) == 0 {
 			return nil, fail.Configf("--push-to-registry needs --registry-image: name the images to attach the attestation to")
 		}
-		oci, err := store.NewOCI(images, store.OCIOptions{HTTPOptions: httpo, Platforms: v.Bool("registry-platforms"), Keychain: env.keychain()})
+		oci, err := store.NewOCI(images, store.OCIOptions{HTTPOptions: httpo, Platforms: o.RegistryPlatforms, Keychain: env.keychain()})
 		if err != nil {
 			return nil, err
 		}
@@ -127,18 +142,18 @@ func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
 		return nil, fail.Configf("--registry-image is set but --push-to-registry is not: set push-to-registry to attach the attestation to the images")
 	}
 	switch {
-	case v.Bool("github-attestations"):
-		gh, err := githubTarget(env, v, httpo)
+	case o.GitHubAttestations:
+		gh, err := githubTarget(env, o, httpo)
 		if err != nil {
 			return nil, err
 		}
 		s.writers = append(s.writers, gh)
-	case !v.Set("github-attestations") && githubByDefault(env, v):
+	case !o.GitHubAttestationsSet && githubByDefault(env, o):
 		// As actions/attest: in GitHub Actions the attestation goes to the
 		// repository's attestations, so that `gh attestation verify --repo`
 		// finds it. Whether the job granted 'attestations: write' shows only
 		// in GitHub's answer, so a refusal is a warning, not a failure.
-		gh, err := githubTarget(env, v, httpo)
+		gh, err := githubTarget(env, o, httpo)
 		if err != nil {
 			return nil, err
 		}
@@ -146,28 +161,28 @@ func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
 		s.writers = append(s.writers, gh)
 	}
 	if p, ok := env.Platform.(StoreProvider); ok {
-		extra, err := p.StoreTargets(GitLabPackage{Name: v.String("gitlab-package"), Version: v.String("gitlab-package-version")})
+		extra, err := p.StoreTargets(GitLabPackage{Name: o.GitLabPackage, Version: o.GitLabPackageVersion})
 		if err != nil {
 			return nil, err
 		}
 		s.writers = append(s.writers, extra...)
-	} else if v.String("gitlab-package") != "" {
+	} else if o.GitLabPackage != "" {
 		return nil, fail.Configf("--gitlab-package works only inside a GitLab CI/CD job (it uses the job token)")
 	}
 	return s, nil
 }
 
-func githubTarget(env Env, v Values, httpo store.HTTPOptions) (*store.GitHub, error) {
+func githubTarget(env Env, o storeOptions, httpo store.HTTPOptions) (*store.GitHub, error) {
 	gh, _ := env.Platform.(GitHubEnv)
 	run := env.Platform.Run()
-	repo := v.String("github-repository")
+	repo := o.GitHubRepository
 	if repo == "" && gh != nil {
 		repo = run.ProjectPath
 	}
 	if repo == "" {
 		return nil, fail.Configf("--github-attestations needs --github-repository OWNER/NAME outside GitHub Actions")
 	}
-	ep := githubEndpoints(env, "", v.String("github-api-url"), v.String("github-token"))
+	ep := githubEndpoints(env, "", o.GitHubAPIURL, o.GitHubToken)
 	if ep.Token == "" {
 		return nil, fail.Configf("--github-attestations needs a token: pass github-token: ${{ github.token }} (with 'permissions: attestations: write') or set --github-token")
 	}

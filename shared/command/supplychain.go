@@ -42,7 +42,7 @@ func SupplyChain() *Command {
 		Output{Name: "policy-verdict", Usage: "PASSED or FAILED, when --policy is set"},
 		Output{Name: "policy-bundle-path", Usage: "the VSA bundle, when --policy is set"},
 	)
-	return &Command{
+	cmd := &Command{
 		Name:      "supply-chain",
 		Summary:   "the paved road in one step: SBOM, provenance, dependency policy gate and storage for build artifacts",
 		Args:      attest.Args,
@@ -58,108 +58,133 @@ func SupplyChain() *Command {
 			Stage:         "build",
 			CacheInput:    "policy-cache-dir",
 		},
-		Run: runSupplyChain,
 	}
+	return typed(cmd, runSupplyChain)
+}
+
+// supplyChainOptions are the inputs of paved supply-chain.
+type supplyChainOptions struct {
+	attestCore
+	SBOM           bool     `input:"sbom"`
+	SBOMSource     string   `input:"sbom-source"`
+	Policy         string   `input:"policy"`
+	OSVDB          []string `input:"osv-db"`
+	PolicyData     string   `input:"policy-data"`
+	PolicyCacheDir string   `input:"policy-cache-dir"`
+	PolicyMode     string   `input:"policy-mode"`
+}
+
+// defaults are the options of cmd with no input set.
+func defaults[T any](cmd *Command) T {
+	var o T
+	v, err := NewValues(cmd, nil)
+	if err != nil {
+		panic(err.Error()) // no values, so no value to refuse
+	}
+	bindOptions(v, &o)
+	return o
 }
 
 // attestOnly are the inputs of attest that supply-chain does not take.
 var attestOnly = []string{"subject-name", "predicate", "sbom-path", "subject-version", "show-summary"}
 
-func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
+func runSupplyChain(ctx context.Context, env Env, o supplyChainOptions) (*Result, error) {
 	// Validate every step's inputs before anything is signed.
 	// One fixed name for the provenance bundle, whatever the number of
 	// subjects, so that later jobs and steps can rely on it.
-	bundlePath := v.String("bundle-path")
-	if bundlePath == "" {
-		bundlePath = "attestation.sigstore.json"
+	ao := attestOptions{attestCore: o.attestCore}
+	if ao.BundlePath == "" {
+		ao.BundlePath = "attestation.sigstore.json"
 	}
-	av, err := subValuesWith(Attest(), v, map[string][]string{"bundle-path": {bundlePath}})
-	if err != nil {
-		return nil, err
-	}
-	var sv, pv Values
-	doSBOM, doPolicy := v.Bool("sbom"), v.String("policy") != ""
+	doSBOM, doPolicy := o.SBOM, o.Policy != ""
 	if doPolicy && !doSBOM {
 		return nil, fail.Configf("--policy gates the SBOM: keep --sbom on (the default)")
 	}
-	if doSBOM {
-		m := map[string][]string{
-			"source": {v.String("sbom-source")}, "attest": {"true"},
-			"subject-path": v.List("subject-path"), "subject-digest": v.List("subject-digest"),
-		}
-		if sv, err = subValuesWith(Sbom(), v, m); err != nil {
-			return nil, err
-		}
-	}
 	if doPolicy {
-		polRaw, err := readInput(env, v.String("policy"), policy.MaxPolicy)
+		polRaw, err := readInput(env, o.Policy, policy.MaxPolicy)
 		if err != nil {
 			return nil, fail.Configf("reading policy: %w", err)
 		}
-		if _, err := policy.Parse(v.String("policy"), polRaw); err != nil {
+		if _, err := policy.Parse(o.Policy, polRaw); err != nil {
 			return nil, fail.Configf("invalid policy: %w", err)
 		}
 	}
-	plan, err := planAttest(ctx, env, av)
+	plan, err := planAttest(ctx, env, ao)
 	if err != nil {
 		return nil, err
 	}
-	sg, err := newSigning(ctx, env, signingFrom(v))
+	sg, err := newSigning(ctx, env, o.signingOptions)
 	if err != nil {
 		return nil, err
 	}
 	env.shared = sg
 
-	res, err := plan.run(ctx, env, av)
+	res, err := plan.run(ctx, env, o.signingOptions)
 	if err != nil {
 		return res, err
 	}
 	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Text: res.Text, Notices: res.Notices, Annotations: res.Annotations}
-	if doSBOM {
-		var so sbomOptions
-		bindOptions(sv, &so)
-		sres, err := runSbom(ctx, env, so)
-		if err != nil {
-			return out, err
-		}
-		out.Outputs["sbom-spdx-path"] = sres.Outputs["spdx-path"]
-		out.Outputs["sbom-cyclonedx-path"] = sres.Outputs["cyclonedx-path"]
-		out.Outputs["sbom-bundle-paths"] = sres.Outputs["bundle-paths"]
-		out.merge(sres)
-		if doPolicy {
-			sbomPath := sres.Outputs["cyclonedx-path"]
-			if sbomPath == "" {
-				sbomPath = sres.Outputs["spdx-path"]
-			}
-			m := map[string][]string{
-				"sbom": {sbomPath}, "policy": {v.String("policy")}, "osv-db": v.List("osv-db"), "mode": {v.String("policy-mode")},
-				"vsa": {"true"}, "subject-path": v.List("subject-path"), "subject-digest": v.List("subject-digest"),
-			}
-			if d := v.String("policy-data"); d != "" {
-				m["data"] = []string{d}
-			}
-			if d := v.String("policy-cache-dir"); d != "" {
-				m["cache-dir"] = []string{d}
-			}
-			m["bundle-path"] = []string{filepath.Join(filepath.Dir(bundlePath), "paved-policy.sigstore.json")}
-			pv, err = subValuesWith(Policy(), v, m)
-			if err != nil {
-				return out, err
-			}
-			var po policyOptions
-			bindOptions(pv, &po)
-			pres, perr := runPolicy(ctx, env, po)
-			if pres != nil {
-				out.Outputs["policy-verdict"] = pres.Outputs["verdict"]
-				out.Outputs["policy-bundle-path"] = pres.Outputs["bundle-path"]
-				out.merge(pres)
-			}
-			if perr != nil {
-				return out, perr
-			}
-		}
+	if !doSBOM {
+		return out, nil
 	}
-	return out, nil
+	sres, err := runSbom(ctx, env, o.sbomOptions())
+	if err != nil {
+		return out, err
+	}
+	out.Outputs["sbom-spdx-path"] = sres.Outputs["spdx-path"]
+	out.Outputs["sbom-cyclonedx-path"] = sres.Outputs["cyclonedx-path"]
+	out.Outputs["sbom-bundle-paths"] = sres.Outputs["bundle-paths"]
+	out.merge(sres)
+	if !doPolicy {
+		return out, nil
+	}
+	sbomPath := sres.Outputs["cyclonedx-path"]
+	if sbomPath == "" {
+		sbomPath = sres.Outputs["spdx-path"]
+	}
+	pres, perr := runPolicy(ctx, env, o.policyOptions(sbomPath, filepath.Join(filepath.Dir(ao.BundlePath), "paved-policy.sigstore.json")))
+	if pres != nil {
+		out.Outputs["policy-verdict"] = pres.Outputs["verdict"]
+		out.Outputs["policy-bundle-path"] = pres.Outputs["bundle-path"]
+		out.merge(pres)
+	}
+	return out, perr
+}
+
+// sbomOptions are the options of the SBOM step: paved sbom's defaults, the
+// inputs it shares with supply-chain, and an attestation about the subjects.
+func (o supplyChainOptions) sbomOptions() sbomOptions {
+	so := defaults[sbomOptions](Sbom())
+	so.signingOptions = o.signingOptions
+	so.GitHubToken, so.GitHubAPIURL = o.GitHubToken, o.GitHubAPIURL
+	if o.SBOMSource != "" {
+		so.Source, so.Sources = o.SBOMSource, []string{o.SBOMSource}
+	}
+	so.Attest = true
+	so.SubjectPaths, so.SubjectDigests = o.SubjectPaths, o.SubjectDigests
+	return so
+}
+
+// policyOptions are the options of the policy step: paved policy's
+// defaults, the inputs it shares with supply-chain, the SBOM the SBOM step
+// wrote and a VSA about the subjects at bundlePath.
+func (o supplyChainOptions) policyOptions(sbomPath, bundlePath string) policyOptions {
+	po := defaults[policyOptions](Policy())
+	po.signingOptions = o.signingOptions
+	po.SBOM, po.Policy, po.OSVDB = sbomPath, o.Policy, o.OSVDB
+	if o.PolicyMode != "" {
+		po.Mode = o.PolicyMode
+	}
+	if o.PolicyData != "" {
+		po.Data = o.PolicyData
+	}
+	if o.PolicyCacheDir != "" {
+		po.CacheDir = o.PolicyCacheDir
+	}
+	po.VSA = true
+	po.SubjectPaths, po.SubjectDigests = o.SubjectPaths, o.SubjectDigests
+	po.BundlePath = bundlePath
+	return po
 }
 
 func (r *Result) merge(o *Result) {
@@ -181,27 +206,4 @@ func (r *Result) text() string {
 		return r.Text
 	}
 	return r.Summary
-}
-
-// subValuesWith binds the inputs a sub-command shares with supply-chain by
-// name, with explicit values that take precedence.
-func subValuesWith(cmd *Command, v Values, explicit map[string][]string) (Values, error) {
-	m := map[string][]string{}
-	for _, in := range cmd.Inputs {
-		if _, ok := v.cmd.Input(in.Name); ok && v.Set(in.Name) {
-			m[in.Name] = v.List(in.Name)
-		}
-	}
-	for k, vals := range explicit {
-		if len(vals) == 0 || (len(vals) == 1 && vals[0] == "") {
-			delete(m, k)
-			continue
-		}
-		m[k] = vals
-	}
-	sub, err := NewValues(cmd, m)
-	if err != nil {
-		return Values{}, fail.Configf("%w", err)
-	}
-	return sub, nil
 }
