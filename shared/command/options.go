@@ -113,13 +113,13 @@ func bindOptions(v Values, opts any) {
 		field := rv.FieldByIndex(f.index)
 		switch {
 		case f.set:
-			field.SetBool(v.Set(f.input))
+			field.SetBool(v.isSet(f.input))
 		case f.typ.Kind() == reflect.Bool:
-			field.SetBool(v.Bool(f.input))
+			field.SetBool(v.boolValue(f.input))
 		case f.typ.Kind() == reflect.Slice:
-			field.Set(reflect.ValueOf(append([]string(nil), v.List(f.input)...)))
+			field.Set(reflect.ValueOf(append([]string(nil), v.listValue(f.input)...)))
 		default:
-			field.SetString(v.String(f.input))
+			field.SetString(v.stringValue(f.input))
 		}
 	}
 }

@@ -11,12 +11,11 @@ import (
 // field for each declared input and no field for an input it does not
 // declare, each of the input's type, and binds without panicking.
 func TestOptionsMatchDeclarations(t *testing.T) {
-	typedCount := 0
 	for _, c := range All() {
 		if c.options == nil {
+			t.Errorf("paved %s has no typed options: declare it with typed(cmd, run)", c.Name)
 			continue
 		}
-		typedCount++
 		t.Run(c.Name, func(t *testing.T) {
 			if err := checkOptions(c, c.options); err != nil {
 				t.Fatal(err)
@@ -27,9 +26,6 @@ func TestOptionsMatchDeclarations(t *testing.T) {
 			}
 			bindOptions(v, reflect.New(c.options).Interface())
 		})
-	}
-	if typedCount == 0 {
-		t.Fatal("no command has typed options")
 	}
 }
 

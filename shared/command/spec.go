@@ -103,7 +103,7 @@ type Command struct {
 	Run func(ctx context.Context, env Env, v Values) (*Result, error)
 
 	// options is the type of the typed options Run binds its inputs to
-	// (nil for a command whose run reads Values).
+	// (typed sets it; every command has one).
 	options reflect.Type
 }
 
@@ -251,8 +251,8 @@ func NewValues(cmd *Command, m map[string][]string) (Values, error) {
 
 // input is the declared input called name. Reading an input the command does
 // not declare is a programming error, not a user's: it panics, naming the
-// command and the input, so that the test that runs the look-up (and the
-// static check in lookup_test.go) fails instead of the read silently giving "".
+// command and the input. Only bindOptions reads Values, after checking the
+// options struct against the declaration (TestOnlyBindOptionsReadsValues).
 func (v Values) input(name string) Input {
 	if v.cmd == nil {
 		panic(fmt.Sprintf("paved: input %q read from unbound values", name))
@@ -264,8 +264,8 @@ func (v Values) input(name string) Input {
 	return in
 }
 
-// String returns the single value of an input, or its default.
-func (v Values) String(name string) string {
+// stringValue returns the single value of an input, or its default.
+func (v Values) stringValue(name string) string {
 	in := v.input(name)
 	if vals := v.m[name]; len(vals) > 0 {
 		return vals[len(vals)-1]
@@ -273,8 +273,8 @@ func (v Values) String(name string) string {
 	return in.Default
 }
 
-// List returns every value of a list input, or its default's values.
-func (v Values) List(name string) []string {
+// listValue returns every value of an input, or its default's values.
+func (v Values) listValue(name string) []string {
 	in := v.input(name)
 	if vals := v.m[name]; len(vals) > 0 {
 		return vals
@@ -285,14 +285,14 @@ func (v Values) List(name string) []string {
 	return nil
 }
 
-// Bool returns a switch input.
-func (v Values) Bool(name string) bool {
-	s := strings.ToLower(strings.TrimSpace(v.String(name)))
+// boolValue returns a switch input.
+func (v Values) boolValue(name string) bool {
+	s := strings.ToLower(strings.TrimSpace(v.stringValue(name)))
 	return s == "true" || s == "1" || s == "yes"
 }
 
-// Set reports whether any source set the input.
-func (v Values) Set(name string) bool {
+// isSet reports whether any source set the input.
+func (v Values) isSet(name string) bool {
 	v.input(name)
 	return len(v.m[name]) > 0
 }
