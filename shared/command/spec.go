@@ -297,6 +297,16 @@ func (v Values) isSet(name string) bool {
 	return len(v.m[name]) > 0
 }
 
+// Given returns a copy of the values the sources set, by input name, for a
+// front door's tests to compare bindings; commands read their typed options.
+func (v Values) Given() map[string][]string {
+	out := make(map[string][]string, len(v.m))
+	for k, vals := range v.m {
+		out[k] = slices.Clone(vals)
+	}
+	return out
+}
+
 // SplitList splits a CI input holding several values: one per line, or comma
 // separated, blank entries dropped.
 func SplitList(s string) []string {
