@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/logtext"
 
@@ -275,7 +276,7 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	doc = append(doc, '\n')
 	if p := v.String("report-path"); p != "" {
-		if err := WriteFileAtomic(p, doc, 0o644); err != nil {
+		if err := atomicfile.WriteFile(p, doc, 0o644); err != nil {
 			return nil, fail.Configf("writing report: %w", err)
 		}
 	}
@@ -697,7 +698,7 @@ func writeKit(dir string, outcomes []verify.Outcome, roots []verify.Root, pol *v
 			continue
 		}
 		name := fmt.Sprintf("trusted_root-%d.json", i)
-		if err := WriteFileAtomic(filepath.Join(dir, name), r.JSON, 0o644); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, name), r.JSON, 0o644); err != nil {
 			return fail.Configf("writing kit: %w", err)
 		}
 		kp.TrustedRoots = append(kp.TrustedRoots, name)
@@ -707,14 +708,14 @@ func writeKit(dir string, outcomes []verify.Outcome, roots []verify.Root, pol *v
 		return err
 	}
 	header := "# Paved verification kit: verify again offline with\n#   paved verify --kit DIR ARTIFACT\n"
-	if err := WriteFileAtomic(filepath.Join(dir, kitBundles), []byte(bundles.String()), 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, kitBundles), []byte(bundles.String()), 0o644); err != nil {
 		return fail.Configf("writing kit: %w", err)
 	}
 	return writeKitPolicy(filepath.Join(dir, kitPolicy), append([]byte(header), polYAML...))
 }
 
 func writeKitPolicy(path string, data []byte) error {
-	if err := WriteFileAtomic(path, data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return fail.Configf("writing kit: %w", err)
 	}
 	return nil

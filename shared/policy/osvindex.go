@@ -17,6 +17,8 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+
+	"github.com/paved-dev/paved/shared/atomicfile"
 )
 
 // An OSV export zip names its entries by record id, so which entries concern
@@ -394,27 +396,13 @@ func readIndex(path string, key zipKey, names wantNames) ([]zipEntry, int, error
 	return out, int(total), nil
 }
 
-// writeAtomic writes data to path through a temporary file in the same
-// directory, so a reader never sees half an index.
+// writeAtomic writes data to path, creating its directory (a cache
+// directory may not exist yet); a reader never sees half an index.
 func writeAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".paved-index-*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	if err := errors.Join(werr, f.Chmod(0o644), f.Close()); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return atomicfile.WriteFile(path, data, 0o644)
 }
 
 // errEntry marks a failure to read an entry's bytes (as opposed to a record
