@@ -7,15 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/logtext"
+	"github.com/paved-dev/paved/shared/parallel"
 
 	"github.com/itchyny/gojq"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -474,18 +473,14 @@ func verifyTargets(ctx context.Context, env Env, args []string, algs []string) (
 	}
 	out := make([]verify.Target, len(args))
 	errs := make([]error, len(args))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.NumCPU())
-	for i, a := range args {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			out[i], errs[i] = verifyTarget(ctx, env, a, algs)
-		}()
+	// Every artifact is digested even after one fails, so that all bad names
+	// are reported at once.
+	if err := parallel.Each(ctx, len(args), 0, func(ctx context.Context, i int) error {
+		out[i], errs[i] = verifyTarget(ctx, env, args[i], algs)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	wg.Wait()
 	if err := fail.Join(errs); err != nil {
 		return nil, err
 	}
