@@ -147,14 +147,8 @@ type artifactReport struct {
 }
 
 type signerReport struct {
-	Identity          string `json:"identity"`
-	Issuer            string `json:"issuer"`
-	SourceRepository  string `json:"sourceRepository,omitempty"`
-	SourceRef         string `json:"sourceRef,omitempty"`
-	SourceDigest      string `json:"sourceDigest,omitempty"`
-	BuildSigner       string `json:"buildSigner,omitempty"`
-	RunnerEnvironment string `json:"runnerEnvironment,omitempty"`
-	RunInvocation     string `json:"runInvocation,omitempty"`
+	Identity string `json:"identity"`
+	provenance.SignerClaims
 }
 
 func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
@@ -598,12 +592,7 @@ func verifyRoots(ctx context.Context, env Env, names []string, kit string, readK
 }
 
 func signerOf(s *certificate.Summary) *signerReport {
-	return &signerReport{
-		Identity: s.SubjectAlternativeName, Issuer: s.Extensions.Issuer,
-		SourceRepository: s.Extensions.SourceRepositoryURI, SourceRef: s.Extensions.SourceRepositoryRef,
-		SourceDigest: s.Extensions.SourceRepositoryDigest, BuildSigner: s.Extensions.BuildSignerURI,
-		RunnerEnvironment: s.Extensions.RunnerEnvironment, RunInvocation: s.Extensions.RunInvocationURI,
-	}
+	return &signerReport{Identity: s.SubjectAlternativeName, SignerClaims: provenance.ClaimsOf(s.Extensions)}
 }
 
 func verifySummary(rep verifyReport, roots []verify.Root) string {
