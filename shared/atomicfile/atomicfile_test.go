@@ -11,16 +11,16 @@ import (
 	"github.com/paved-dev/paved/shared/atomicfile"
 )
 
-// entries lists dir, so a test sees a temporary file left behind.
+// entries lists dir, so a test sees a temporary file left behind (the
+// pattern matches names with a leading dot too).
 func entries(t *testing.T, dir string) []string {
 	t.Helper()
-	des, err := os.ReadDir(dir)
+	names, err := filepath.Glob(filepath.Join(dir, "*"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, de := range des {
-		names = append(names, de.Name())
+	for i, n := range names {
+		names[i] = filepath.Base(n)
 	}
 	return names
 }
