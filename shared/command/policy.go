@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/logtext"
 
@@ -220,7 +221,7 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		if err := w.write(&buf); err != nil {
 			return nil, fmt.Errorf("rendering the %s report: %w", w.input, err)
 		}
-		if err := WriteFileAtomic(path, buf.Bytes(), 0o644); err != nil {
+		if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			return nil, fail.Configf("writing --%s %s: %w", w.input, path, err)
 		}
 		outputs[w.input] = path
@@ -436,7 +437,7 @@ func scanForPolicy(ctx context.Context, env Env, source, out string) ([]byte, st
 	if err := s.Encode(&buf, sbom.CycloneDXJSON); err != nil {
 		return nil, "", fmt.Errorf("encoding the SBOM of %s: %w", source, err)
 	}
-	if err := WriteFileAtomic(out, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 		return nil, "", fail.Configf("writing --sbom-output %s: %w", out, err)
 	}
 	fmt.Fprintf(env.log(), "policy: scanned %s into %s\n", source, out)

@@ -15,6 +15,7 @@ import (
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/promote"
+	"github.com/paved-dev/paved/shared/provenance"
 	"github.com/paved-dev/paved/shared/store"
 	"github.com/paved-dev/paved/shared/subject"
 	"github.com/paved-dev/paved/shared/verify"
@@ -253,12 +254,7 @@ func signPromotionStatement(ctx context.Context, env Env, v Values, subj subject
 	if err != nil {
 		return none, nil, err
 	}
-	ext := sg.signer.Extensions()
-	run := promote.Run{
-		Signer: sg.signer.Identity(), Issuer: ext.Issuer,
-		SourceRepository: ext.SourceRepositoryURI, SourceRef: ext.SourceRepositoryRef, SourceDigest: ext.SourceRepositoryDigest,
-		BuildSigner: ext.BuildSignerURI, RunnerEnvironment: ext.RunnerEnvironment, RunInvocation: ext.RunInvocationURI,
-	}
+	run := promote.Run{Signer: sg.signer.Identity(), SignerClaims: provenance.ClaimsOf(sg.signer.Extensions())}
 	p, err := pred(run)
 	if err != nil {
 		return none, nil, err

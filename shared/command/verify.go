@@ -7,14 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/logtext"
+	"github.com/paved-dev/paved/shared/parallel"
 
 	"github.com/itchyny/gojq"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -149,14 +149,8 @@ type artifactReport struct {
 }
 
 type signerReport struct {
-	Identity          string `json:"identity"`
-	Issuer            string `json:"issuer"`
-	SourceRepository  string `json:"sourceRepository,omitempty"`
-	SourceRef         string `json:"sourceRef,omitempty"`
-	SourceDigest      string `json:"sourceDigest,omitempty"`
-	BuildSigner       string `json:"buildSigner,omitempty"`
-	RunnerEnvironment string `json:"runnerEnvironment,omitempty"`
-	RunInvocation     string `json:"runInvocation,omitempty"`
+	Identity string `json:"identity"`
+	provenance.SignerClaims
 }
 
 func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
@@ -288,7 +282,7 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	doc = append(doc, '\n')
 	if p := v.String("report-path"); p != "" {
-		if err := WriteFileAtomic(p, doc, 0o644); err != nil {
+		if err := atomicfile.WriteFile(p, doc, 0o644); err != nil {
 			return nil, fail.Configf("writing report: %w", err)
 		}
 	}
@@ -491,18 +485,14 @@ func verifyTargets(ctx context.Context, env Env, args []string, algs []string) (
 	}
 	out := make([]verify.Target, len(args))
 	errs := make([]error, len(args))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.NumCPU())
-	for i, a := range args {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			out[i], errs[i] = verifyTarget(ctx, env, a, algs)
-		}()
+	// Every artifact is digested even after one fails, so that all bad names
+	// are reported at once.
+	if err := parallel.Each(ctx, len(args), 0, func(ctx context.Context, i int) error {
+		out[i], errs[i] = verifyTarget(ctx, env, args[i], algs)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	wg.Wait()
 	if err := fail.Join(errs); err != nil {
 		return nil, err
 	}
@@ -620,12 +610,7 @@ func verifyRoots(ctx context.Context, env Env, names []string, kit string, readK
 }
 
 func signerOf(s *certificate.Summary) *signerReport {
-	return &signerReport{
-		Identity: s.SubjectAlternativeName, Issuer: s.Extensions.Issuer,
-		SourceRepository: s.Extensions.SourceRepositoryURI, SourceRef: s.Extensions.SourceRepositoryRef,
-		SourceDigest: s.Extensions.SourceRepositoryDigest, BuildSigner: s.Extensions.BuildSignerURI,
-		RunnerEnvironment: s.Extensions.RunnerEnvironment, RunInvocation: s.Extensions.RunInvocationURI,
-	}
+	return &signerReport{Identity: s.SubjectAlternativeName, SignerClaims: provenance.ClaimsOf(s.Extensions)}
 }
 
 func verifySummary(rep verifyReport, roots []verify.Root) string {
@@ -715,7 +700,7 @@ func writeKit(dir string, outcomes []verify.Outcome, roots []verify.Root, pol *v
 			continue
 		}
 		name := fmt.Sprintf("trusted_root-%d.json", i)
-		if err := WriteFileAtomic(filepath.Join(dir, name), r.JSON, 0o644); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, name), r.JSON, 0o644); err != nil {
 			return fail.Configf("writing kit: %w", err)
 		}
 		kp.TrustedRoots = append(kp.TrustedRoots, name)
@@ -725,14 +710,14 @@ func writeKit(dir string, outcomes []verify.Outcome, roots []verify.Root, pol *v
 		return err
 	}
 	header := "# Paved verification kit: verify again offline with\n#   paved verify --kit DIR ARTIFACT\n"
-	if err := WriteFileAtomic(filepath.Join(dir, kitBundles), []byte(bundles.String()), 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, kitBundles), []byte(bundles.String()), 0o644); err != nil {
 		return fail.Configf("writing kit: %w", err)
 	}
 	return writeKitPolicy(filepath.Join(dir, kitPolicy), append([]byte(header), polYAML...))
 }
 
 func writeKitPolicy(path string, data []byte) error {
-	if err := WriteFileAtomic(path, data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return fail.Configf("writing kit: %w", err)
 	}
 	return nil
