@@ -194,7 +194,7 @@ func attestPredicate(files interface {
 // run signs and stores the attestation the plan describes.
 func (p *attestPlan) run(ctx context.Context, env Env, v Values) (*Result, error) {
 	subjects, predType, customPredicate, bundlePath, st := p.subjects, p.predType, p.customPredicate, p.bundlePath, p.st
-	sg, err := newSigning(ctx, env, v)
+	sg, err := newSigning(ctx, env, signingFrom(v))
 	if err != nil {
 		return nil, err
 	}

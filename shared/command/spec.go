@@ -6,6 +6,7 @@ package command
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -100,6 +101,10 @@ type Command struct {
 	CI CI
 	// Run executes the command.
 	Run func(ctx context.Context, env Env, v Values) (*Result, error)
+
+	// options is the type of the typed options Run binds its inputs to
+	// (nil for a command whose run reads Values).
+	options reflect.Type
 }
 
 // Input returns the declared input called name.

@@ -104,7 +104,7 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	sg, err := newSigning(ctx, env, v)
+	sg, err := newSigning(ctx, env, signingFrom(v))
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +116,9 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Text: res.Text, Notices: res.Notices, Annotations: res.Annotations}
 	if doSBOM {
-		sres, err := runSbom(ctx, env, sv)
+		var so sbomOptions
+		bindOptions(sv, &so)
+		sres, err := runSbom(ctx, env, so)
 		if err != nil {
 			return out, err
 		}
@@ -144,7 +146,9 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 			if err != nil {
 				return out, err
 			}
-			pres, perr := runPolicy(ctx, env, pv)
+			var po policyOptions
+			bindOptions(pv, &po)
+			pres, perr := runPolicy(ctx, env, po)
 			if pres != nil {
 				out.Outputs["policy-verdict"] = pres.Outputs["verdict"]
 				out.Outputs["policy-bundle-path"] = pres.Outputs["bundle-path"]
