@@ -31,7 +31,7 @@ func Attest() *Command {
 		Inputs: append([]Input{
 			{Name: "subject-path", List: true, Usage: "artifact files or globs to attest (** spans directories)"},
 			{Name: "subject-digest", List: true, Usage: "artifacts given by digest, as NAME@sha256:HEX or NAME@sha512:HEX, or as sha256:HEX / sha512:HEX named by --subject-name (as actions/attest takes it)"},
-			{Name: "subject-name", Usage: "name of the artifact given by a bare --subject-digest (an image: its repository without a tag), or the name of the one --subject-path file"},
+			{Name: "subject-name", Usage: "name of the artifact given by a bare --subject-digest (an image: its repository without a tag, which --push-to-registry then attaches to), or the name of the one --subject-path file"},
 			{Name: "subject-checksums", List: true, Usage: "checksums files in sha256sum or sha512sum format listing the artifacts"},
 			{Name: "predicate-type", Default: provenance.PredicateType, Usage: "predicate type URI of the statement"},
 			{Name: "predicate-path", Usage: "JSON file holding a custom predicate (requires --predicate-type)"},
@@ -128,11 +128,23 @@ func planAttest(ctx context.Context, env Env, v Values) (*attestPlan, error) {
 	if err := checkOutputDir(bundlePath, "bundle-path"); err != nil {
 		return nil, err
 	}
-	st, err := newStoring(env, v, bundlePath)
+	st, err := newStoring(env, v, bundlePath, subjectImage(v, subjects))
 	if err != nil {
 		return nil, err
 	}
 	return &attestPlan{subjects: subjects, predType: predType, customPredicate: customPredicate, bundlePath: bundlePath, st: st}, nil
+}
+
+// subjectImage is the image --push-to-registry attaches to when
+// --registry-image is not set: as with actions/attest, the one subject given
+// as --subject-name (the image repository) and a bare --subject-digest. The
+// reference is lower-cased, as registries take repository names (and
+// actions/attest lower-cases the name it pushes to).
+func subjectImage(v Values, subjects []subject.Subject) []string {
+	if !v.Bool("push-to-registry") || v.String("subject-name") == "" || len(subjects) != 1 || subjects[0].Path != "" {
+		return nil
+	}
+	return []string{strings.ToLower(subjects[0].Name) + "@" + subjects[0].DigestString()}
 }
 
 // attestPredicate returns the predicate type and, for anything but Paved's
