@@ -38,6 +38,7 @@ func Attest() *Command {
 			{Name: "predicate", Usage: "a custom predicate as a JSON string (requires --predicate-type; instead of --predicate-path)"},
 			{Name: "sbom-path", Usage: "attest an existing SPDX or CycloneDX JSON SBOM: the predicate type follows its format (https://spdx.dev/Document/vX.Y, https://cyclonedx.org/bom), as actions/attest and attest-sbom do"},
 			{Name: "subject-version", Usage: "accepted for actions/attest workflows, where it versions the artifact metadata storage record; Paved creates no storage record and ignores it, with a notice"},
+			{Name: "create-storage-record", Bool: true, Usage: "accepted for actions/attest workflows, where it creates an artifact metadata storage record; Paved creates none and ignores it, with a notice"},
 			{Name: "show-summary", Bool: true, Default: "true", Usage: "write the job summary (false: none, as with actions/attest)"},
 			{Name: "bundle-path", Usage: "where to write the Sigstore bundle (default: ARTIFACT.sigstore.json for one subject, attestation.sigstore.json for several)"},
 		}, append(signingInputs(), storeInputs()...)...),
@@ -85,8 +86,10 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 			res.Outputs["bundle-path"] = abs
 		}
 	}
-	if v.Set("subject-version") {
-		res.Notices = append(res.Notices, "paved: subject-version is ignored: actions/attest uses it only for GitHub's artifact metadata storage records, which Paved does not create")
+	for _, in := range []string{"subject-version", "create-storage-record"} {
+		if v.Set(in) {
+			res.Notices = append(res.Notices, "paved: "+in+" is ignored: actions/attest uses it only for GitHub's artifact metadata storage records, which Paved does not create")
+		}
 	}
 	if !v.Bool("show-summary") {
 		res.Summary, res.Text = "", ""
