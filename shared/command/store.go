@@ -98,8 +98,9 @@ func githubByDefault(env Env, v Values) bool {
 }
 
 // newStoring validates the storage inputs and builds the targets. bundlePath
-// places the default JSON Lines file.
-func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
+// places the default JSON Lines file; images are the images to attach to
+// when --registry-image names none.
+func newStoring(env Env, v Values, bundlePath string, images []string) (*storing, error) {
 	s := &storing{githubOptional: -1}
 	httpo := store.HTTPOptions{Transport: env.Transport, Retry: env.Retry}
 	switch p := v.String("bundles-jsonl"); p {
@@ -112,11 +113,13 @@ func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
 		}
 		s.jsonl = p
 	}
-	images := v.List("registry-image")
+	if v.Set("registry-image") {
+		images = v.List("registry-image")
+	}
 	switch {
 	case v.Bool("push-to-registry"):
 		if len(images) == 0 {
-			return nil, fail.Configf("--push-to-registry needs --registry-image: name the images to attach the attestation to")
+			return nil, fail.Configf("--push-to-registry needs --registry-image (or, as with actions/attest, the image as --subject-name with its --subject-digest): name the images to attach the attestation to")
 		}
 		oci, err := store.NewOCI(images, store.OCIOptions{HTTPOptions: httpo, Platforms: v.Bool("registry-platforms"), Keychain: env.keychain()})
 		if err != nil {

@@ -21,9 +21,13 @@ func SupplyChain() *Command {
 	for _, in := range attest.Inputs {
 		// The actions/attest spellings name one attestation's subject and
 		// predicate; supply-chain signs several and builds each predicate.
-		if !slices.Contains(attestOnly, in.Name) {
-			inputs = append(inputs, in)
+		if slices.Contains(attestOnly, in.Name) {
+			continue
 		}
+		if in.Name == "subject-digest" {
+			in.Usage = "artifacts given by digest, as NAME@sha256:HEX or NAME@sha512:HEX"
+		}
+		inputs = append(inputs, in)
 	}
 	inputs = append(inputs,
 		Input{Name: "sbom", Bool: true, Default: "true", Usage: "generate SPDX and CycloneDX SBOMs of --sbom-source and attest them for the subjects"},
@@ -63,7 +67,7 @@ func SupplyChain() *Command {
 }
 
 // attestOnly are the inputs of attest that supply-chain does not take.
-var attestOnly = []string{"subject-name", "predicate", "sbom-path", "subject-version", "show-summary"}
+var attestOnly = []string{"subject-name", "predicate", "sbom-path", "subject-version", "create-storage-record", "show-summary"}
 
 func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 	// Validate every step's inputs before anything is signed.
