@@ -28,6 +28,11 @@ const VSAPredicateType = "https://slsa.dev/verification_summary/v1"
 // policyVerifierID names Paved's policy gate as the verifier in a VSA.
 const policyVerifierID = "https://github.com/paved-dev/paved/policy"
 
+// DependencyScanningReport is where the GitLab components have paved policy
+// write the GitLab dependency-scanning report, and declare it under
+// artifacts:reports:dependency_scanning.
+const DependencyScanningReport = "paved-policy.gl-dependency-scanning.json"
+
 // maxNotices bounds the per-finding log lines of one run.
 const maxNotices = 200
 
@@ -64,6 +69,7 @@ func Policy() *Command {
 			{Name: "sarif", Default: "paved-policy.sarif", Usage: "where to write the SARIF 2.1.0 report (\"\" to skip)"},
 			{Name: "junit", Default: "paved-policy.junit.xml", Usage: "where to write the JUnit XML report (\"\" to skip)"},
 			{Name: "json", Default: "paved-policy.json", Usage: "where to write the JSON report (\"\" to skip)"},
+			{Name: "dependency-scanning", Usage: "where to write the findings as a GitLab dependency-scanning security report, for merge-request security widgets (default in the GitLab component: " + DependencyScanningReport + "; \"\" to skip)"},
 			{Name: "vsa", Bool: true, Usage: "sign a SLSA Verification Summary Attestation of the verdict over the artifact"},
 			{Name: "subject-path", List: true, Usage: "the artifact files the VSA is about (default: the SBOM)"},
 			{Name: "subject-digest", List: true, Usage: "artifacts the VSA is about, given by digest, as NAME@sha256:HEX"},
@@ -79,16 +85,18 @@ func Policy() *Command {
 			{Name: "sarif", Usage: "path of the SARIF report"},
 			{Name: "junit", Usage: "path of the JUnit XML report"},
 			{Name: "json", Usage: "path of the JSON report"},
+			{Name: "dependency-scanning-report", Usage: "path of the GitLab dependency-scanning report"},
 			{Name: "bundle-path", Usage: "path of the VSA bundle, when --vsa"},
 		},
 		CI: CI{
-			Title:         "Paved policy",
-			Description:   "Fail the pipeline on malicious, vulnerable, unmaintained, unlicensed or unprovenanced dependencies listed in an SBOM, with SARIF, JUnit and JSON reports and an optional signed SLSA verification summary.",
-			Signs:         true,
-			ArtifactPaths: []string{"paved-policy.*", "*.sigstore.json"},
-			Reports:       map[string]string{"junit": "paved-policy.junit.xml"},
-			Stage:         "test",
-			CacheInput:    "cache-dir",
+			Title:          "Paved policy",
+			Description:    "Fail the pipeline on malicious, vulnerable, unmaintained, unlicensed or unprovenanced dependencies listed in an SBOM, with SARIF, JUnit and JSON reports and an optional signed SLSA verification summary.",
+			Signs:          true,
+			ArtifactPaths:  []string{"paved-policy.*", "*.sigstore.json"},
+			Reports:        map[string]string{"junit": "paved-policy.junit.xml", "dependency_scanning": DependencyScanningReport},
+			GitLabDefaults: map[string]string{"dependency-scanning": DependencyScanningReport},
+			Stage:          "test",
+			CacheInput:     "cache-dir",
 		},
 		Run: runPolicy,
 	}
@@ -106,7 +114,7 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		return nil, fail.Configf("no policy: set --policy to a policy file (YAML, version: 1)")
 	}
 	mode := v.String("mode")
-	for _, out := range []string{"sarif", "junit", "json"} {
+	for _, out := range []string{"sarif", "junit", "json", "dependency-scanning"} {
 		if p := v.String(out); p != "" {
 			if err := checkOutputDir(p, out); err != nil {
 				return nil, err
@@ -210,6 +218,7 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		{"sarif", func(b *bytes.Buffer) error { return policyreport.SARIF(b, rep, ropts) }},
 		{"junit", func(b *bytes.Buffer) error { return policyreport.JUnit(b, rep) }},
 		{"json", func(b *bytes.Buffer) error { return policyreport.JSON(b, rep) }},
+		{"dependency-scanning", func(b *bytes.Buffer) error { return policyreport.GitLabDependencyScanning(b, rep, ropts) }},
 	}
 	for _, w := range writers {
 		path := v.String(w.input)
@@ -222,6 +231,11 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		}
 		if err := WriteFileAtomic(path, buf.Bytes(), 0o644); err != nil {
 			return nil, fail.Configf("writing --%s %s: %w", w.input, path, err)
+		}
+		if w.input == "dependency-scanning" {
+			// Named apart from supply-chain's policy-dependency-scanning input.
+			outputs["dependency-scanning-report"] = path
+			continue
 		}
 		outputs[w.input] = path
 	}
