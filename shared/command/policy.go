@@ -29,6 +29,11 @@ const VSAPredicateType = "https://slsa.dev/verification_summary/v1"
 // policyVerifierID names Paved's policy gate as the verifier in a VSA.
 const policyVerifierID = "https://github.com/paved-dev/paved/policy"
 
+// DependencyScanningReport is where the GitLab components have paved policy
+// write the GitLab dependency-scanning report, and declare it under
+// artifacts:reports:dependency_scanning.
+const DependencyScanningReport = "paved-policy.gl-dependency-scanning.json"
+
 // maxNotices bounds the per-finding log lines of one run.
 const maxNotices = 200
 
@@ -65,6 +70,7 @@ func Policy() *Command {
 			{Name: "sarif", Default: "paved-policy.sarif", Usage: "where to write the SARIF 2.1.0 report (\"\" to skip)"},
 			{Name: "junit", Default: "paved-policy.junit.xml", Usage: "where to write the JUnit XML report (\"\" to skip)"},
 			{Name: "json", Default: "paved-policy.json", Usage: "where to write the JSON report (\"\" to skip)"},
+			{Name: "dependency-scanning", Usage: "where to write the findings as a GitLab dependency-scanning security report, for merge-request security widgets (default in the GitLab component: " + DependencyScanningReport + "; \"\" to skip)"},
 			{Name: "vsa", Bool: true, Usage: "sign a SLSA Verification Summary Attestation of the verdict over the artifact"},
 			{Name: "subject-path", List: true, Usage: "the artifact files the VSA is about (default: the SBOM)"},
 			{Name: "subject-digest", List: true, Usage: "artifacts the VSA is about, given by digest, as NAME@sha256:HEX"},
@@ -80,16 +86,18 @@ func Policy() *Command {
 			{Name: "sarif", Usage: "path of the SARIF report"},
 			{Name: "junit", Usage: "path of the JUnit XML report"},
 			{Name: "json", Usage: "path of the JSON report"},
+			{Name: "dependency-scanning-report", Usage: "path of the GitLab dependency-scanning report"},
 			{Name: "bundle-path", Usage: "path of the VSA bundle, when --vsa"},
 		},
 		CI: CI{
-			Title:         "Paved policy",
-			Description:   "Fail the pipeline on malicious, vulnerable, unmaintained, unlicensed or unprovenanced dependencies listed in an SBOM, with SARIF, JUnit and JSON reports and an optional signed SLSA verification summary.",
-			Signs:         true,
-			ArtifactPaths: []string{"paved-policy.*", "*.sigstore.json"},
-			Reports:       map[string]string{"junit": "paved-policy.junit.xml"},
-			Stage:         "test",
-			CacheInput:    "cache-dir",
+			Title:          "Paved policy",
+			Description:    "Fail the pipeline on malicious, vulnerable, unmaintained, unlicensed or unprovenanced dependencies listed in an SBOM, with SARIF, JUnit and JSON reports and an optional signed SLSA verification summary.",
+			Signs:          true,
+			ArtifactPaths:  []string{"paved-policy.*", "*.sigstore.json"},
+			Reports:        map[string]string{"junit": "paved-policy.junit.xml", "dependency_scanning": DependencyScanningReport},
+			GitLabDefaults: map[string]string{"dependency-scanning": DependencyScanningReport},
+			Stage:          "test",
+			CacheInput:     "cache-dir",
 		},
 	}
 	return typed(cmd, runPolicy)
@@ -98,24 +106,25 @@ func Policy() *Command {
 // policyOptions are the inputs of paved policy.
 type policyOptions struct {
 	signingOptions
-	SBOM           string   `input:"sbom"`
-	Source         string   `input:"source"`
-	SBOMOutput     string   `input:"sbom-output"`
-	Policy         string   `input:"policy"`
-	OSVDB          []string `input:"osv-db"`
-	Data           string   `input:"data"`
-	Mode           string   `input:"mode"`
-	Online         bool     `input:"online"`
-	OSVAPIURL      string   `input:"osv-api-url"`
-	DepsDevURL     string   `input:"deps-dev-url"`
-	CacheDir       string   `input:"cache-dir"`
-	SARIF          string   `input:"sarif"`
-	JUnit          string   `input:"junit"`
-	JSON           string   `input:"json"`
-	VSA            bool     `input:"vsa"`
-	SubjectPaths   []string `input:"subject-path"`
-	SubjectDigests []string `input:"subject-digest"`
-	BundlePath     string   `input:"bundle-path"`
+	SBOM               string   `input:"sbom"`
+	Source             string   `input:"source"`
+	SBOMOutput         string   `input:"sbom-output"`
+	Policy             string   `input:"policy"`
+	OSVDB              []string `input:"osv-db"`
+	Data               string   `input:"data"`
+	Mode               string   `input:"mode"`
+	Online             bool     `input:"online"`
+	OSVAPIURL          string   `input:"osv-api-url"`
+	DepsDevURL         string   `input:"deps-dev-url"`
+	CacheDir           string   `input:"cache-dir"`
+	SARIF              string   `input:"sarif"`
+	JUnit              string   `input:"junit"`
+	JSON               string   `input:"json"`
+	DependencyScanning string   `input:"dependency-scanning"`
+	VSA                bool     `input:"vsa"`
+	SubjectPaths       []string `input:"subject-path"`
+	SubjectDigests     []string `input:"subject-digest"`
+	BundlePath         string   `input:"bundle-path"`
 }
 
 func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
@@ -130,7 +139,7 @@ func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
 		return nil, fail.Configf("no policy: set --policy to a policy file (YAML, version: 1)")
 	}
 	mode := o.Mode
-	for _, out := range []struct{ name, path string }{{"sarif", o.SARIF}, {"junit", o.JUnit}, {"json", o.JSON}} {
+	for _, out := range []struct{ name, path string }{{"sarif", o.SARIF}, {"junit", o.JUnit}, {"json", o.JSON}, {"dependency-scanning", o.DependencyScanning}} {
 		if out.path != "" {
 			if err := checkOutputDir(out.path, out.name); err != nil {
 				return nil, err
@@ -234,6 +243,7 @@ func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
 		{"sarif", o.SARIF, func(b *bytes.Buffer) error { return policyreport.SARIF(b, rep, ropts) }},
 		{"junit", o.JUnit, func(b *bytes.Buffer) error { return policyreport.JUnit(b, rep) }},
 		{"json", o.JSON, func(b *bytes.Buffer) error { return policyreport.JSON(b, rep) }},
+		{"dependency-scanning", o.DependencyScanning, func(b *bytes.Buffer) error { return policyreport.GitLabDependencyScanning(b, rep, ropts) }},
 	}
 	for _, w := range writers {
 		path := w.path
@@ -246,6 +256,11 @@ func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
 		}
 		if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			return nil, fail.Configf("writing --%s %s: %w", w.input, path, err)
+		}
+		if w.input == "dependency-scanning" {
+			// Named apart from supply-chain's policy-dependency-scanning input.
+			outputs["dependency-scanning-report"] = path
+			continue
 		}
 		outputs[w.input] = path
 	}

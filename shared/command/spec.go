@@ -162,6 +162,10 @@ type CI struct {
 	// data in between runs (OSV indexes, online answers): a GitLab component
 	// defaults it to a directory in the project and caches it ("" = none).
 	CacheInput string
+	// GitLabDefaults are input defaults of the GitLab component that differ
+	// from the CLI's and the action's, by input name: files only GitLab reads
+	// are written by default there and nowhere else.
+	GitLabDefaults map[string]string
 }
 
 // WorkflowArtifact describes the workflow artifact a GitHub action uploads
