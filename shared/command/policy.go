@@ -426,7 +426,7 @@ func scanForPolicy(ctx context.Context, env Env, source, out string) ([]byte, st
 	s, err := sbom.Generate(ctx, source, sbom.Options{
 		ConfineTo:   confineTo,
 		Credentials: sbom.Credentials{Keychain: env.keychain()},
-		Progress:    env.log(), Bar: isTerminal(env.log()), Now: env.Now,
+		Progress:    env.log(), Bar: env.terminal(), Now: env.Now,
 	})
 	if err != nil {
 		return nil, "", err

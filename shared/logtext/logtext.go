@@ -19,6 +19,10 @@ type Options struct {
 	// Terminal lets a carriage return and the erase-to-end-of-line sequence
 	// ESC [ K through, for a progress bar redrawn on a terminal (never a CI log).
 	Terminal bool
+	// Colour lets Paint colour Paved's own marks (see Colours for when a
+	// terminal wants them). Text written, names included, never carries a
+	// colour sequence of its own either way.
+	Colour bool
 }
 
 // Writer neutralises everything written to it before it reaches the log:
@@ -51,6 +55,9 @@ func New(w io.Writer, o Options) *Writer {
 
 // Terminal reports whether the Writer was made for a terminal.
 func (lw *Writer) Terminal() bool { return lw.o.Terminal }
+
+// Colour reports whether Paint colours what it writes to the Writer.
+func (lw *Writer) Colour() bool { return lw.o.Colour }
 
 // Redact registers a secret: every later Write replaces it with "***".
 // Secrets shorter than 4 characters are ignored (they would mangle any text).
