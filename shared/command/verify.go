@@ -713,7 +713,7 @@ func verifyText(rep verifyReport, roots []verify.Root) Report {
 				why += fmt.Sprintf(" (and %d more bundle(s) refused)", len(a.Failures)-1)
 			}
 		}
-		r.Rows = append(r.Rows, logtext.Row{Status: logtext.Failed, Cells: []string{a.Name, shortDigest(a.Digest), bounded.Prefix(why, 300)}})
+		r.Rows = append(r.Rows, logtext.Row{Status: logtext.Failed, Cells: []string{a.Name, shortDigest(a.Digest), why}})
 	}
 	if failed > 0 {
 		r.Title = fmt.Sprintf("paved verify: refused: %d of %d artifact(s) cannot prove their history", failed, len(rep.Artifacts))
