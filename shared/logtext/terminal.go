@@ -64,7 +64,7 @@ func (lw *Writer) painted(code, text string) error {
 		text = strings.ReplaceAll(text, sec, "***")
 	}
 	var body strings.Builder
-	lw.neutralise(&body, append(lw.partial, text...))
+	lw.neutralise(&body, append(lw.partial, text...), false)
 	if body.Len() == 0 {
 		return nil
 	}
