@@ -34,12 +34,12 @@ type Style int
 
 // Styles of Paint.
 const (
-	Plain Style = iota
-	Good        // green: a check passed
-	Bad         // red: a check failed
-	Warn        // yellow: worth a look
-	Faint       // dim: secondary detail
-	Strong      // bold: a heading or verdict
+	Plain  Style = iota
+	Good         // green: a check passed
+	Bad          // red: a check failed
+	Warn         // yellow: worth a look
+	Faint        // dim: secondary detail
+	Strong       // bold: a heading or verdict
 )
 
 var sgr = map[Style]string{Good: "32", Bad: "31", Warn: "33", Faint: "2", Strong: "1"}
@@ -79,10 +79,10 @@ type Status int
 
 // Row statuses.
 const (
-	None Status = iota
-	OK          // ✓
-	Failed      // ✗
-	Warning     // !
+	None    Status = iota
+	OK             // ✓
+	Failed         // ✗
+	Warning        // !
 )
 
 // Row is one line of a result table: a mark and cells.
