@@ -327,7 +327,7 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 				failed++
 			}
 		}
-		return res, fail.Verificationf("%d of %d artifact(s) have no attestation that verifies under the policy; see the summary for expected vs found", failed, len(rep.Artifacts))
+		return res, fail.Verificationf("%d of %d artifact(s) have no attestation that verifies under the policy; the report above (the step summary in CI) says what was expected and what was found", failed, len(rep.Artifacts))
 	}
 	if kit != "" && !readKit {
 		if err := writeKit(kit, outcomes, roots, pol); err != nil {
