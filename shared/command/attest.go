@@ -31,13 +31,14 @@ func Attest() *Command {
 		Inputs: append([]Input{
 			{Name: "subject-path", List: true, Usage: "artifact files or globs to attest (** spans directories)"},
 			{Name: "subject-digest", List: true, Usage: "artifacts given by digest, as NAME@sha256:HEX or NAME@sha512:HEX, or as sha256:HEX / sha512:HEX named by --subject-name (as actions/attest takes it)"},
-			{Name: "subject-name", Usage: "name of the artifact given by a bare --subject-digest (an image: its repository without a tag), or the name of the one --subject-path file"},
+			{Name: "subject-name", Usage: "name of the artifact given by a bare --subject-digest (an image: its repository without a tag, which --push-to-registry then attaches to), or the name of the one --subject-path file"},
 			{Name: "subject-checksums", List: true, Usage: "checksums files in sha256sum or sha512sum format listing the artifacts"},
 			{Name: "predicate-type", Default: provenance.PredicateType, Usage: "predicate type URI of the statement"},
 			{Name: "predicate-path", Usage: "JSON file holding a custom predicate (requires --predicate-type)"},
 			{Name: "predicate", Usage: "a custom predicate as a JSON string (requires --predicate-type; instead of --predicate-path)"},
 			{Name: "sbom-path", Usage: "attest an existing SPDX or CycloneDX JSON SBOM: the predicate type follows its format (https://spdx.dev/Document/vX.Y, https://cyclonedx.org/bom), as actions/attest and attest-sbom do"},
 			{Name: "subject-version", Usage: "accepted for actions/attest workflows, where it versions the artifact metadata storage record; Paved creates no storage record and ignores it, with a notice"},
+			{Name: "create-storage-record", Bool: true, Usage: "accepted for actions/attest workflows, where it creates an artifact metadata storage record; Paved creates none and ignores it, with a notice"},
 			{Name: "show-summary", Bool: true, Default: "true", Usage: "write the job summary (false: none, as with actions/attest)"},
 			{Name: "bundle-path", Usage: "where to write the Sigstore bundle (default: ARTIFACT.sigstore.json for one subject, attestation.sigstore.json for several)"},
 		}, append(signingInputs(), storeInputs()...)...),
@@ -81,7 +82,10 @@ type attestOptions struct {
 	SBOMPath          string `input:"sbom-path"`
 	SubjectVersion    string `input:"subject-version"`
 	SubjectVersionSet bool   `input:"subject-version,set"`
-	ShowSummary       bool   `input:"show-summary"`
+	// CreateStorageRecord is accepted and ignored, as SubjectVersion.
+	CreateStorageRecord    bool `input:"create-storage-record"`
+	CreateStorageRecordSet bool `input:"create-storage-record,set"`
+	ShowSummary            bool `input:"show-summary"`
 }
 
 // attestPlan is an attest run with its local inputs checked: what remains
@@ -110,8 +114,13 @@ func runAttest(ctx context.Context, env Env, o attestOptions) (*Result, error) {
 			res.Outputs["bundle-path"] = abs
 		}
 	}
-	if o.SubjectVersionSet {
-		res.Notices = append(res.Notices, "paved: subject-version is ignored: actions/attest uses it only for GitHub's artifact metadata storage records, which Paved does not create")
+	for _, in := range []struct {
+		name string
+		set  bool
+	}{{"subject-version", o.SubjectVersionSet}, {"create-storage-record", o.CreateStorageRecordSet}} {
+		if in.set {
+			res.Notices = append(res.Notices, "paved: "+in.name+" is ignored: actions/attest uses it only for GitHub's artifact metadata storage records, which Paved does not create")
+		}
 	}
 	if !o.ShowSummary {
 		res.Summary, res.Text = "", ""
@@ -153,11 +162,23 @@ func planAttest(ctx context.Context, env Env, o attestOptions) (*attestPlan, err
 	if err := checkOutputDir(bundlePath, "bundle-path"); err != nil {
 		return nil, err
 	}
-	st, err := newStoring(env, o.storeOptions, bundlePath)
+	st, err := newStoring(env, o.storeOptions, bundlePath, subjectImage(o, subjects))
 	if err != nil {
 		return nil, err
 	}
 	return &attestPlan{subjects: subjects, predType: predType, customPredicate: customPredicate, bundlePath: bundlePath, st: st}, nil
+}
+
+// subjectImage is the image --push-to-registry attaches to when
+// --registry-image is not set: as with actions/attest, the one subject given
+// as --subject-name (the image repository) and a bare --subject-digest. The
+// reference is lower-cased, as registries take repository names (and
+// actions/attest lower-cases the name it pushes to).
+func subjectImage(o attestOptions, subjects []subject.Subject) []string {
+	if !o.PushToRegistry || o.SubjectName == "" || len(subjects) != 1 || subjects[0].Path != "" {
+		return nil
+	}
+	return []string{strings.ToLower(subjects[0].Name) + "@" + subjects[0].DigestString()}
 }
 
 // attestPredicate returns the predicate type and, for anything but Paved's
@@ -253,6 +274,7 @@ func (p *attestPlan) run(ctx context.Context, env Env, so signingOptions) (*Resu
 	return &Result{
 		Outputs:     outputs,
 		Summary:     attestSummary(subjects, sg.signer.Identity(), ext.Issuer, ext.SourceRepositoryOwnerURI, predType, bundlePath, sg.mat),
+		Reports:     []Report{attestText(subjects, sg.signer.Identity(), ext.Issuer, ext.SourceRepositoryOwnerURI, predType, bundlePath, sg.mat)},
 		Annotations: warnings,
 	}, nil
 }
@@ -293,7 +315,25 @@ func attestSummary(subjects []subject.Subject, san, issuer, ownerURI, predType, 
 	for _, s := range subjects {
 		fmt.Fprintf(&b, "| %s | `%s` |\n", logtext.Code(s.Name), s.DigestString())
 	}
-	fmt.Fprintf(&b, "\nBundle: %s\n\nVerify it:\n\n```sh\n", logtext.Code(bundlePath))
+	fmt.Fprintf(&b, "\nBundle: %s\n\nVerify it:\n\n```sh\n%s\n```\n", logtext.Code(bundlePath), strings.Join(attestCommands(subjects, san, issuer, ownerURI, predType, bundlePath, mat), "\n"))
+	return b.String()
+}
+
+// attestText is the result for a terminal: a ✓ row per signed subject, the
+// bundle, and the first command that verifies it.
+func attestText(subjects []subject.Subject, san, issuer, ownerURI, predType, bundlePath string, mat *trust.Material) Report {
+	r := Report{Title: fmt.Sprintf("paved attest: signed %s as %s (issuer %s)", predType, san, issuer)}
+	for _, s := range subjects {
+		r.Rows = append(r.Rows, logtext.Row{Status: logtext.OK, Cells: []string{s.Name, shortDigest(s.DigestString())}})
+	}
+	cmds := attestCommands(subjects, san, issuer, ownerURI, predType, bundlePath, mat)
+	r.Lines = []string{"bundle: " + logtext.Line(bundlePath), "verify it with:", "  " + cmds[0]}
+	return r
+}
+
+// attestCommands are the commands that verify an attestation: paved's,
+// then cosign's and gh's when the subject is a file they can digest.
+func attestCommands(subjects []subject.Subject, san, issuer, ownerURI, predType, bundlePath string, mat *trust.Material) []string {
 	q := logtext.Shell
 	root := trustedRootFlag(mat.Source)
 	// The artifact as the job has it: the file that was digested, else the
@@ -302,10 +342,9 @@ func attestSummary(subjects []subject.Subject, san, issuer, ownerURI, predType, 
 	if file != "" {
 		first = file
 	}
-	fmt.Fprintf(&b, "paved verify-bundle --bundle %s --certificate-identity %s --certificate-oidc-issuer %s%s %s\n", q(bundlePath), q(san), q(issuer), root, q(first))
+	cmds := []string{fmt.Sprintf("paved verify-bundle --bundle %s --certificate-identity %s --certificate-oidc-issuer %s%s %s", q(bundlePath), q(san), q(issuer), root, q(first))}
 	if file == "" {
-		b.WriteString("```\n")
-		return b.String()
+		return cmds
 	}
 	cosignType := predType
 	if predType == provenance.PredicateType {
@@ -318,13 +357,12 @@ func attestSummary(subjects []subject.Subject, san, issuer, ownerURI, predType, 
 	if len(mat.Root.CTLogs()) == 0 {
 		extra += " --insecure-ignore-sct"
 	}
-	fmt.Fprintf(&b, "cosign verify-blob-attestation --bundle %s --certificate-identity %s --certificate-oidc-issuer %s --type %s%s%s %s\n",
-		q(bundlePath), q(san), q(issuer), q(cosignType), extra, root, q(file))
+	cmds = append(cmds, fmt.Sprintf("cosign verify-blob-attestation --bundle %s --certificate-identity %s --certificate-oidc-issuer %s --type %s%s%s %s",
+		q(bundlePath), q(san), q(issuer), q(cosignType), extra, root, q(file)))
 	if owner := strings.TrimPrefix(ownerURI, "https://github.com/"); owner != ownerURI && owner != "" {
-		fmt.Fprintf(&b, "gh attestation verify %s --bundle %s --owner %s\n", q(file), q(bundlePath), q(owner))
+		cmds = append(cmds, fmt.Sprintf("gh attestation verify %s --bundle %s --owner %s", q(file), q(bundlePath), q(owner)))
 	}
-	b.WriteString("```\n")
-	return b.String()
+	return cmds
 }
 
 // redact removes a secret from an error's message, keeping its class.

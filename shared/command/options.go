@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -28,6 +29,18 @@ func typed[T any](c *Command, run func(context.Context, Env, T) (*Result, error)
 		return run(ctx, env, o)
 	}
 	return c
+}
+
+// doorInputs are the inputs every command takes that Main reads itself (how
+// to print the result), not the command: its options need no field for them.
+var doorInputs = []Input{outputInput}
+
+// doorValue is the value of one of the doorInputs.
+func doorValue(v Values, in Input) string {
+	if _, ok := v.cmd.Input(in.Name); !ok {
+		return in.Default
+	}
+	return v.stringValue(in.Name)
 }
 
 // optionField is one tagged field of an options struct.
@@ -91,7 +104,7 @@ func checkOptions(cmd *Command, t reflect.Type) error {
 		held[f.input] = held[f.input] || !f.set
 	}
 	for _, in := range cmd.Inputs {
-		if !held[in.Name] {
+		if !held[in.Name] && !slices.ContainsFunc(doorInputs, func(d Input) bool { return d.Name == in.Name }) {
 			problems = append(problems, fmt.Sprintf("input %q has no field", in.Name))
 		}
 	}

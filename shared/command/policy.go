@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/logtext"
 
@@ -27,6 +28,11 @@ const VSAPredicateType = "https://slsa.dev/verification_summary/v1"
 
 // policyVerifierID names Paved's policy gate as the verifier in a VSA.
 const policyVerifierID = "https://github.com/paved-dev/paved/policy"
+
+// DependencyScanningReport is where the GitLab components have paved policy
+// write the GitLab dependency-scanning report, and declare it under
+// artifacts:reports:dependency_scanning.
+const DependencyScanningReport = "paved-policy.gl-dependency-scanning.json"
 
 // maxNotices bounds the per-finding log lines of one run.
 const maxNotices = 200
@@ -64,6 +70,7 @@ func Policy() *Command {
 			{Name: "sarif", Default: "paved-policy.sarif", Usage: "where to write the SARIF 2.1.0 report (\"\" to skip)"},
 			{Name: "junit", Default: "paved-policy.junit.xml", Usage: "where to write the JUnit XML report (\"\" to skip)"},
 			{Name: "json", Default: "paved-policy.json", Usage: "where to write the JSON report (\"\" to skip)"},
+			{Name: "dependency-scanning", Usage: "where to write the findings as a GitLab dependency-scanning security report, for merge-request security widgets (default in the GitLab component: " + DependencyScanningReport + "; \"\" to skip)"},
 			{Name: "vsa", Bool: true, Usage: "sign a SLSA Verification Summary Attestation of the verdict over the artifact"},
 			{Name: "subject-path", List: true, Usage: "the artifact files the VSA is about (default: the SBOM)"},
 			{Name: "subject-digest", List: true, Usage: "artifacts the VSA is about, given by digest, as NAME@sha256:HEX"},
@@ -79,16 +86,18 @@ func Policy() *Command {
 			{Name: "sarif", Usage: "path of the SARIF report"},
 			{Name: "junit", Usage: "path of the JUnit XML report"},
 			{Name: "json", Usage: "path of the JSON report"},
+			{Name: "dependency-scanning-report", Usage: "path of the GitLab dependency-scanning report"},
 			{Name: "bundle-path", Usage: "path of the VSA bundle, when --vsa"},
 		},
 		CI: CI{
-			Title:         "Paved policy",
-			Description:   "Fail the pipeline on malicious, vulnerable, unmaintained, unlicensed or unprovenanced dependencies listed in an SBOM, with SARIF, JUnit and JSON reports and an optional signed SLSA verification summary.",
-			Signs:         true,
-			ArtifactPaths: []string{"paved-policy.*", "*.sigstore.json"},
-			Reports:       map[string]string{"junit": "paved-policy.junit.xml"},
-			Stage:         "test",
-			CacheInput:    "cache-dir",
+			Title:          "Paved policy",
+			Description:    "Fail the pipeline on malicious, vulnerable, unmaintained, unlicensed or unprovenanced dependencies listed in an SBOM, with SARIF, JUnit and JSON reports and an optional signed SLSA verification summary.",
+			Signs:          true,
+			ArtifactPaths:  []string{"paved-policy.*", "*.sigstore.json"},
+			Reports:        map[string]string{"junit": "paved-policy.junit.xml", "dependency_scanning": DependencyScanningReport},
+			GitLabDefaults: map[string]string{"dependency-scanning": DependencyScanningReport},
+			Stage:          "test",
+			CacheInput:     "cache-dir",
 		},
 	}
 	return typed(cmd, runPolicy)
@@ -97,24 +106,25 @@ func Policy() *Command {
 // policyOptions are the inputs of paved policy.
 type policyOptions struct {
 	signingOptions
-	SBOM           string   `input:"sbom"`
-	Source         string   `input:"source"`
-	SBOMOutput     string   `input:"sbom-output"`
-	Policy         string   `input:"policy"`
-	OSVDB          []string `input:"osv-db"`
-	Data           string   `input:"data"`
-	Mode           string   `input:"mode"`
-	Online         bool     `input:"online"`
-	OSVAPIURL      string   `input:"osv-api-url"`
-	DepsDevURL     string   `input:"deps-dev-url"`
-	CacheDir       string   `input:"cache-dir"`
-	SARIF          string   `input:"sarif"`
-	JUnit          string   `input:"junit"`
-	JSON           string   `input:"json"`
-	VSA            bool     `input:"vsa"`
-	SubjectPaths   []string `input:"subject-path"`
-	SubjectDigests []string `input:"subject-digest"`
-	BundlePath     string   `input:"bundle-path"`
+	SBOM               string   `input:"sbom"`
+	Source             string   `input:"source"`
+	SBOMOutput         string   `input:"sbom-output"`
+	Policy             string   `input:"policy"`
+	OSVDB              []string `input:"osv-db"`
+	Data               string   `input:"data"`
+	Mode               string   `input:"mode"`
+	Online             bool     `input:"online"`
+	OSVAPIURL          string   `input:"osv-api-url"`
+	DepsDevURL         string   `input:"deps-dev-url"`
+	CacheDir           string   `input:"cache-dir"`
+	SARIF              string   `input:"sarif"`
+	JUnit              string   `input:"junit"`
+	JSON               string   `input:"json"`
+	DependencyScanning string   `input:"dependency-scanning"`
+	VSA                bool     `input:"vsa"`
+	SubjectPaths       []string `input:"subject-path"`
+	SubjectDigests     []string `input:"subject-digest"`
+	BundlePath         string   `input:"bundle-path"`
 }
 
 func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
@@ -129,7 +139,7 @@ func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
 		return nil, fail.Configf("no policy: set --policy to a policy file (YAML, version: 1)")
 	}
 	mode := o.Mode
-	for _, out := range []struct{ name, path string }{{"sarif", o.SARIF}, {"junit", o.JUnit}, {"json", o.JSON}} {
+	for _, out := range []struct{ name, path string }{{"sarif", o.SARIF}, {"junit", o.JUnit}, {"json", o.JSON}, {"dependency-scanning", o.DependencyScanning}} {
 		if out.path != "" {
 			if err := checkOutputDir(out.path, out.name); err != nil {
 				return nil, err
@@ -233,6 +243,7 @@ func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
 		{"sarif", o.SARIF, func(b *bytes.Buffer) error { return policyreport.SARIF(b, rep, ropts) }},
 		{"junit", o.JUnit, func(b *bytes.Buffer) error { return policyreport.JUnit(b, rep) }},
 		{"json", o.JSON, func(b *bytes.Buffer) error { return policyreport.JSON(b, rep) }},
+		{"dependency-scanning", o.DependencyScanning, func(b *bytes.Buffer) error { return policyreport.GitLabDependencyScanning(b, rep, ropts) }},
 	}
 	for _, w := range writers {
 		path := w.path
@@ -243,8 +254,13 @@ func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
 		if err := w.write(&buf); err != nil {
 			return nil, fmt.Errorf("rendering the %s report: %w", w.input, err)
 		}
-		if err := WriteFileAtomic(path, buf.Bytes(), 0o644); err != nil {
+		if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			return nil, fail.Configf("writing --%s %s: %w", w.input, path, err)
+		}
+		if w.input == "dependency-scanning" {
+			// Named apart from supply-chain's policy-dependency-scanning input.
+			outputs["dependency-scanning-report"] = path
+			continue
 		}
 		outputs[w.input] = path
 	}
@@ -274,7 +290,7 @@ func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
 		shown = "FAILED (warn mode: not enforced)"
 	}
 	res.Summary = boundedSummary(rep, shown)
-	res.Text = policyText(rep, shown, mode, outputs)
+	res.Text, res.Reports = policyText(rep, shown, mode, outputs)
 	if vsaCommand != "" {
 		res.Summary += fmt.Sprintf("\nVerification summary attestation: %s. Verify it:\n\n```sh\n%s\n```\n", logtext.Code(o.BundlePath), vsaCommand)
 		res.Text += fmt.Sprintf("verification summary attestation: %s; verify it with:\n  %s\n", o.BundlePath, vsaCommand)
@@ -304,8 +320,9 @@ func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
 
 // policyText is what a terminal shows after the findings, which the
 // annotations already printed one per line: where the reports are, and the
-// verdict unless the run fails, whose error is then the one verdict line.
-func policyText(rep *policy.Report, verdict, mode string, outputs map[string]string) string {
+// verdict as a ✓ (or ! when not enforced) row unless the run fails, whose
+// error is then the one verdict line.
+func policyText(rep *policy.Report, verdict, mode string, outputs map[string]string) (string, []Report) {
 	var b strings.Builder
 	var reports []string
 	for _, k := range []string{"sarif", "junit", "json"} {
@@ -314,13 +331,18 @@ func policyText(rep *policy.Report, verdict, mode string, outputs map[string]str
 		}
 	}
 	if len(reports) > 0 {
-		fmt.Fprintf(&b, "reports: %s\n", strings.Join(reports, ", "))
+		fmt.Fprintf(&b, "reports: %s\n", logtext.Line(strings.Join(reports, ", ")))
 	}
-	if !rep.Denied || mode != "enforce" {
-		fmt.Fprintf(&b, "paved policy: %s: %d components, %d denied, %d warnings, %d excused\n",
-			verdict, rep.Components, rep.Count(policy.Deny), rep.Count(policy.Warn), rep.Count(policy.Excused))
+	if rep.Denied && mode == "enforce" {
+		return b.String(), nil
 	}
-	return b.String()
+	status := logtext.OK
+	if rep.Denied || rep.Count(policy.Warn) > 0 {
+		status = logtext.Warning
+	}
+	row := logtext.Row{Status: status, Cells: []string{"paved policy: " + verdict + ":", fmt.Sprintf("%d components, %d denied, %d warnings, %d excused",
+		rep.Components, rep.Count(policy.Deny), rep.Count(policy.Warn), rep.Count(policy.Excused))}}
+	return b.String(), []Report{{Rows: []logtext.Row{row}}}
 }
 
 // noticeLine is one finding on one line, for logs and CI annotations.
@@ -450,7 +472,7 @@ func scanForPolicy(ctx context.Context, env Env, source, out string) ([]byte, st
 	s, err := sbom.Generate(ctx, source, sbom.Options{
 		ConfineTo:   confineTo,
 		Credentials: sbom.Credentials{Keychain: env.keychain()},
-		Progress:    env.log(), Bar: isTerminal(env.log()), Now: env.Now,
+		Progress:    env.log(), Bar: env.terminal(), Now: env.Now,
 	})
 	if err != nil {
 		return nil, "", err
@@ -459,7 +481,7 @@ func scanForPolicy(ctx context.Context, env Env, source, out string) ([]byte, st
 	if err := s.Encode(&buf, sbom.CycloneDXJSON); err != nil {
 		return nil, "", fmt.Errorf("encoding the SBOM of %s: %w", source, err)
 	}
-	if err := WriteFileAtomic(out, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 		return nil, "", fail.Configf("writing --sbom-output %s: %w", out, err)
 	}
 	fmt.Fprintf(env.log(), "policy: scanned %s into %s\n", source, out)

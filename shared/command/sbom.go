@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"golang.org/x/term"
 
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/fail"
@@ -176,7 +174,7 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 		Credentials:      sbom.Credentials{Username: o.RegistryUsername, Password: o.RegistryPassword, Keychain: env.keychain()},
 		Platform:         o.Platform,
 		Progress:         env.log(),
-		Bar:              isTerminal(env.log()),
+		Bar:              env.terminal(),
 		Now:              env.Now,
 	}
 	s, err := sbom.Generate(ctx, input, opts)
@@ -242,6 +240,10 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 	outputs["components"] = strconv.Itoa(len(pkgs))
 
 	var notices, bundles, attestLines, commands []string
+	text := Report{Title: sbomTitle(s)}
+	for _, d := range docs {
+		text.Rows = append(text.Rows, logtext.Row{Status: logtext.OK, Cells: []string{d.Path, string(d.Format)}})
+	}
 	if attest {
 		sg, err := newSigning(ctx, env, o.signingOptions)
 		if err != nil {
@@ -268,6 +270,7 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 				notices = append(notices, fmt.Sprintf("paved sbom: %s attested %s", d.Path, how))
 			}
 			attestLines = append(attestLines, fmt.Sprintf("| %s | %s | %s |", logtext.Code(bundlePath), logtext.Code(predType), logtext.Cell(how)))
+			text.Rows = append(text.Rows, logtext.Row{Status: logtext.OK, Cells: []string{bundlePath, "attestation, SBOM " + strings.SplitN(how, " (", 2)[0]}})
 			commands = append(commands, sg.verifyCommand(subjects[0], bundlePath, predType))
 		}
 		outputs["bundle-paths"] = strings.Join(bundles, "\n")
@@ -297,7 +300,10 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 	for _, d := range docs {
 		paths = append(paths, logtext.Code(d.Path))
 	}
-	return &Result{Outputs: outputs, Summary: sbomSummary(s, paths, subjects, attestLines, commands), Notices: notices}, nil
+	if len(commands) > 0 {
+		text.Lines = append(text.Lines, "verify with:", "  "+commands[0])
+	}
+	return &Result{Outputs: outputs, Summary: sbomSummary(s, paths, subjects, attestLines, commands), Reports: []Report{text}, Notices: notices}, nil
 }
 
 // sbomPredicate attests a written SBOM: inline when it fits the limit (read
@@ -497,19 +503,30 @@ func sbomSummary(s *sbom.SBOM, paths []string, subjects []subject.Subject, attes
 	return b.String()
 }
 
+// sbomTitle is the headline for a terminal: what was scanned and what it holds.
+func sbomTitle(s *sbom.SBOM) string {
+	eco := s.Ecosystems()
+	keys := make([]string, 0, len(eco))
+	total := 0
+	for k, n := range eco {
+		keys = append(keys, k)
+		total += n
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, eco[k]))
+	}
+	t := fmt.Sprintf("paved sbom: %s %s%s: %d components", s.Source.Type, s.Source.Name, digestNote(s.Source.Digest), total)
+	if len(parts) > 0 {
+		t += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return t
+}
+
 func digestNote(d string) string {
 	if d == "" {
 		return ""
 	}
 	return " (" + d + ")"
-}
-
-// isTerminal reports whether w is a terminal (an interactive run, where a
-// progress bar can be redrawn in place) rather than a CI log or a file.
-func isTerminal(w io.Writer) bool {
-	if t, ok := w.(interface{ Terminal() bool }); ok {
-		return t.Terminal()
-	}
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }

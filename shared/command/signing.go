@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/attest"
 	"github.com/paved-dev/paved/shared/ci"
 	"github.com/paved-dev/paved/shared/fail"
@@ -203,7 +204,7 @@ func (s *signing) sign(ctx context.Context, subjects []subject.Subject, predType
 // writeBundle writes a bundle file atomically: readers see the old file or
 // the whole new one, never a part.
 func writeBundle(path string, data []byte) error {
-	if err := WriteFileAtomic(path, data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return fail.Configf("writing bundle: %w", err)
 	}
 	return nil

@@ -37,6 +37,7 @@ type storeOptions struct {
 	BundlesJSONL          string   `input:"bundles-jsonl"`
 	PushToRegistry        bool     `input:"push-to-registry"`
 	RegistryImages        []string `input:"registry-image"`
+	RegistryImagesSet     bool     `input:"registry-image,set"`
 	RegistryPlatforms     bool     `input:"registry-platforms"`
 	GitHubAttestations    bool     `input:"github-attestations"`
 	GitHubAttestationsSet bool     `input:"github-attestations,set"`
@@ -113,8 +114,9 @@ func githubByDefault(env Env, o storeOptions) bool {
 }
 
 // newStoring validates the storage inputs and builds the targets. bundlePath
-// places the default JSON Lines file.
-func newStoring(env Env, o storeOptions, bundlePath string) (*storing, error) {
+// places the default JSON Lines file; images are the images to attach to
+// when --registry-image names none.
+func newStoring(env Env, o storeOptions, bundlePath string, images []string) (*storing, error) {
 	s := &storing{githubOptional: -1}
 	httpo := store.HTTPOptions{Transport: env.Transport, Retry: env.Retry}
 	switch p := o.BundlesJSONL; p {
@@ -127,11 +129,13 @@ func newStoring(env Env, o storeOptions, bundlePath string) (*storing, error) {
 		}
 		s.jsonl = p
 	}
-	images := o.RegistryImages
+	if o.RegistryImagesSet {
+		images = o.RegistryImages
+	}
 	switch {
 	case o.PushToRegistry:
 		if len(images) == 0 {
-			return nil, fail.Configf("--push-to-registry needs --registry-image: name the images to attach the attestation to")
+			return nil, fail.Configf("--push-to-registry needs --registry-image (or, as with actions/attest, the image as --subject-name with its --subject-digest): name the images to attach the attestation to")
 		}
 		oci, err := store.NewOCI(images, store.OCIOptions{HTTPOptions: httpo, Platforms: o.RegistryPlatforms, Keychain: env.keychain()})
 		if err != nil {

@@ -21,9 +21,13 @@ func SupplyChain() *Command {
 	for _, in := range attest.Inputs {
 		// The actions/attest spellings name one attestation's subject and
 		// predicate; supply-chain signs several and builds each predicate.
-		if !slices.Contains(attestOnly, in.Name) {
-			inputs = append(inputs, in)
+		if slices.Contains(attestOnly, in.Name) {
+			continue
 		}
+		if in.Name == "subject-digest" {
+			in.Usage = "artifacts given by digest, as NAME@sha256:HEX or NAME@sha512:HEX"
+		}
+		inputs = append(inputs, in)
 	}
 	inputs = append(inputs,
 		Input{Name: "sbom", Bool: true, Default: "true", Usage: "generate SPDX and CycloneDX SBOMs of --sbom-source and attest them for the subjects"},
@@ -32,6 +36,7 @@ func SupplyChain() *Command {
 		Input{Name: "osv-db", List: true, Usage: "offline OSV database for the policy: directories of OSV JSON records or ecosystem all.zip exports"},
 		Input{Name: "policy-data", Usage: "offline maintenance and provenance data file (JSON) for the policy"},
 		Input{Name: "policy-cache-dir", Usage: "directory keeping OSV indexes and online answers between runs (cache it to make later runs fast)"},
+		Input{Name: "policy-dependency-scanning", Usage: "where the policy step writes its findings as a GitLab dependency-scanning security report (default in the GitLab component: " + DependencyScanningReport + "; \"\" to skip)"},
 		Input{Name: "policy-mode", Default: "enforce", Options: []string{"enforce", "warn"}, Usage: "enforce: denied dependencies fail the step; warn: report them and pass"},
 	)
 	outputs := append([]Output{}, attest.Outputs...)
@@ -50,13 +55,14 @@ func SupplyChain() *Command {
 		Inputs:    inputs,
 		Outputs:   outputs,
 		CI: CI{
-			Title:         "Paved",
-			Description:   "Every artifact leaves with an SBOM, a keyless-signed SLSA provenance attestation and a signed dependency-policy verdict.",
-			Signs:         true,
-			ArtifactPaths: []string{"*.sigstore.json", "*.spdx.json", "*.cdx.json", "attestations.jsonl", "paved-policy.*"},
-			Reports:       map[string]string{"cyclonedx": "*.cdx.json", "junit": "paved-policy.junit.xml"},
-			Stage:         "build",
-			CacheInput:    "policy-cache-dir",
+			Title:          "Paved",
+			Description:    "Every artifact leaves with an SBOM, a keyless-signed SLSA provenance attestation and a signed dependency-policy verdict.",
+			Signs:          true,
+			ArtifactPaths:  []string{"*.sigstore.json", "*.spdx.json", "*.cdx.json", "attestations.jsonl", "paved-policy.*"},
+			Reports:        map[string]string{"cyclonedx": "*.cdx.json", "junit": "paved-policy.junit.xml", "dependency_scanning": DependencyScanningReport},
+			GitLabDefaults: map[string]string{"policy-dependency-scanning": DependencyScanningReport},
+			Stage:          "build",
+			CacheInput:     "policy-cache-dir",
 		},
 	}
 	return typed(cmd, runSupplyChain)
@@ -72,6 +78,8 @@ type supplyChainOptions struct {
 	PolicyData     string   `input:"policy-data"`
 	PolicyCacheDir string   `input:"policy-cache-dir"`
 	PolicyMode     string   `input:"policy-mode"`
+	// PolicyDependencyScanning is the policy step's dependency-scanning.
+	PolicyDependencyScanning string `input:"policy-dependency-scanning"`
 }
 
 // defaults are the options of cmd with no input set.
@@ -86,7 +94,7 @@ func defaults[T any](cmd *Command) T {
 }
 
 // attestOnly are the inputs of attest that supply-chain does not take.
-var attestOnly = []string{"subject-name", "predicate", "sbom-path", "subject-version", "show-summary"}
+var attestOnly = []string{"subject-name", "predicate", "sbom-path", "subject-version", "create-storage-record", "show-summary"}
 
 func runSupplyChain(ctx context.Context, env Env, o supplyChainOptions) (*Result, error) {
 	// Validate every step's inputs before anything is signed.
@@ -123,7 +131,7 @@ func runSupplyChain(ctx context.Context, env Env, o supplyChainOptions) (*Result
 	if err != nil {
 		return res, err
 	}
-	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Text: res.Text, Notices: res.Notices, Annotations: res.Annotations}
+	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Reports: res.Reports, Text: res.Text, Notices: res.Notices, Annotations: res.Annotations}
 	if !doSBOM {
 		return out, nil
 	}
@@ -181,6 +189,9 @@ func (o supplyChainOptions) policyOptions(sbomPath, bundlePath string) policyOpt
 	if o.PolicyCacheDir != "" {
 		po.CacheDir = o.PolicyCacheDir
 	}
+	if o.PolicyDependencyScanning != "" {
+		po.DependencyScanning = o.PolicyDependencyScanning
+	}
 	po.VSA = true
 	po.SubjectPaths, po.SubjectDigests = o.SubjectPaths, o.SubjectDigests
 	po.BundlePath = bundlePath
@@ -188,10 +199,9 @@ func (o supplyChainOptions) policyOptions(sbomPath, bundlePath string) policyOpt
 }
 
 func (r *Result) merge(o *Result) {
+	r.Reports = append(r.Reports, o.Reports...)
 	if o.Text != "" {
-		r.Text = strings.TrimLeft(strings.TrimRight(r.text(), "\n")+"\n", "\n") + o.Text
-	} else if o.Summary != "" && r.Text != "" {
-		r.Text = strings.TrimRight(r.Text, "\n") + "\n\n" + o.Summary
+		r.Text = strings.TrimLeft(strings.TrimRight(r.Text, "\n")+"\n", "\n") + o.Text
 	}
 	if o.Summary != "" {
 		r.Summary = strings.TrimRight(r.Summary, "\n") + "\n\n" + o.Summary

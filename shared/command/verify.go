@@ -7,14 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/logtext"
+	"github.com/paved-dev/paved/shared/parallel"
 
 	"github.com/itchyny/gojq"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -206,14 +206,8 @@ type artifactReport struct {
 }
 
 type signerReport struct {
-	Identity          string `json:"identity"`
-	Issuer            string `json:"issuer"`
-	SourceRepository  string `json:"sourceRepository,omitempty"`
-	SourceRef         string `json:"sourceRef,omitempty"`
-	SourceDigest      string `json:"sourceDigest,omitempty"`
-	BuildSigner       string `json:"buildSigner,omitempty"`
-	RunnerEnvironment string `json:"runnerEnvironment,omitempty"`
-	RunInvocation     string `json:"runInvocation,omitempty"`
+	Identity string `json:"identity"`
+	provenance.SignerClaims
 }
 
 func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
@@ -345,13 +339,14 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 	}
 	doc = append(doc, '\n')
 	if p := o.ReportPath; p != "" {
-		if err := WriteFileAtomic(p, doc, 0o644); err != nil {
+		if err := atomicfile.WriteFile(p, doc, 0o644); err != nil {
 			return nil, fail.Configf("writing report: %w", err)
 		}
 	}
 	res := &Result{
 		Outputs: map[string]string{"verified": fmt.Sprint(rep.Verified), "artifacts": strings.Join(verifiedLines, "\n")},
 		Summary: verifySummary(rep, roots),
+		Reports: []Report{verifyText(rep, roots)},
 		Notices: notices,
 	}
 	switch {
@@ -383,7 +378,7 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 				failed++
 			}
 		}
-		return res, fail.Verificationf("%d of %d artifact(s) have no attestation that verifies under the policy; see the summary for expected vs found", failed, len(rep.Artifacts))
+		return res, fail.Verificationf("%d of %d artifact(s) have no attestation that verifies under the policy; the report above (the step summary in CI) says what was expected and what was found", failed, len(rep.Artifacts))
 	}
 	if kit != "" && !readKit {
 		if err := writeKit(kit, outcomes, roots, pol); err != nil {
@@ -542,18 +537,14 @@ func verifyTargets(ctx context.Context, env Env, args []string, algs []string) (
 	}
 	out := make([]verify.Target, len(args))
 	errs := make([]error, len(args))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.NumCPU())
-	for i, a := range args {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			out[i], errs[i] = verifyTarget(ctx, env, a, algs)
-		}()
+	// Every artifact is digested even after one fails, so that all bad names
+	// are reported at once.
+	if err := parallel.Each(ctx, len(args), 0, func(ctx context.Context, i int) error {
+		out[i], errs[i] = verifyTarget(ctx, env, args[i], algs)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	wg.Wait()
 	if err := fail.Join(errs); err != nil {
 		return nil, err
 	}
@@ -671,12 +662,7 @@ func verifyRoots(ctx context.Context, env Env, names []string, kit string, readK
 }
 
 func signerOf(s *certificate.Summary) *signerReport {
-	return &signerReport{
-		Identity: s.SubjectAlternativeName, Issuer: s.Extensions.Issuer,
-		SourceRepository: s.Extensions.SourceRepositoryURI, SourceRef: s.Extensions.SourceRepositoryRef,
-		SourceDigest: s.Extensions.SourceRepositoryDigest, BuildSigner: s.Extensions.BuildSignerURI,
-		RunnerEnvironment: s.Extensions.RunnerEnvironment, RunInvocation: s.Extensions.RunInvocationURI,
-	}
+	return &signerReport{Identity: s.SubjectAlternativeName, SignerClaims: provenance.ClaimsOf(s.Extensions)}
 }
 
 func verifySummary(rep verifyReport, roots []verify.Root) string {
@@ -724,6 +710,52 @@ func verifySummary(rep verifyReport, roots []verify.Root) string {
 	return b.String()
 }
 
+// verifyText is the verdict for a terminal: a ✓/✗ row per artifact with
+// its signer or why it was refused, and the policy it was held to.
+func verifyText(rep verifyReport, roots []verify.Root) Report {
+	r := Report{Title: "paved verify: every artifact proved its history"}
+	failed := 0
+	for _, a := range rep.Artifacts {
+		if a.Verified {
+			signer := ""
+			if a.Signer != nil {
+				signer = "signed by " + a.Signer.Identity
+			}
+			r.Rows = append(r.Rows, logtext.Row{Status: logtext.OK, Cells: []string{a.Name, shortDigest(a.Digest), signer}})
+			continue
+		}
+		failed++
+		why := "refused"
+		if len(a.Failures) > 0 {
+			f := a.Failures[0]
+			why = f.Reason
+			if f.Source != "" {
+				why = filepath.Base(f.Source) + ": " + why
+			}
+			if len(a.Failures) > 1 {
+				why += fmt.Sprintf(" (and %d more bundle(s) refused)", len(a.Failures)-1)
+			}
+		}
+		r.Rows = append(r.Rows, logtext.Row{Status: logtext.Failed, Cells: []string{a.Name, shortDigest(a.Digest), why}})
+	}
+	if failed > 0 {
+		r.Title = fmt.Sprintf("paved verify: refused: %d of %d artifact(s) cannot prove their history", failed, len(rep.Artifacts))
+		var who, names []string
+		for _, rule := range rep.Policy.Identities {
+			id, _ := rule.Identity()
+			who = append(who, id.String())
+		}
+		if len(who) == 0 {
+			who = []string{"anyone (unsafe)"}
+		}
+		for _, root := range roots {
+			names = append(names, root.Name)
+		}
+		r.Lines = append(r.Lines, logtext.Line(fmt.Sprintf("policy: predicate type %s; accepted signers: %s; trusted roots: %s", rep.Policy.PredicateType, strings.Join(who, ", "), strings.Join(names, ", "))))
+	}
+	return r
+}
+
 func shortDigest(d string) string {
 	alg, h, _ := strings.Cut(d, ":")
 	if len(h) > 16 {
@@ -766,7 +798,7 @@ func writeKit(dir string, outcomes []verify.Outcome, roots []verify.Root, pol *v
 			continue
 		}
 		name := fmt.Sprintf("trusted_root-%d.json", i)
-		if err := WriteFileAtomic(filepath.Join(dir, name), r.JSON, 0o644); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, name), r.JSON, 0o644); err != nil {
 			return fail.Configf("writing kit: %w", err)
 		}
 		kp.TrustedRoots = append(kp.TrustedRoots, name)
@@ -776,14 +808,14 @@ func writeKit(dir string, outcomes []verify.Outcome, roots []verify.Root, pol *v
 		return err
 	}
 	header := "# Paved verification kit: verify again offline with\n#   paved verify --kit DIR ARTIFACT\n"
-	if err := WriteFileAtomic(filepath.Join(dir, kitBundles), []byte(bundles.String()), 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, kitBundles), []byte(bundles.String()), 0o644); err != nil {
 		return fail.Configf("writing kit: %w", err)
 	}
 	return writeKitPolicy(filepath.Join(dir, kitPolicy), append([]byte(header), polYAML...))
 }
 
 func writeKitPolicy(path string, data []byte) error {
-	if err := WriteFileAtomic(path, data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return fail.Configf("writing kit: %w", err)
 	}
 	return nil
