@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/pflag"
 
 	"github.com/paved-dev/paved/shared/ci"
@@ -42,9 +43,42 @@ type Env struct {
 	// made with Options.Terminal answers, so tests can fake a terminal).
 	Terminal func(io.Writer) bool
 
+	// What the front door offers besides ci.Platform, resolved once from it
+	// by NewEnv; nil when it offers nothing of the kind.
+
+	// Keychain holds the credentials of the platform's own container
+	// registry; the Docker config is always asked first.
+	Keychain authn.Keychain
+	// GitHub is the GitHub Actions job's API URL and token, the defaults of
+	// the github-api-url and github-token inputs.
+	GitHub GitHubEnv
+	// Event is what started the GitHub Actions workflow run.
+	Event GitHubEvent
+	// Stores adds the platform's own storage targets (the GitLab package registry).
+	Stores StoreProvider
+	// Fetchers reads bundles from the platform's own store (--bundle-from gitlab).
+	Fetchers FetcherProvider
+	// Uploaders uploads release files to the platform's own store.
+	Uploaders FileUploaderProvider
+
 	// shared is the signer of an enclosing command (paved supply-chain), so
 	// one run signs everything with one certificate.
 	shared *signing
+}
+
+// NewEnv is the Env of a run behind door: its platform, workspace and the
+// capabilities it offers, each resolved here once.
+func NewEnv(door Door) Env {
+	env := Env{Platform: door, Workspace: door.Workspace()}
+	if p, ok := door.(RegistryKeychain); ok {
+		env.Keychain = p.RegistryKeychain()
+	}
+	env.GitHub, _ = door.(GitHubEnv)
+	env.Event, _ = door.(GitHubEvent)
+	env.Stores, _ = door.(StoreProvider)
+	env.Fetchers, _ = door.(FetcherProvider)
+	env.Uploaders, _ = door.(FileUploaderProvider)
+	return env
 }
 
 func (e Env) now() time.Time {
@@ -124,7 +158,7 @@ func Main(ctx context.Context, door Door, args []string, getenv func(string) str
 		door.ReportError(cmd, err)
 		return fail.Config.ExitCode()
 	}
-	env := Env{Platform: door, Workspace: door.Workspace()}
+	env := NewEnv(door)
 	files, err := workspace.Current(env.Workspace)
 	if err != nil {
 		fmt.Fprintf(stderr, "paved %s: %v\n", cmd.Name, err)

@@ -551,11 +551,10 @@ func fileUploader(env Env, o promoteOptions, dst promote.FileDestination) (promo
 		ep := githubEndpoints(env, "", o.GitHubAPIURL, o.GitHubToken)
 		return promote.NewGitHubRelease(dst.Repository, dst.Tag, promote.GitHubReleaseOptions{APIURL: ep.APIURL, Token: ep.Token, Transport: env.Transport, Retry: env.Retry})
 	case promote.GitLabPackage:
-		p, ok := env.Platform.(FileUploaderProvider)
-		if !ok {
+		if env.Uploaders == nil {
 			return nil, fail.Configf("%s works only inside a GitLab CI/CD job (it uses the job token)", dst)
 		}
-		return p.FileUploader(dst.Package, dst.Version)
+		return env.Uploaders.FileUploader(dst.Package, dst.Version)
 	}
 	return nil, fail.Configf("destination %s: unknown kind", dst)
 }

@@ -16,10 +16,8 @@ type RegistryKeychain interface {
 // (with its credential helpers) first, so that an explicit login wins, then
 // the platform's.
 func (e Env) keychain() authn.Keychain {
-	if p, ok := e.Platform.(RegistryKeychain); ok {
-		if kc := p.RegistryKeychain(); kc != nil {
-			return authn.NewMultiKeychain(authn.DefaultKeychain, kc)
-		}
+	if e.Keychain != nil {
+		return authn.NewMultiKeychain(authn.DefaultKeychain, e.Keychain)
 	}
 	return authn.DefaultKeychain
 }

@@ -46,7 +46,7 @@ type sbomGitHubOptions struct {
 
 func newSbomGitHub(env Env, o sbomGitHubOptions) (*sbomGitHub, error) {
 	g := &sbomGitHub{}
-	ev, _ := env.Platform.(GitHubEvent)
+	ev := env.Event
 	tag := ""
 	if ev != nil && o.UploadReleaseAssets {
 		tag = ev.ReleaseTag()

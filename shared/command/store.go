@@ -106,8 +106,8 @@ type storing struct {
 // provides the GitHub defaults), with a token (the action's github-token
 // input defaults to the job's) and the workflow's repository.
 func githubByDefault(env Env, o storeOptions) bool {
-	gh, ok := env.Platform.(GitHubEnv)
-	if !ok || env.Platform.Run().ProjectPath == "" && o.GitHubRepository == "" {
+	gh := env.GitHub
+	if gh == nil || env.Platform.Run().ProjectPath == "" && o.GitHubRepository == "" {
 		return false
 	}
 	return o.GitHubToken != "" || gh.GitHubToken() != ""
@@ -164,7 +164,7 @@ func newStoring(env Env, o storeOptions, bundlePath string, images []string) (*s
 		s.githubOptional = len(s.writers)
 		s.writers = append(s.writers, gh)
 	}
-	if p, ok := env.Platform.(StoreProvider); ok {
+	if p := env.Stores; p != nil {
 		extra, err := p.StoreTargets(GitLabPackage{Name: o.GitLabPackage, Version: o.GitLabPackageVersion})
 		if err != nil {
 			return nil, err
@@ -177,7 +177,7 @@ func newStoring(env Env, o storeOptions, bundlePath string, images []string) (*s
 }
 
 func githubTarget(env Env, o storeOptions, httpo store.HTTPOptions) (*store.GitHub, error) {
-	gh, _ := env.Platform.(GitHubEnv)
+	gh := env.GitHub
 	run := env.Platform.Run()
 	repo := o.GitHubRepository
 	if repo == "" && gh != nil {
@@ -198,7 +198,7 @@ func githubTarget(env Env, o storeOptions, httpo store.HTTPOptions) (*store.GitH
 // input, "" for none) and the GitHub Actions job; the token is masked.
 func githubEndpoints(env Env, server, apiURL, token string) githubapi.Endpoints {
 	var job githubapi.Endpoints
-	if gh, ok := env.Platform.(GitHubEnv); ok {
+	if gh := env.GitHub; gh != nil {
 		job = githubapi.Endpoints{ServerURL: env.Platform.Run().ServerURL, APIURL: gh.GitHubAPIURL(), Token: gh.GitHubToken()}
 	}
 	ep := githubapi.Resolve(githubapi.Endpoints{ServerURL: server, APIURL: apiURL, Token: token}, job)

@@ -455,11 +455,10 @@ func fetchBundles(ctx context.Context, env Env, o verifyOptions, from, images []
 				f    store.Fetcher
 			}{"GitHub attestations API of " + repo, g})
 		case "gitlab":
-			p, ok := env.Platform.(FetcherProvider)
-			if !ok {
+			if env.Fetchers == nil {
 				return fail.Configf("--bundle-from gitlab works only inside a GitLab CI/CD job (it reads the project's package registry with the job token); elsewhere download the bundles and pass --bundle")
 			}
-			name, f, err := p.BundleFetcher(src, GitLabPackage{Name: o.GitLabPackage, Version: o.GitLabPackageVersion})
+			name, f, err := env.Fetchers.BundleFetcher(src, GitLabPackage{Name: o.GitLabPackage, Version: o.GitLabPackageVersion})
 			if err != nil {
 				return err
 			}
