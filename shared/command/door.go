@@ -39,6 +39,9 @@ type Env struct {
 	Files *workspace.Workspace
 	// TUFCacheDir caches public-good trust metadata ("" = sigstore-go default).
 	TUFCacheDir string
+	// Getenv reads the process environment (nil: an empty one), for what
+	// lives outside any input: the local image daemons' addresses.
+	Getenv func(string) string
 
 	// shared is the signer of an enclosing command (paved supply-chain), so
 	// one run signs everything with one certificate.
@@ -114,7 +117,7 @@ func Main(ctx context.Context, door Door, args []string, getenv func(string) str
 		door.ReportError(cmd, err)
 		return fail.Config.ExitCode()
 	}
-	env := Env{Platform: door, Workspace: door.Workspace()}
+	env := Env{Platform: door, Workspace: door.Workspace(), Getenv: getenv}
 	files, err := workspace.Current(env.Workspace)
 	if err != nil {
 		fmt.Fprintf(stderr, "paved %s: %v\n", cmd.Name, err)
