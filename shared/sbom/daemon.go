@@ -22,9 +22,6 @@ const (
 	PodmanDaemon     = "podman"
 )
 
-// daemonNames are the providers a source type or scheme may name.
-var daemonNames = []string{DockerDaemon, ContainerdDaemon, PodmanDaemon}
-
 // ParseScheme splits a syft-style scheme off an image input: "docker:IMG",
 // "containerd:IMG" and "podman:IMG" read IMG from that daemon only,
 // "registry:IMG" pulls it from its registry only. Other inputs (paths,
