@@ -61,13 +61,18 @@ const (
 	DockerArchive SourceType = "docker-archive"
 	// Registry is an image reference pulled from a registry.
 	Registry SourceType = "registry"
+	// Daemon is an image read from a local Docker, containerd or podman
+	// daemon (Options.Daemons, or the daemon an input's scheme names).
+	Daemon SourceType = "daemon"
 )
 
 // SourceTypes are the valid source types, Auto first.
-var SourceTypes = []SourceType{Auto, Dir, File, OCILayout, DockerArchive, Registry}
+var SourceTypes = []SourceType{Auto, Dir, File, OCILayout, DockerArchive, Registry, Daemon}
 
 // IsImage reports whether the type is a container image.
-func (t SourceType) IsImage() bool { return t == OCILayout || t == DockerArchive || t == Registry }
+func (t SourceType) IsImage() bool {
+	return t == OCILayout || t == DockerArchive || t == Registry || t == Daemon
+}
 
 // Format is an SBOM document format, named as syft's -o flag and
 // anchore/sbom-action's format input name it.
@@ -225,6 +230,11 @@ type Options struct {
 	Parallelism int
 	// Now is the clock for phase timings (default time.Now).
 	Now func() time.Time
+	// Daemons are the local image daemons (DockerDaemon, ContainerdDaemon,
+	// PodmanDaemon) an image reference is read from, in this order, before
+	// its registry is asked: see DetectDaemons. Nil: registry only. Registry
+	// credentials, source type registry and the registry: scheme skip them.
+	Daemons []string
 	// ConfineTo is a directory a directory scan must not follow symlinks out
 	// of: links that resolve outside it are left out of the scan (default:
 	// symlinks are followed wherever they lead, as syft does).
