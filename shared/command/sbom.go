@@ -196,8 +196,8 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 		}
 	}
 	outputs["sbom-paths"] = strings.Join(all, "\n")
-	pkgs := s.Packages()
-	outputs["components"] = strconv.Itoa(len(pkgs))
+	count := s.Count()
+	outputs["components"] = strconv.Itoa(count)
 
 	var notices, bundles, attestLines, commands []string
 	if attest {
@@ -206,7 +206,7 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 			return nil, cleanup(err)
 		}
 		for _, d := range docs {
-			predType, pred, inline, err := sbomPredicate(d, len(pkgs), limit, env.now())
+			predType, pred, inline, err := sbomPredicate(d, count, limit, env.now())
 			if err != nil {
 				return nil, cleanup(err)
 			}
