@@ -108,7 +108,8 @@ func (d *Door) DotenvPath() string {
 	return "paved.env"
 }
 
-// WriteOutputs implements command.Door: a dotenv report (PAVED_<NAME>=value;
+// WriteOutputs implements command.Door: a dotenv report
+// (PAVED_<COMMAND>_<NAME>=value, see command.OutputEnv;
 // GitLab's dotenv takes one line per variable, so line breaks become commas) and
 // the same lines in the job log.
 func (d *Door) WriteOutputs(cmd *command.Command, outputs map[string]string) error {
@@ -119,7 +120,7 @@ func (d *Door) WriteOutputs(cmd *command.Command, outputs map[string]string) err
 	sort.Strings(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		name := command.Output{Name: k}.EnvName()
+		name := cmd.OutputEnv(k)
 		v := logtext.Dotenv(outputs[k])
 		fmt.Fprintf(&b, "%s=%s\n", name, v)
 	}

@@ -59,7 +59,7 @@ func runSignBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	token, err := idToken(ctx, env, v)
+	token, err := idToken(ctx, env, v.String("identity-token"), "")
 	if err != nil {
 		return nil, err
 	}

@@ -89,6 +89,7 @@ func Policy() *Command {
 			ArtifactPaths: []string{"paved-policy.*", "*.sigstore.json"},
 			Reports:       map[string]string{"junit": "paved-policy.junit.xml"},
 			Stage:         "test",
+			CacheInput:    "cache-dir",
 		},
 		Run: runPolicy,
 	}
@@ -106,9 +107,9 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		return nil, fail.Configf("no policy: set --policy to a policy file (YAML, version: 1)")
 	}
 	mode := v.String("mode")
-	for _, out := range []string{"sarif", "junit", "json"} {
-		if p := v.String(out); p != "" {
-			if err := checkOutputDir(p, out); err != nil {
+	for _, out := range []struct{ name, path string }{{"sarif", v.String("sarif")}, {"junit", v.String("junit")}, {"json", v.String("json")}} {
+		if out.path != "" {
+			if err := checkOutputDir(out.path, out.name); err != nil {
 				return nil, err
 			}
 		}
@@ -204,15 +205,15 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	ropts := policyreport.Options{SBOMPath: filepath.ToSlash(sbomPath), ToolVersion: Version()}
 	writers := []struct {
-		input string
-		write func(*bytes.Buffer) error
+		input, path string
+		write       func(*bytes.Buffer) error
 	}{
-		{"sarif", func(b *bytes.Buffer) error { return policyreport.SARIF(b, rep, ropts) }},
-		{"junit", func(b *bytes.Buffer) error { return policyreport.JUnit(b, rep) }},
-		{"json", func(b *bytes.Buffer) error { return policyreport.JSON(b, rep) }},
+		{"sarif", v.String("sarif"), func(b *bytes.Buffer) error { return policyreport.SARIF(b, rep, ropts) }},
+		{"junit", v.String("junit"), func(b *bytes.Buffer) error { return policyreport.JUnit(b, rep) }},
+		{"json", v.String("json"), func(b *bytes.Buffer) error { return policyreport.JSON(b, rep) }},
 	}
 	for _, w := range writers {
-		path := v.String(w.input)
+		path := w.path
 		if path == "" {
 			continue
 		}

@@ -99,7 +99,7 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 	// Fail on a missing or expired identity token before anything is copied;
 	// the signing certificate itself is requested after the copy, so that a
 	// long copy cannot outlive it.
-	if _, err := idToken(ctx, env, v); err != nil {
+	if _, err := idToken(ctx, env, v.String("identity-token"), v.String("identity-token-file")); err != nil {
 		return nil, err
 	}
 
@@ -136,7 +136,7 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 
 // promotePolicy reads the verification policy and the identities it accepts.
 func promotePolicy(env Env, v Values) (*verify.PolicyFile, []verify.Identity, error) {
-	pol, err := verifyPolicy(env, v, "", false)
+	pol, err := verifyPolicy(env, v, "", false, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -301,9 +301,9 @@ func promoteSummary(res *promote.Result, ver promote.Verification, environment, 
 // policy; the upload reads a private copy whose digest is checked again, so
 // bytes changed after verification are refused too.
 func promoteFile(ctx context.Context, env Env, v Values, path string, dst promote.FileDestination) (*Result, error) {
-	for _, in := range []string{"tag", "require-digest"} {
-		if v.Set(in) && v.String(in) != "" && v.String(in) != "false" {
-			return nil, fail.Configf("--%s applies to images; drop it to promote the release file %s", in, path)
+	for _, in := range []struct{ name, value string }{{"tag", v.String("tag")}, {"require-digest", v.String("require-digest")}} {
+		if in.value != "" && in.value != "false" {
+			return nil, fail.Configf("--%s applies to images; drop it to promote the release file %s", in.name, path)
 		}
 	}
 	if path == "" {
@@ -349,7 +349,7 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 		return nil, err
 	}
 	// A missing or expired identity token fails before anything is uploaded.
-	if _, err := idToken(ctx, env, v); err != nil {
+	if _, err := idToken(ctx, env, v.String("identity-token"), v.String("identity-token-file")); err != nil {
 		return nil, err
 	}
 	targets, err := verifyTargets(ctx, env, []string{real}, verify.Algorithms(cands))

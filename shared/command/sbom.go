@@ -47,7 +47,7 @@ func Sbom() *Command {
 			{Name: "subject-path", List: true, Usage: "with --attest: artifact files or globs the SBOM describes (default: the image digest, or the scanned file)"},
 			{Name: "subject-digest", List: true, Usage: "with --attest: artifacts the SBOM describes, as NAME@sha256:HEX"},
 			{Name: "inline-limit", Default: "2MiB", Usage: "with --attest: larger SBOMs are attested by digest reference instead of inline (the transparency log refuses big entries)"},
-		}, signingInputs()...),
+		}, append(sbomGitHubInputs(), signingInputs()...)...),
 		Outputs: []Output{
 			{Name: "spdx-path", Usage: "path of the SPDX 2.3 SBOM (the JSON one when both encodings are written)"},
 			{Name: "cyclonedx-path", Usage: "path of the CycloneDX 1.6 SBOM (the JSON one when both encodings are written)"},
@@ -63,6 +63,8 @@ func Sbom() *Command {
 			ArtifactPaths: []string{"*.spdx.json", "*.cdx.json", "*.spdx", "*.cdx.xml", "*.syft.json", "*.sigstore.json"},
 			Reports:       map[string]string{"cyclonedx": "*.cdx.json"},
 			Stage:         "build",
+			// As anchore/sbom-action: the SBOMs become a workflow artifact by default.
+			WorkflowArtifact: &WorkflowArtifact{Outputs: []string{"sbom-paths", "bundle-paths"}, Prefix: "sbom", Default: true},
 		},
 		Run: runSbom,
 	}
@@ -118,6 +120,10 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	gh, err := newSbomGitHub(env, v)
+	if err != nil {
+		return nil, err
+	}
 	attest := v.Bool("attest")
 	spec := subject.Spec{Paths: v.List("subject-path"), Digests: v.List("subject-digest")}
 	var explicit []subject.Subject
@@ -166,6 +172,20 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 	name := v.String("output-name")
 	if name == "" {
 		name = outputName(s.Source)
+	}
+	var planned []string
+	for _, f := range formats {
+		p := filepath.Join(outDir, name+f.Extension())
+		if outFile != "" {
+			p = outFile
+		}
+		planned = append(planned, p)
+		if attest {
+			planned = append(planned, p+".sigstore.json")
+		}
+	}
+	if err := gh.checkAssetNames(planned); err != nil {
+		return nil, err
 	}
 	// Everything is written or nothing: on failure, remove what this run wrote.
 	var written []string
@@ -229,6 +249,26 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 		}
 		outputs["bundle-paths"] = strings.Join(bundles, "\n")
 		fmt.Fprintf(env.log(), "sbom: signed %d attestation(s) as %s\n", len(bundles), sg.signer.Identity())
+	}
+	// The files stay written when GitHub refuses them: they are correct, and
+	// the step fails with the reason.
+	assets, err := gh.uploadAssets(ctx, append(all, bundles...))
+	if err != nil {
+		return nil, err
+	}
+	notices = append(notices, prefixed("paved sbom: release asset ", assets)...)
+	root := ""
+	if s.Source.Type == sbom.Dir {
+		if root, err = sbomRoot(env, input); err != nil {
+			return nil, err
+		}
+	}
+	submitted, err := gh.submit(ctx, s, root, env.now())
+	if err != nil {
+		return nil, err
+	}
+	if submitted != "" {
+		notices = append(notices, "paved sbom: "+submitted)
 	}
 	var paths []string
 	for _, d := range docs {
@@ -426,7 +466,7 @@ func sbomSummary(s *sbom.SBOM, paths []string, subjects []subject.Subject, attes
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "%s (sha256:%s)", logtext.Code(sub.Name), sub.SHA256())
+			fmt.Fprintf(&b, "%s (%s)", logtext.Code(sub.Name), sub.DigestString())
 		}
 		b.WriteString(":\n\n| bundle | predicate type | SBOM |\n| --- | --- | --- |\n")
 		b.WriteString(strings.Join(attestLines, "\n") + "\n")

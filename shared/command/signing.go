@@ -64,7 +64,7 @@ func newSigning(ctx context.Context, env Env, v Values) (*signing, error) {
 			return nil, err
 		}
 	}
-	token, err := idToken(ctx, env, v)
+	token, err := idToken(ctx, env, v.String("identity-token"), v.String("identity-token-file"))
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func serviceTimeout(v Values) (time.Duration, error) {
 // artifact is named by digest, so the command works wherever the bundle is.
 func (s *signing) verifyCommand(subj subject.Subject, bundlePath, predType string) string {
 	ext := s.signer.Extensions()
-	return verifyCommandLine("sha256:"+subj.SHA256(), bundlePath, verify.SignerRule(s.signer.Identity(), ext.Issuer, ext.SourceRepositoryURI), predType, s.mat.Source)
+	return verifyCommandLine(subj.DigestString(), bundlePath, verify.SignerRule(s.signer.Identity(), ext.Issuer, ext.SourceRepositoryURI), predType, s.mat.Source)
 }
 
 // verifyCommandLine is the paved verify command line a step summary gives for

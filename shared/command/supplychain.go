@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/paved-dev/paved/shared/fail"
@@ -16,7 +17,14 @@ import (
 // and policy steps.
 func SupplyChain() *Command {
 	attest := Attest()
-	inputs := append([]Input{}, attest.Inputs...)
+	var inputs []Input
+	for _, in := range attest.Inputs {
+		// The actions/attest spellings name one attestation's subject and
+		// predicate; supply-chain signs several and builds each predicate.
+		if !slices.Contains(attestOnly, in.Name) {
+			inputs = append(inputs, in)
+		}
+	}
 	inputs = append(inputs,
 		Input{Name: "sbom", Bool: true, Default: "true", Usage: "generate SPDX and CycloneDX SBOMs of --sbom-source and attest them for the subjects"},
 		Input{Name: "sbom-source", Default: ".", Usage: "what the SBOM describes: the checked-out source tree (default), a build output directory or an image"},
@@ -48,10 +56,14 @@ func SupplyChain() *Command {
 			ArtifactPaths: []string{"*.sigstore.json", "*.spdx.json", "*.cdx.json", "attestations.jsonl", "paved-policy.*"},
 			Reports:       map[string]string{"cyclonedx": "*.cdx.json", "junit": "paved-policy.junit.xml"},
 			Stage:         "build",
+			CacheInput:    "policy-cache-dir",
 		},
 		Run: runSupplyChain,
 	}
 }
+
+// attestOnly are the inputs of attest that supply-chain does not take.
+var attestOnly = []string{"subject-name", "predicate", "sbom-path", "subject-version", "show-summary"}
 
 func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 	// Validate every step's inputs before anything is signed.

@@ -53,6 +53,7 @@ func Verify() *Command {
 			{Name: "kit", Usage: "verification kit directory: read bundles, trusted roots and policy from it, or write them there after a successful verification"},
 			{Name: "format", Default: "text", Options: []string{"text", "json", formatGHJSON}, Usage: "text; json to print Paved's report of the verified statements for scripts; gh-json to print what gh attestation verify --format json prints, an array of {attestation, verificationResult}"},
 			{Name: "jq", Short: "q", CLIOnly: true, Usage: "filter the --format json or gh-json output with a jq expression, as gh's --jq does"},
+			{Name: "template", Short: "t", CLIOnly: true, Usage: "format the --format json or gh-json output with a Go template, as gh's --template does (functions: join, pluck, truncate, timefmt, timeago, tablerow, tablerender)"},
 			{Name: "report-path", Usage: "also write the JSON report to this file"},
 			{Name: "any-identity-unsafe", Bool: true, Usage: "accept any signer (prints a warning; for debugging only)"},
 			{Name: "bundle-from-oci", Bool: true, CLIOnly: true, Usage: "gh's spelling of --bundle-from registry: fetch the bundles of oci:// artifacts from their registry"},
@@ -76,6 +77,7 @@ func Verify() *Command {
 			{"owner", "repo"},
 			{"cert-identity", "cert-identity-regex", "signer-repo", "signer-workflow"},
 			{"bundle", "bundle-from-oci"},
+			{"jq", "template"},
 		},
 	}
 	// gh attestation verify's spellings of the same flags, so that a gh user
@@ -164,6 +166,17 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		}
 		jq = code
 	}
+	var tmpl *outputTemplate
+	if t := v.String("template"); t != "" {
+		if format != "json" && format != formatGHJSON {
+			return nil, fail.Configf("--template formats JSON output: add --format gh-json (gh's schema, what gh's --template expressions expect) or --format json (Paved's report)")
+		}
+		parsed, err := parseTemplate(t, env.now)
+		if err != nil {
+			return nil, err
+		}
+		tmpl = parsed
+	}
 	kit := v.String("kit")
 	if kit != "" {
 		// Checked before anything is looked at: the kit is read and written.
@@ -172,7 +185,7 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		}
 	}
 	readKit := kit != "" && fileExists(filepath.Join(kit, kitPolicy))
-	pol, err := verifyPolicy(env, v, kit, readKit)
+	pol, err := verifyPolicy(env, v, kit, readKit, v.Bool("any-identity-unsafe"))
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +255,7 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		return nil, err
 	}
 
-	outcomes := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees}, 0)
+	outcomes := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees, Every: format == formatGHJSON}, 0)
 	rep := verifyReport{Verified: true, Policy: *pol}
 	var verifiedLines []string
 	for _, oc := range outcomes {
@@ -292,6 +305,11 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	if jq != nil && len(res.Document) > 0 {
 		if res.Document, err = runJQ(ctx, jq, res.Document); err != nil {
+			return nil, err
+		}
+	}
+	if tmpl != nil && len(res.Document) > 0 {
+		if res.Document, err = runTemplate(tmpl, res.Document); err != nil {
 			return nil, err
 		}
 	}
@@ -416,7 +434,7 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 }
 
 // verifyPolicy builds the effective policy from the flags, a policy file, or a kit.
-func verifyPolicy(env Env, v Values, kit string, readKit bool) (*verify.PolicyFile, error) {
+func verifyPolicy(env Env, v Values, kit string, readKit, anyIdentity bool) (*verify.PolicyFile, error) {
 	flagRule := verify.Rule{
 		Owner: v.String("owner"), Repo: v.String("repo"), SignerRepo: v.String("signer-repo"), SignerWorkflow: v.String("signer-workflow"),
 		Hostname: v.String("hostname"), Project: v.String("project"), Namespace: v.String("namespace"),
@@ -451,7 +469,7 @@ func verifyPolicy(env Env, v Values, kit string, readKit bool) (*verify.PolicyFi
 		return p, nil
 	}
 	p := &verify.PolicyFile{Version: verify.PolicyVersion, PredicateType: v.String("predicate-type"), TrustedRoots: v.List("trusted-root")}
-	if v.Bool("any-identity-unsafe") {
+	if anyIdentity {
 		return p, nil
 	}
 	if !flagsSet {

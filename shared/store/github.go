@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -325,14 +326,14 @@ func (g *GitHub) statusError(op string, resp *http.Response, body []byte) error 
 	msg = logtext.Line(msg)
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
-		return fail.Configf("%s: GitHub rejected the token (HTTP 401%s): pass a valid github-token", op, msg)
+		return fail.As(fail.Config, noAccess{fmt.Errorf("%s: GitHub rejected the token (HTTP 401%s): pass a valid github-token", op, msg)})
 	case http.StatusForbidden:
 		if resp.Header.Get("X-RateLimit-Remaining") == "0" {
 			return fail.Transientf("%s: GitHub API rate limit exhausted (HTTP 403%s); retry after %s", op, msg, resp.Header.Get("X-RateLimit-Reset"))
 		}
-		return fail.Configf("%s in %s/%s: GitHub refused (HTTP 403%s): add 'permissions: attestations: write' (with id-token: write and contents: read) to the job, or give the token the Attestations repository permission (write)", op, g.owner, g.repo, msg)
+		return fail.As(fail.Config, noAccess{fmt.Errorf("%s in %s/%s: GitHub refused (HTTP 403%s): add 'permissions: attestations: write' (with id-token: write and contents: read) to the job, or give the token the Attestations repository permission (write)", op, g.owner, g.repo, msg)})
 	case http.StatusNotFound:
-		return fail.Configf("%s: repository %s/%s not found at %s (HTTP 404%s): check the repository and that the token can see it", op, g.owner, g.repo, g.o.APIURL, msg)
+		return fail.As(fail.Config, noAccess{fmt.Errorf("%s: repository %s/%s not found at %s (HTTP 404%s): check the repository and that the token can see it (a job token without 'permissions: attestations: write' gets this answer too)", op, g.owner, g.repo, g.o.APIURL, msg)})
 	case http.StatusUnprocessableEntity:
 		return fail.Configf("%s: GitHub rejected the bundle (HTTP 422%s)", op, msg)
 	}
@@ -341,6 +342,20 @@ func (g *GitHub) statusError(op string, resp *http.Response, body []byte) error 
 	}
 	return fail.Transientf("%s: unexpected HTTP %d%s", op, resp.StatusCode, msg)
 }
+
+// ErrNoAccess matches (with errors.Is) GitHub's answers that the token may not
+// write the repository's attestations: HTTP 401, 403 other than a rate
+// limit, and 404, which GitHub gives a token that cannot see the repository
+// or lacks 'permissions: attestations: write' ("Resource not accessible by
+// integration"). Callers that store with GitHub only when they can tell
+// these apart from an outage.
+var ErrNoAccess = errors.New("GitHub refused access to the repository's attestations")
+
+// noAccess marks an error as ErrNoAccess, keeping its message.
+type noAccess struct{ error }
+
+func (e noAccess) Unwrap() error      { return e.error }
+func (noAccess) Is(target error) bool { return target == ErrNoAccess }
 
 // redactURL drops credentials and query strings (signed URLs carry secrets there).
 func redactURL(s string) string {
