@@ -210,6 +210,9 @@ func checkTemplate(t *testing.T, cmd *command.Command) {
 		if in.Name == cmd.CI.CacheInput && in.Default == "" {
 			wantDefault = glci.DefaultCacheDir
 		}
+		if d, ok := cmd.CI.GitLabDefaults[in.Name]; ok {
+			wantDefault = d
+		}
 		if in.Bool {
 			wantDefault = in.Default == "true"
 		}

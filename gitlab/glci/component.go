@@ -166,6 +166,9 @@ func ComponentYAML(cmd *command.Command, image string) string {
 	}
 	for _, in := range cmd.GitLabInputs() {
 		fmt.Fprintf(&b, "    %s:\n      description: %s\n", in.Name, q(in.Usage))
+		if d, ok := cmd.CI.GitLabDefaults[in.Name]; ok {
+			in.Default = d
+		}
 		if in.Name == cmd.CI.CacheInput {
 			def := in.Default
 			if def == "" {

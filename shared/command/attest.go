@@ -31,13 +31,14 @@ func Attest() *Command {
 		Inputs: append([]Input{
 			{Name: "subject-path", List: true, Usage: "artifact files or globs to attest (** spans directories)"},
 			{Name: "subject-digest", List: true, Usage: "artifacts given by digest, as NAME@sha256:HEX or NAME@sha512:HEX, or as sha256:HEX / sha512:HEX named by --subject-name (as actions/attest takes it)"},
-			{Name: "subject-name", Usage: "name of the artifact given by a bare --subject-digest (an image: its repository without a tag), or the name of the one --subject-path file"},
+			{Name: "subject-name", Usage: "name of the artifact given by a bare --subject-digest (an image: its repository without a tag, which --push-to-registry then attaches to), or the name of the one --subject-path file"},
 			{Name: "subject-checksums", List: true, Usage: "checksums files in sha256sum or sha512sum format listing the artifacts"},
 			{Name: "predicate-type", Default: provenance.PredicateType, Usage: "predicate type URI of the statement"},
 			{Name: "predicate-path", Usage: "JSON file holding a custom predicate (requires --predicate-type)"},
 			{Name: "predicate", Usage: "a custom predicate as a JSON string (requires --predicate-type; instead of --predicate-path)"},
 			{Name: "sbom-path", Usage: "attest an existing SPDX or CycloneDX JSON SBOM: the predicate type follows its format (https://spdx.dev/Document/vX.Y, https://cyclonedx.org/bom), as actions/attest and attest-sbom do"},
 			{Name: "subject-version", Usage: "accepted for actions/attest workflows, where it versions the artifact metadata storage record; Paved creates no storage record and ignores it, with a notice"},
+			{Name: "create-storage-record", Bool: true, Usage: "accepted for actions/attest workflows, where it creates an artifact metadata storage record; Paved creates none and ignores it, with a notice"},
 			{Name: "show-summary", Bool: true, Default: "true", Usage: "write the job summary (false: none, as with actions/attest)"},
 			{Name: "bundle-path", Usage: "where to write the Sigstore bundle (default: ARTIFACT.sigstore.json for one subject, attestation.sigstore.json for several)"},
 		}, append(signingInputs(), storeInputs()...)...),
@@ -85,8 +86,10 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 			res.Outputs["bundle-path"] = abs
 		}
 	}
-	if v.Set("subject-version") {
-		res.Notices = append(res.Notices, "paved: subject-version is ignored: actions/attest uses it only for GitHub's artifact metadata storage records, which Paved does not create")
+	for _, in := range []string{"subject-version", "create-storage-record"} {
+		if v.Set(in) {
+			res.Notices = append(res.Notices, "paved: "+in+" is ignored: actions/attest uses it only for GitHub's artifact metadata storage records, which Paved does not create")
+		}
 	}
 	if !v.Bool("show-summary") {
 		res.Summary, res.Text = "", ""
@@ -128,11 +131,23 @@ func planAttest(ctx context.Context, env Env, v Values) (*attestPlan, error) {
 	if err := checkOutputDir(bundlePath, "bundle-path"); err != nil {
 		return nil, err
 	}
-	st, err := newStoring(env, v, bundlePath)
+	st, err := newStoring(env, v, bundlePath, subjectImage(v, subjects))
 	if err != nil {
 		return nil, err
 	}
 	return &attestPlan{subjects: subjects, predType: predType, customPredicate: customPredicate, bundlePath: bundlePath, st: st}, nil
+}
+
+// subjectImage is the image --push-to-registry attaches to when
+// --registry-image is not set: as with actions/attest, the one subject given
+// as --subject-name (the image repository) and a bare --subject-digest. The
+// reference is lower-cased, as registries take repository names (and
+// actions/attest lower-cases the name it pushes to).
+func subjectImage(v Values, subjects []subject.Subject) []string {
+	if !v.Bool("push-to-registry") || v.String("subject-name") == "" || len(subjects) != 1 || subjects[0].Path != "" {
+		return nil
+	}
+	return []string{strings.ToLower(subjects[0].Name) + "@" + subjects[0].DigestString()}
 }
 
 // attestPredicate returns the predicate type and, for anything but Paved's
@@ -194,7 +209,7 @@ func attestPredicate(files interface {
 // run signs and stores the attestation the plan describes.
 func (p *attestPlan) run(ctx context.Context, env Env, v Values) (*Result, error) {
 	subjects, predType, customPredicate, bundlePath, st := p.subjects, p.predType, p.customPredicate, p.bundlePath, p.st
-	sg, err := newSigning(ctx, env, v)
+	sg, err := newSigning(ctx, env, signingFrom(v))
 	if err != nil {
 		return nil, err
 	}

@@ -36,19 +36,27 @@ type sbomGitHub struct {
 	ref     string
 }
 
-func newSbomGitHub(env Env, v Values) (*sbomGitHub, error) {
+// sbomGitHubOptions are the sbomGitHubInputs.
+type sbomGitHubOptions struct {
+	UploadReleaseAssets bool   `input:"upload-release-assets"`
+	DependencySnapshot  bool   `input:"dependency-snapshot"`
+	GitHubToken         string `input:"github-token"`
+	GitHubAPIURL        string `input:"github-api-url"`
+}
+
+func newSbomGitHub(env Env, o sbomGitHubOptions) (*sbomGitHub, error) {
 	g := &sbomGitHub{}
 	ev, _ := env.Platform.(GitHubEvent)
 	tag := ""
-	if ev != nil && v.Bool("upload-release-assets") {
+	if ev != nil && o.UploadReleaseAssets {
 		tag = ev.ReleaseTag()
 	}
-	snap := v.Bool("dependency-snapshot")
+	snap := o.DependencySnapshot
 	if tag == "" && !snap {
 		return g, nil
 	}
 	run := env.Platform.Run()
-	ep := githubEndpoints(env, v, "")
+	ep := githubEndpoints(env, "", o.GitHubAPIURL, o.GitHubToken)
 	api, token := ep.APIURL, ep.Token
 	if tag != "" {
 		r, err := promote.NewGitHubRelease(run.ProjectPath, tag, promote.GitHubReleaseOptions{APIURL: api, Token: token, Transport: env.Transport, Retry: env.Retry})

@@ -6,6 +6,7 @@ package command
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -100,6 +101,10 @@ type Command struct {
 	CI CI
 	// Run executes the command.
 	Run func(ctx context.Context, env Env, v Values) (*Result, error)
+
+	// options is the type of the typed options Run binds its inputs to
+	// (nil for a command whose run reads Values).
+	options reflect.Type
 }
 
 // Input returns the declared input called name.
@@ -157,6 +162,10 @@ type CI struct {
 	// data in between runs (OSV indexes, online answers): a GitLab component
 	// defaults it to a directory in the project and caches it ("" = none).
 	CacheInput string
+	// GitLabDefaults are input defaults of the GitLab component that differ
+	// from the CLI's and the action's, by input name: files only GitLab reads
+	// are written by default there and nowhere else.
+	GitLabDefaults map[string]string
 }
 
 // WorkflowArtifact describes the workflow artifact a GitHub action uploads

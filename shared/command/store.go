@@ -36,7 +36,14 @@ func storeInputs() []Input {
 // their own platform (the GitLab package registry), which the core cannot
 // import. StoreTargets returns none when the inputs ask for none.
 type StoreProvider interface {
-	StoreTargets(v Values) ([]store.Writer, error)
+	StoreTargets(pkg GitLabPackage) ([]store.Writer, error)
+}
+
+// GitLabPackage is the generic package of the job's GitLab project that
+// --gitlab-package and --gitlab-package-version name: where bundles are
+// stored and read ("" Name: none; "" Version: the platform's default).
+type GitLabPackage struct {
+	Name, Version string
 }
 
 // FileUploaderProvider is implemented by front doors that can upload release
@@ -91,8 +98,9 @@ func githubByDefault(env Env, v Values) bool {
 }
 
 // newStoring validates the storage inputs and builds the targets. bundlePath
-// places the default JSON Lines file.
-func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
+// places the default JSON Lines file; images are the images to attach to
+// when --registry-image names none.
+func newStoring(env Env, v Values, bundlePath string, images []string) (*storing, error) {
 	s := &storing{githubOptional: -1}
 	httpo := store.HTTPOptions{Transport: env.Transport, Retry: env.Retry}
 	switch p := v.String("bundles-jsonl"); p {
@@ -105,11 +113,13 @@ func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
 		}
 		s.jsonl = p
 	}
-	images := v.List("registry-image")
+	if v.Set("registry-image") {
+		images = v.List("registry-image")
+	}
 	switch {
 	case v.Bool("push-to-registry"):
 		if len(images) == 0 {
-			return nil, fail.Configf("--push-to-registry needs --registry-image: name the images to attach the attestation to")
+			return nil, fail.Configf("--push-to-registry needs --registry-image (or, as with actions/attest, the image as --subject-name with its --subject-digest): name the images to attach the attestation to")
 		}
 		oci, err := store.NewOCI(images, store.OCIOptions{HTTPOptions: httpo, Platforms: v.Bool("registry-platforms"), Keychain: env.keychain()})
 		if err != nil {
@@ -139,7 +149,7 @@ func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
 		s.writers = append(s.writers, gh)
 	}
 	if p, ok := env.Platform.(StoreProvider); ok {
-		extra, err := p.StoreTargets(v)
+		extra, err := p.StoreTargets(GitLabPackage{Name: v.String("gitlab-package"), Version: v.String("gitlab-package-version")})
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +170,7 @@ func githubTarget(env Env, v Values, httpo store.HTTPOptions) (*store.GitHub, er
 	if repo == "" {
 		return nil, fail.Configf("--github-attestations needs --github-repository OWNER/NAME outside GitHub Actions")
 	}
-	ep := githubEndpoints(env, v, "")
+	ep := githubEndpoints(env, "", v.String("github-api-url"), v.String("github-token"))
 	if ep.Token == "" {
 		return nil, fail.Configf("--github-attestations needs a token: pass github-token: ${{ github.token }} (with 'permissions: attestations: write') or set --github-token")
 	}
@@ -170,12 +180,12 @@ func githubTarget(env Env, v Values, httpo store.HTTPOptions) (*store.GitHub, er
 // githubEndpoints resolves the GitHub instance and token from the inputs
 // github-token and github-api-url, the web server (from the command's own
 // input, "" for none) and the GitHub Actions job; the token is masked.
-func githubEndpoints(env Env, v Values, server string) githubapi.Endpoints {
+func githubEndpoints(env Env, server, apiURL, token string) githubapi.Endpoints {
 	var job githubapi.Endpoints
 	if gh, ok := env.Platform.(GitHubEnv); ok {
 		job = githubapi.Endpoints{ServerURL: env.Platform.Run().ServerURL, APIURL: gh.GitHubAPIURL(), Token: gh.GitHubToken()}
 	}
-	ep := githubapi.Resolve(githubapi.Endpoints{ServerURL: server, APIURL: v.String("github-api-url"), Token: v.String("github-token")}, job)
+	ep := githubapi.Resolve(githubapi.Endpoints{ServerURL: server, APIURL: apiURL, Token: token}, job)
 	if ep.Token != "" {
 		env.Platform.Mask(ep.Token)
 	}

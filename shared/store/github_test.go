@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -246,10 +247,13 @@ func TestGitHubErrors(t *testing.T) {
 		bundle  func(t *testing.T) store.Bundle
 		class   fail.Class
 		message string
+		// noAccess: the answer says the token may not write there
+		// (store.ErrNoAccess), which attest's default storage warns about.
+		noAccess bool
 	}{
-		{name: "403 names the permission", setup: func(f *fakeGitHub) { f.forbidden = true }, class: fail.Config, message: "permissions: attestations: write"},
-		{name: "401 bad token", token: "ghs_wrong_wrong_wrong_wrong", class: fail.Config, message: "rejected the token"},
-		{name: "404 unknown repository", repo: "paved-dev/other", class: fail.Config, message: "repository paved-dev/other not found"},
+		{name: "403 names the permission", setup: func(f *fakeGitHub) { f.forbidden = true }, class: fail.Config, message: "permissions: attestations: write", noAccess: true},
+		{name: "401 bad token", token: "ghs_wrong_wrong_wrong_wrong", class: fail.Config, message: "rejected the token", noAccess: true},
+		{name: "404 unknown repository", repo: "paved-dev/other", class: fail.Config, message: "repository paved-dev/other not found", noAccess: true},
 		{name: "422 says what was rejected", bundle: func(t *testing.T) store.Bundle {
 			b := fakeBundle(t, slsa, randomDigest())
 			b.JSON = []byte(`{"mediaType":"nonsense"}`)
@@ -287,6 +291,9 @@ func TestGitHubErrors(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), token) {
 				t.Fatal("the token is in the error")
+			}
+			if got := errors.Is(err, store.ErrNoAccess); got != tc.noAccess {
+				t.Fatalf("errors.Is(err, ErrNoAccess) = %v, want %v: %v", got, tc.noAccess, err)
 			}
 		})
 	}

@@ -485,6 +485,12 @@ func TestGitLabSeparateComponents(t *testing.T) {
 	}
 	reports(t, dir, "sbom")
 	reports(t, dir, "policy")
+	// The denied lodash reaches GitLab's security widgets through the
+	// dependency_scanning report the component declares.
+	if raw, err := os.ReadFile(filepath.Join(arts("paved-policy"), "paved-policy.gl-dependency-scanning.json")); err != nil ||
+		!strings.Contains(string(raw), `"type": "dependency_scanning"`) || !strings.Contains(string(raw), `"name": "lodash"`) {
+		t.Errorf("dependency-scanning report of paved-policy (%v):\n%s", err, raw)
+	}
 	artifact := filepath.Join(dir, "dist", "app-amd64")
 	for name, res := range verifiers(t, filepath.Join(arts("paved-attest"), at["PAVED_ATTEST_BUNDLE_PATH"]), artifact, glSAN, stk.GitLabIssuer, "") {
 		if res.code != 0 {
