@@ -42,6 +42,9 @@ type Env struct {
 	// is redrawn in place (default logtext.IsTerminal, which a logtext.Writer
 	// made with Options.Terminal answers, so tests can fake a terminal).
 	Terminal func(io.Writer) bool
+	// Getenv reads the process environment (nil: an empty one), for what
+	// lives outside any input: the local image daemons' addresses.
+	Getenv func(string) string
 
 	// What the front door offers besides ci.Platform, resolved once from it
 	// by NewEnv; nil when it offers nothing of the kind.
@@ -159,6 +162,7 @@ func Main(ctx context.Context, door Door, args []string, getenv func(string) str
 		return fail.Config.ExitCode()
 	}
 	env := NewEnv(door)
+	env.Getenv = getenv
 	files, err := workspace.Current(env.Workspace)
 	if err != nil {
 		fmt.Fprintf(stderr, "paved %s: %v\n", cmd.Name, err)
