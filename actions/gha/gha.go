@@ -237,3 +237,6 @@ var _ command.Annotator = (*Door)(nil)
 
 // Workspace implements command.Door.
 func (d *Door) Workspace() string { return d.getenv("GITHUB_WORKSPACE") }
+
+// Shell implements command.Door: a workflow run collects outputs and the summary.
+func (d *Door) Shell() bool { return false }

@@ -152,3 +152,6 @@ func (d *Door) ReportError(*command.Command, error) {}
 
 // Workspace implements command.Door.
 func (d *Door) Workspace() string { return d.getenv("CI_PROJECT_DIR") }
+
+// Shell implements command.Door: a pipeline collects outputs and the job log.
+func (d *Door) Shell() bool { return false }

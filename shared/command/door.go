@@ -130,6 +130,11 @@ type Door interface {
 	ReportError(cmd *Command, err error)
 	// Workspace is the directory input paths must stay in ("" for no limit).
 	Workspace() string
+	// Shell reports whether a person reads the run's standard output
+	// directly (a plain shell), not a CI system that collects outputs and
+	// summaries: a document printed for scripts then replaces the outputs,
+	// and text replaces the Markdown summary.
+	Shell() bool
 }
 
 // Main runs one paved invocation: args without the program name. It returns the
@@ -200,7 +205,7 @@ func render(cmd *Command, door Door, res *Result, mode string, stdout, stderr io
 		}
 		fmt.Fprintln(stderr, a.Message)
 	}
-	_, local := door.(*Local)
+	local := door.Shell()
 	if len(res.Document) > 0 {
 		if _, err := stdout.Write(res.Document); err != nil {
 			return err
@@ -544,6 +549,9 @@ func (l *Local) WriteSummary(md string) error {
 
 // ReportError implements Door; Main already printed the error.
 func (l *Local) ReportError(*Command, error) {}
+
+// Shell implements Door.
+func (l *Local) Shell() bool { return true }
 
 // Workspace implements Door: no confinement in a shell.
 func (l *Local) Workspace() string { return "" }
