@@ -63,10 +63,6 @@ type Env struct {
 	Fetchers FetcherProvider
 	// Uploaders uploads release files to the platform's own store.
 	Uploaders FileUploaderProvider
-
-	// shared is the signer of an enclosing command (paved supply-chain), so
-	// one run signs everything with one certificate.
-	shared *signing
 }
 
 // NewEnv is the Env of a run behind door: its platform, workspace and the

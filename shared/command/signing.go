@@ -40,6 +40,11 @@ type signingOptions struct {
 	SigningConfig     string `input:"signing-config"`
 	AllowPublicLog    bool   `input:"allow-public-log"`
 	ServiceTimeout    string `input:"service-timeout"`
+
+	// signer, when set, is the signer of an enclosing command (paved
+	// supply-chain) that its steps sign with, so that one run signs
+	// everything with one certificate. No input sets it.
+	signer *signing
 }
 
 // signing is one invocation's keyless signer: its trust material, identity
@@ -54,8 +59,8 @@ type signing struct {
 // newSigning obtains and checks the identity token, loads trust material and
 // gets the signing certificate. Its errors never contain the token.
 func newSigning(ctx context.Context, env Env, o signingOptions) (*signing, error) {
-	if env.shared != nil {
-		return env.shared, nil
+	if o.signer != nil {
+		return o.signer, nil
 	}
 	// The local inputs first: trust files, then the token, so that what is
 	// missing is named before any service (TUF, Fulcio) is asked anything.

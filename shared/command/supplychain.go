@@ -125,7 +125,7 @@ func runSupplyChain(ctx context.Context, env Env, o supplyChainOptions) (*Result
 	if err != nil {
 		return nil, err
 	}
-	env.shared = sg
+	o.signer = sg // the SBOM and policy steps sign with it too
 
 	res, err := plan.run(ctx, env, o.signingOptions)
 	if err != nil {
