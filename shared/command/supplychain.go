@@ -209,11 +209,3 @@ func (r *Result) merge(o *Result) {
 	r.Notices = append(r.Notices, o.Notices...)
 	r.Annotations = append(r.Annotations, o.Annotations...)
 }
-
-// text is what a terminal shows of r: its Text, or else its Summary.
-func (r *Result) text() string {
-	if r.Text != "" {
-		return r.Text
-	}
-	return r.Summary
-}
