@@ -18,8 +18,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -42,6 +40,7 @@ import (
 	// pure-Go driver it expects, as syft's own CLI does.
 	_ "modernc.org/sqlite"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/fail"
 )
 
@@ -64,13 +63,18 @@ const (
 	DockerArchive SourceType = "docker-archive"
 	// Registry is an image reference pulled from a registry.
 	Registry SourceType = "registry"
+	// Daemon is an image read from a local Docker, containerd or podman
+	// daemon (Options.Daemons, or the daemon an input's scheme names).
+	Daemon SourceType = "daemon"
 )
 
 // SourceTypes are the valid source types, Auto first.
-var SourceTypes = []SourceType{Auto, Dir, File, OCILayout, DockerArchive, Registry}
+var SourceTypes = []SourceType{Auto, Dir, File, OCILayout, DockerArchive, Registry, Daemon}
 
 // IsImage reports whether the type is a container image.
-func (t SourceType) IsImage() bool { return t == OCILayout || t == DockerArchive || t == Registry }
+func (t SourceType) IsImage() bool {
+	return t == OCILayout || t == DockerArchive || t == Registry || t == Daemon
+}
 
 // Format is an SBOM document format, named as syft's -o flag and
 // anchore/sbom-action's format input name it.
@@ -228,6 +232,11 @@ type Options struct {
 	Parallelism int
 	// Now is the clock for phase timings (default time.Now).
 	Now func() time.Time
+	// Daemons are the local image daemons (DockerDaemon, ContainerdDaemon,
+	// PodmanDaemon) an image reference is read from, in this order, before
+	// its registry is asked: see DetectDaemons. Nil: registry only. Registry
+	// credentials, source type registry and the registry: scheme skip them.
+	Daemons []string
 	// ConfineTo is a directory a directory scan must not follow symlinks out
 	// of: links that resolve outside it are left out of the scan (default:
 	// symlinks are followed wherever they lead, as syft does).
@@ -512,31 +521,15 @@ type Written struct {
 // so a failure leaves nothing behind and the document is never held in memory.
 func (s *SBOM) WriteFile(path string, f Format, opts Options) (Written, error) {
 	start := opts.now()
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".paved-sbom-*.tmp")
-	if err != nil {
-		return Written{}, err
-	}
 	h := sha256.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<16)
-	err = s.Encode(bw, f)
-	if err == nil {
-		err = bw.Flush()
-	}
-	var size int64
-	if err == nil {
-		size, err = tmp.Seek(0, io.SeekCurrent)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
+	size, err := atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(io.MultiWriter(w, h), 1<<16)
+		if err := s.Encode(bw, f); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 	if err != nil {
-		_ = os.Remove(tmp.Name())
 		return Written{}, err
 	}
 	fmt.Fprintf(opts.progress(), "sbom: encoded %s, %d bytes (%s)\n", f, size, since(opts, start))
