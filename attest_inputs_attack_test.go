@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/paved-dev/paved/shared/logtext/logtexttest"
 )
 
 // runAttestStep runs paved attest as the GitHub action step does, with the
@@ -68,7 +70,7 @@ func TestAttackActionsAttestInputs(t *testing.T) {
 			// Paved's own lines: the error, and the mask of the secret
 			// input, which the runner consumes and never shows.
 			const mask = "::add-mask::ghs_attackToken0123456789"
-			for _, l := range commandLines(stdout + stderr) {
+			for _, l := range logtexttest.CommandLines(stdout + stderr) {
 				if !strings.HasPrefix(l, "::error") && l != mask {
 					t.Errorf("injected workflow command: %q", l)
 				}

@@ -209,7 +209,7 @@ func attestPredicate(files interface {
 // run signs and stores the attestation the plan describes.
 func (p *attestPlan) run(ctx context.Context, env Env, v Values) (*Result, error) {
 	subjects, predType, customPredicate, bundlePath, st := p.subjects, p.predType, p.customPredicate, p.bundlePath, p.st
-	sg, err := newSigning(ctx, env, v)
+	sg, err := newSigning(ctx, env, signingFrom(v))
 	if err != nil {
 		return nil, err
 	}
@@ -247,15 +247,16 @@ func (p *attestPlan) run(ctx context.Context, env Env, v Values) (*Result, error
 	}, nil
 }
 
-// idToken returns the identity token from the explicit inputs or the platform,
+// idToken returns the identity token from the explicit inputs (the token
+// itself, else a file holding it) or the platform,
 // checked for audience and expiry, and masked.
-func idToken(ctx context.Context, env Env, v Values) (string, error) {
+func idToken(ctx context.Context, env Env, token, tokenFile string) (string, error) {
 	var src identity.Source
 	switch {
-	case v.String("identity-token") != "":
-		src = identity.Static{Value: v.String("identity-token")}
-	case v.String("identity-token-file") != "":
-		src = identity.File{Path: v.String("identity-token-file")}
+	case token != "":
+		src = identity.Static{Value: token}
+	case tokenFile != "":
+		src = identity.File{Path: tokenFile}
 	default:
 		src = env.Platform.Identity()
 	}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/githubapi"
 	"github.com/paved-dev/paved/shared/promote"
 	"github.com/paved-dev/paved/shared/store"
 	"github.com/paved-dev/paved/shared/subject"
@@ -36,7 +36,14 @@ func storeInputs() []Input {
 // their own platform (the GitLab package registry), which the core cannot
 // import. StoreTargets returns none when the inputs ask for none.
 type StoreProvider interface {
-	StoreTargets(v Values) ([]store.Writer, error)
+	StoreTargets(pkg GitLabPackage) ([]store.Writer, error)
+}
+
+// GitLabPackage is the generic package of the job's GitLab project that
+// --gitlab-package and --gitlab-package-version name: where bundles are
+// stored and read ("" Name: none; "" Version: the platform's default).
+type GitLabPackage struct {
+	Name, Version string
 }
 
 // FileUploaderProvider is implemented by front doors that can upload release
@@ -52,6 +59,16 @@ type FileUploaderProvider interface {
 type GitHubEnv interface {
 	GitHubAPIURL() string
 	GitHubToken() string
+}
+
+// GitHubEvent is implemented by the GitHub Actions front door: what started
+// the workflow run.
+type GitHubEvent interface {
+	// ReleaseTag is the tag of the release a `release` event is about, ""
+	// for any other event.
+	ReleaseTag() string
+	// Workflow is the name of the workflow (GITHUB_WORKFLOW).
+	Workflow() string
 }
 
 // storing is one invocation's set of storage targets, validated before any
@@ -132,7 +149,7 @@ func newStoring(env Env, v Values, bundlePath string, images []string) (*storing
 		s.writers = append(s.writers, gh)
 	}
 	if p, ok := env.Platform.(StoreProvider); ok {
-		extra, err := p.StoreTargets(v)
+		extra, err := p.StoreTargets(GitLabPackage{Name: v.String("gitlab-package"), Version: v.String("gitlab-package-version")})
 		if err != nil {
 			return nil, err
 		}
@@ -153,42 +170,26 @@ func githubTarget(env Env, v Values, httpo store.HTTPOptions) (*store.GitHub, er
 	if repo == "" {
 		return nil, fail.Configf("--github-attestations needs --github-repository OWNER/NAME outside GitHub Actions")
 	}
-	token := v.String("github-token")
-	if token == "" && gh != nil {
-		token = gh.GitHubToken()
-	}
-	if token == "" {
+	ep := githubEndpoints(env, "", v.String("github-api-url"), v.String("github-token"))
+	if ep.Token == "" {
 		return nil, fail.Configf("--github-attestations needs a token: pass github-token: ${{ github.token }} (with 'permissions: attestations: write') or set --github-token")
 	}
-	env.Platform.Mask(token)
-	api := v.String("github-api-url")
-	if api == "" && gh != nil {
-		api = gh.GitHubAPIURL()
-	}
-	server := run.ServerURL
-	if server == "" {
-		server = "https://github.com"
-	}
-	if api == "" {
-		api = apiFromServer(server)
-	}
-	return store.NewGitHub(repo, store.GitHubOptions{APIURL: api, ServerURL: server, Token: token, HTTPOptions: httpo})
+	return store.NewGitHub(repo, store.GitHubOptions{APIURL: ep.APIURL, ServerURL: ep.ServerURL, Token: ep.Token, HTTPOptions: httpo})
 }
 
-// apiFromServer derives the REST API base from a GitHub server URL: the
-// public service, GHE.com subdomains, or a GitHub Enterprise Server.
-func apiFromServer(server string) string {
-	u, err := url.Parse(server)
-	if err != nil || u.Host == "" {
-		return "https://api.github.com"
+// githubEndpoints resolves the GitHub instance and token from the inputs
+// github-token and github-api-url, the web server (from the command's own
+// input, "" for none) and the GitHub Actions job; the token is masked.
+func githubEndpoints(env Env, server, apiURL, token string) githubapi.Endpoints {
+	var job githubapi.Endpoints
+	if gh, ok := env.Platform.(GitHubEnv); ok {
+		job = githubapi.Endpoints{ServerURL: env.Platform.Run().ServerURL, APIURL: gh.GitHubAPIURL(), Token: gh.GitHubToken()}
 	}
-	switch {
-	case strings.EqualFold(u.Host, "github.com"):
-		return "https://api.github.com"
-	case strings.HasSuffix(strings.ToLower(u.Host), ".ghe.com"):
-		return u.Scheme + "://api." + u.Host
+	ep := githubapi.Resolve(githubapi.Endpoints{ServerURL: server, APIURL: apiURL, Token: token}, job)
+	if ep.Token != "" {
+		env.Platform.Mask(ep.Token)
 	}
-	return strings.TrimRight(server, "/") + "/api/v3"
+	return ep
 }
 
 // put stores one bundle in every remote target, then writes the bundle file

@@ -36,6 +36,7 @@ func SupplyChain() *Command {
 		Input{Name: "osv-db", List: true, Usage: "offline OSV database for the policy: directories of OSV JSON records or ecosystem all.zip exports"},
 		Input{Name: "policy-data", Usage: "offline maintenance and provenance data file (JSON) for the policy"},
 		Input{Name: "policy-cache-dir", Usage: "directory keeping OSV indexes and online answers between runs (cache it to make later runs fast)"},
+		Input{Name: "policy-dependency-scanning", Usage: "where the policy step writes its findings as a GitLab dependency-scanning security report (default in the GitLab component: " + DependencyScanningReport + "; \"\" to skip)"},
 		Input{Name: "policy-mode", Default: "enforce", Options: []string{"enforce", "warn"}, Usage: "enforce: denied dependencies fail the step; warn: report them and pass"},
 	)
 	outputs := append([]Output{}, attest.Outputs...)
@@ -54,12 +55,14 @@ func SupplyChain() *Command {
 		Inputs:    inputs,
 		Outputs:   outputs,
 		CI: CI{
-			Title:         "Paved",
-			Description:   "Every artifact leaves with an SBOM, a keyless-signed SLSA provenance attestation and a signed dependency-policy verdict.",
-			Signs:         true,
-			ArtifactPaths: []string{"*.sigstore.json", "*.spdx.json", "*.cdx.json", "attestations.jsonl", "paved-policy.*"},
-			Reports:       map[string]string{"cyclonedx": "*.cdx.json", "junit": "paved-policy.junit.xml"},
-			Stage:         "build",
+			Title:          "Paved",
+			Description:    "Every artifact leaves with an SBOM, a keyless-signed SLSA provenance attestation and a signed dependency-policy verdict.",
+			Signs:          true,
+			ArtifactPaths:  []string{"*.sigstore.json", "*.spdx.json", "*.cdx.json", "attestations.jsonl", "paved-policy.*"},
+			Reports:        map[string]string{"cyclonedx": "*.cdx.json", "junit": "paved-policy.junit.xml", "dependency_scanning": DependencyScanningReport},
+			GitLabDefaults: map[string]string{"policy-dependency-scanning": DependencyScanningReport},
+			Stage:          "build",
+			CacheInput:     "policy-cache-dir",
 		},
 		Run: runSupplyChain,
 	}
@@ -107,7 +110,7 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	sg, err := newSigning(ctx, env, v)
+	sg, err := newSigning(ctx, env, signingFrom(v))
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +122,9 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Text: res.Text, Notices: res.Notices, Annotations: res.Annotations}
 	if doSBOM {
-		sres, err := runSbom(ctx, env, sv)
+		var so sbomOptions
+		bindOptions(sv, &so)
+		sres, err := runSbom(ctx, env, so)
 		if err != nil {
 			return out, err
 		}
@@ -142,12 +147,17 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 			if d := v.String("policy-cache-dir"); d != "" {
 				m["cache-dir"] = []string{d}
 			}
+			if d := v.String("policy-dependency-scanning"); d != "" {
+				m["dependency-scanning"] = []string{d}
+			}
 			m["bundle-path"] = []string{filepath.Join(filepath.Dir(bundlePath), "paved-policy.sigstore.json")}
 			pv, err = subValuesWith(Policy(), v, m)
 			if err != nil {
 				return out, err
 			}
-			pres, perr := runPolicy(ctx, env, pv)
+			var po policyOptions
+			bindOptions(pv, &po)
+			pres, perr := runPolicy(ctx, env, po)
 			if pres != nil {
 				out.Outputs["policy-verdict"] = pres.Outputs["verdict"]
 				out.Outputs["policy-bundle-path"] = pres.Outputs["bundle-path"]

@@ -21,9 +21,6 @@ import (
 	"github.com/paved-dev/paved/shared/fail"
 )
 
-// GitHubAPIVersion is the REST API version Paved speaks.
-const GitHubAPIVersion = "2022-11-28"
-
 // maxPages bounds how many pages of a listing are followed.
 const maxPages = 50
 
@@ -66,10 +63,10 @@ func NewGitHub(repository string, o GitHubOptions) (*GitHub, error) {
 		return nil, fail.Configf("GitHub repository %q: want OWNER/NAME", repository)
 	}
 	if o.APIURL == "" {
-		o.APIURL = "https://api.github.com"
+		o.APIURL = githubapi.PublicAPIURL
 	}
 	if o.ServerURL == "" {
-		o.ServerURL = "https://github.com"
+		o.ServerURL = githubapi.PublicServerURL
 	}
 	if _, err := url.Parse(o.APIURL); err != nil {
 		return nil, fail.Configf("GitHub API URL: %w", err)
@@ -108,7 +105,7 @@ func (g *GitHub) request(ctx context.Context, method, u string, body []byte) (*h
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/vnd.github+json")
-	req.Header.Set("X-GitHub-Api-Version", GitHubAPIVersion)
+	req.Header.Set("X-GitHub-Api-Version", githubapi.APIVersion)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/snappy"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/githubapi"
 	"github.com/paved-dev/paved/shared/store"
 )
 
@@ -94,7 +95,7 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.jsonError(w, q[0], "try again")
 		return
 	}
-	if r.Header.Get("X-GitHub-Api-Version") != store.GitHubAPIVersion || r.Header.Get("Accept") != "application/vnd.github+json" {
+	if r.Header.Get("X-GitHub-Api-Version") != githubapi.APIVersion || r.Header.Get("Accept") != "application/vnd.github+json" {
 		f.jsonError(w, http.StatusBadRequest, "missing API version or Accept headers")
 		return
 	}

@@ -14,12 +14,12 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/paved-dev/paved/shared/bounded"
+	"github.com/paved-dev/paved/shared/parallel"
 
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/workspace"
@@ -283,44 +283,29 @@ func digestFiles(ctx context.Context, ws *workspace.Workspace, files []workspace
 	if len(files) == 0 {
 		return nil, nil
 	}
-	if workers <= 0 {
-		workers = runtime.NumCPU()
-	}
 	out := make([]Subject, len(files))
 	errs := make([]error, len(files))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers && w < len(files); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 1<<20)
-			for i := range next {
-				e := files[i]
-				f, err := ws.OpenEntry(e)
-				if err != nil {
-					errs[i] = fmt.Errorf("subject: %w", err)
-					continue
-				}
-				sum, err := Digest(ctx, f, e.Path, buf)
-				f.Close()
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				out[i] = Subject{Name: filepath.Base(e.Path), Digest: map[string]string{"sha256": sum}, Path: e.Path}
-			}
-		}()
-	}
-	for i := range files {
-		if ctx.Err() != nil {
-			break
+	buffers := sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+	// Every file is digested even after one fails, so that all bad names are
+	// reported at once: errors are recorded by index, not returned.
+	if err := parallel.Each(ctx, len(files), workers, func(ctx context.Context, i int) error {
+		e := files[i]
+		f, err := ws.OpenEntry(e)
+		if err != nil {
+			errs[i] = fmt.Errorf("subject: %w", err)
+			return nil
 		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+		defer f.Close()
+		buf := buffers.Get().(*[]byte)
+		defer buffers.Put(buf)
+		sum, err := Digest(ctx, f, e.Path, *buf)
+		if err != nil {
+			errs[i] = err
+			return nil
+		}
+		out[i] = Subject{Name: filepath.Base(e.Path), Digest: map[string]string{"sha256": sum}, Path: e.Path}
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	if err := fail.Join(errs); err != nil {
