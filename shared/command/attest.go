@@ -245,6 +245,7 @@ func (p *attestPlan) run(ctx context.Context, env Env, v Values) (*Result, error
 	return &Result{
 		Outputs:     outputs,
 		Summary:     attestSummary(subjects, sg.signer.Identity(), ext.Issuer, ext.SourceRepositoryOwnerURI, predType, bundlePath, sg.mat),
+		Reports:     []Report{attestText(subjects, sg.signer.Identity(), ext.Issuer, ext.SourceRepositoryOwnerURI, predType, bundlePath, sg.mat)},
 		Annotations: warnings,
 	}, nil
 }
@@ -285,7 +286,25 @@ func attestSummary(subjects []subject.Subject, san, issuer, ownerURI, predType, 
 	for _, s := range subjects {
 		fmt.Fprintf(&b, "| %s | `%s` |\n", logtext.Code(s.Name), s.DigestString())
 	}
-	fmt.Fprintf(&b, "\nBundle: %s\n\nVerify it:\n\n```sh\n", logtext.Code(bundlePath))
+	fmt.Fprintf(&b, "\nBundle: %s\n\nVerify it:\n\n```sh\n%s\n```\n", logtext.Code(bundlePath), strings.Join(attestCommands(subjects, san, issuer, ownerURI, predType, bundlePath, mat), "\n"))
+	return b.String()
+}
+
+// attestText is the result for a terminal: a ✓ row per signed subject, the
+// bundle, and the first command that verifies it.
+func attestText(subjects []subject.Subject, san, issuer, ownerURI, predType, bundlePath string, mat *trust.Material) Report {
+	r := Report{Title: fmt.Sprintf("paved attest: signed %s as %s (issuer %s)", predType, san, issuer)}
+	for _, s := range subjects {
+		r.Rows = append(r.Rows, logtext.Row{Status: logtext.OK, Cells: []string{s.Name, shortDigest(s.DigestString())}})
+	}
+	cmds := attestCommands(subjects, san, issuer, ownerURI, predType, bundlePath, mat)
+	r.Lines = []string{"bundle: " + logtext.Line(bundlePath), "verify it with:", "  " + cmds[0]}
+	return r
+}
+
+// attestCommands are the commands that verify an attestation: paved's,
+// then cosign's and gh's when the subject is a file they can digest.
+func attestCommands(subjects []subject.Subject, san, issuer, ownerURI, predType, bundlePath string, mat *trust.Material) []string {
 	q := logtext.Shell
 	root := trustedRootFlag(mat.Source)
 	// The artifact as the job has it: the file that was digested, else the
@@ -294,10 +313,9 @@ func attestSummary(subjects []subject.Subject, san, issuer, ownerURI, predType, 
 	if file != "" {
 		first = file
 	}
-	fmt.Fprintf(&b, "paved verify-bundle --bundle %s --certificate-identity %s --certificate-oidc-issuer %s%s %s\n", q(bundlePath), q(san), q(issuer), root, q(first))
+	cmds := []string{fmt.Sprintf("paved verify-bundle --bundle %s --certificate-identity %s --certificate-oidc-issuer %s%s %s", q(bundlePath), q(san), q(issuer), root, q(first))}
 	if file == "" {
-		b.WriteString("```\n")
-		return b.String()
+		return cmds
 	}
 	cosignType := predType
 	if predType == provenance.PredicateType {
@@ -310,13 +328,12 @@ func attestSummary(subjects []subject.Subject, san, issuer, ownerURI, predType, 
 	if len(mat.Root.CTLogs()) == 0 {
 		extra += " --insecure-ignore-sct"
 	}
-	fmt.Fprintf(&b, "cosign verify-blob-attestation --bundle %s --certificate-identity %s --certificate-oidc-issuer %s --type %s%s%s %s\n",
-		q(bundlePath), q(san), q(issuer), q(cosignType), extra, root, q(file))
+	cmds = append(cmds, fmt.Sprintf("cosign verify-blob-attestation --bundle %s --certificate-identity %s --certificate-oidc-issuer %s --type %s%s%s %s",
+		q(bundlePath), q(san), q(issuer), q(cosignType), extra, root, q(file)))
 	if owner := strings.TrimPrefix(ownerURI, "https://github.com/"); owner != ownerURI && owner != "" {
-		fmt.Fprintf(&b, "gh attestation verify %s --bundle %s --owner %s\n", q(file), q(bundlePath), q(owner))
+		cmds = append(cmds, fmt.Sprintf("gh attestation verify %s --bundle %s --owner %s", q(file), q(bundlePath), q(owner)))
 	}
-	b.WriteString("```\n")
-	return b.String()
+	return cmds
 }
 
 // redact removes a secret from an error's message, keeping its class.

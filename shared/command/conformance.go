@@ -14,6 +14,7 @@ import (
 
 	"github.com/paved-dev/paved/shared/attest"
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/provenance"
 	"github.com/paved-dev/paved/shared/trust"
 	"github.com/paved-dev/paved/shared/verify"
@@ -169,7 +170,12 @@ func runVerifyBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 			}
 		}
 	}
-	return &Result{Outputs: out, Notices: notices}, nil
+	signer := "the key " + v.String("key")
+	if res.Signer != nil {
+		signer = res.Signer.SubjectAlternativeName
+	}
+	text := Report{Rows: []logtext.Row{{Status: logtext.OK, Cells: []string{args[0], "verified by " + v.String("bundle"), "signed by " + signer}}}}
+	return &Result{Outputs: out, Notices: notices, Reports: []Report{text}}, nil
 }
 
 // looksLikeDigest reports whether arg is ALGORITHM:HEX rather than a file name.

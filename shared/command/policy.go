@@ -290,7 +290,7 @@ func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
 		shown = "FAILED (warn mode: not enforced)"
 	}
 	res.Summary = boundedSummary(rep, shown)
-	res.Text = policyText(rep, shown, mode, outputs)
+	res.Text, res.Reports = policyText(rep, shown, mode, outputs)
 	if vsaCommand != "" {
 		res.Summary += fmt.Sprintf("\nVerification summary attestation: %s. Verify it:\n\n```sh\n%s\n```\n", logtext.Code(o.BundlePath), vsaCommand)
 		res.Text += fmt.Sprintf("verification summary attestation: %s; verify it with:\n  %s\n", o.BundlePath, vsaCommand)
@@ -320,8 +320,9 @@ func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
 
 // policyText is what a terminal shows after the findings, which the
 // annotations already printed one per line: where the reports are, and the
-// verdict unless the run fails, whose error is then the one verdict line.
-func policyText(rep *policy.Report, verdict, mode string, outputs map[string]string) string {
+// verdict as a ✓ (or ! when not enforced) row unless the run fails, whose
+// error is then the one verdict line.
+func policyText(rep *policy.Report, verdict, mode string, outputs map[string]string) (string, []Report) {
 	var b strings.Builder
 	var reports []string
 	for _, k := range []string{"sarif", "junit", "json"} {
@@ -330,13 +331,18 @@ func policyText(rep *policy.Report, verdict, mode string, outputs map[string]str
 		}
 	}
 	if len(reports) > 0 {
-		fmt.Fprintf(&b, "reports: %s\n", strings.Join(reports, ", "))
+		fmt.Fprintf(&b, "reports: %s\n", logtext.Line(strings.Join(reports, ", ")))
 	}
-	if !rep.Denied || mode != "enforce" {
-		fmt.Fprintf(&b, "paved policy: %s: %d components, %d denied, %d warnings, %d excused\n",
-			verdict, rep.Components, rep.Count(policy.Deny), rep.Count(policy.Warn), rep.Count(policy.Excused))
+	if rep.Denied && mode == "enforce" {
+		return b.String(), nil
 	}
-	return b.String()
+	status := logtext.OK
+	if rep.Denied || rep.Count(policy.Warn) > 0 {
+		status = logtext.Warning
+	}
+	row := logtext.Row{Status: status, Cells: []string{"paved policy: " + verdict + ":", fmt.Sprintf("%d components, %d denied, %d warnings, %d excused",
+		rep.Components, rep.Count(policy.Deny), rep.Count(policy.Warn), rep.Count(policy.Excused))}}
+	return b.String(), []Report{{Rows: []logtext.Row{row}}}
 }
 
 // noticeLine is one finding on one line, for logs and CI annotations.
@@ -466,7 +472,7 @@ func scanForPolicy(ctx context.Context, env Env, source, out string) ([]byte, st
 	s, err := sbom.Generate(ctx, source, sbom.Options{
 		ConfineTo:   confineTo,
 		Credentials: sbom.Credentials{Keychain: env.keychain()},
-		Progress:    env.log(), Bar: isTerminal(env.log()), Now: env.Now,
+		Progress:    env.log(), Bar: env.terminal(), Now: env.Now,
 	})
 	if err != nil {
 		return nil, "", err

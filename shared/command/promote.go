@@ -147,7 +147,22 @@ func runPromote(ctx context.Context, env Env, o promoteOptions) (*Result, error)
 			"attestation-path": attPath, "tags": strings.Join(res.Tagged, "\n"),
 		},
 		Summary: promoteSummary(res, verified, o.Environment, attPath, signed),
+		Reports: []Report{promoteText(res, verified, attPath, signed)},
 	}, nil
+}
+
+// promoteText is the result for a terminal: a ✓ row per step of the
+// promotion, in the order they happened.
+func promoteText(res *promote.Result, ver promote.Verification, attPath string, signed promotionSigned) Report {
+	r := Report{Title: fmt.Sprintf("paved promote: %s promoted to %s", shortDigest(res.Digest), res.Destination)}
+	ok := func(cells ...string) { r.Rows = append(r.Rows, logtext.Row{Status: logtext.OK, Cells: cells}) }
+	ok("verified", ver.PredicateType+" signed by "+ver.Signer)
+	ok("copied", fmt.Sprintf("%d manifest(s), %d referrer(s), %d blob(s), proved identical", len(res.Manifests), len(res.Referrers), res.Blobs))
+	if len(res.Tagged) > 0 {
+		ok("tagged", strings.Join(res.Tagged, ", "))
+	}
+	ok("attested", attPath+" signed by "+signed.signer)
+	return r
 }
 
 // promotePolicy reads the verification policy and the identities it accepts.
@@ -453,9 +468,18 @@ func promoteFile(ctx context.Context, env Env, o promoteOptions, path string, ds
 	fmt.Fprintf(&b, "- verified: %s signed by %s (%s), trust: %s\n", logtext.Code(ver.PredicateType), logtext.Code(ver.Signer), logtext.Cell(ver.Attestation), logtext.Cell(ver.TrustedRoot))
 	fmt.Fprintf(&b, "- promotion attestation: %s (%d bytes) signed by %s, uploaded beside the file: %s\n", logtext.Code(attPath), signed.size, logtext.Code(signed.signer), logtext.Cell(attRes.URL))
 	fmt.Fprintf(&b, "\nVerify the promotion:\n\n```sh\n%s\n```\n", verifyCommandLine(f.Digest, attPath, verify.SignerRule(signed.signer, signed.issuer, signed.source), promote.PredicateType, signed.trust))
+	text := Report{Title: fmt.Sprintf("paved promote: %s (%s) promoted to %s", name, shortDigest(f.Digest), up.Name())}
+	for _, cells := range [][]string{
+		{"verified", ver.PredicateType + " signed by " + ver.Signer},
+		{"uploaded", res.URL + ": " + state},
+		{"attested", attPath + " signed by " + signed.signer + ", uploaded to " + attRes.URL},
+	} {
+		text.Rows = append(text.Rows, logtext.Row{Status: logtext.OK, Cells: cells})
+	}
 	return &Result{
 		Outputs: map[string]string{"digest": f.Digest, "destination": dst.String(), "file-url": res.URL, "attestation-path": attPath},
 		Summary: b.String(),
+		Reports: []Report{text},
 	}, nil
 }
 

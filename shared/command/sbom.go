@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"golang.org/x/term"
 
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/fail"
@@ -31,8 +29,8 @@ func Sbom() *Command {
 		Args:      "[DIR|FILE|IMAGE]",
 		ArgsInput: "source",
 		Inputs: append([]Input{
-			{Name: "source", Default: ".", Usage: "what to scan: a directory, a file or archive, an OCI layout, a docker-archive tarball or an image reference (registry host included)"},
-			{Name: "source-type", Default: string(sbom.Auto), Usage: "auto, dir, file, oci-layout, docker-archive or registry"},
+			{Name: "source", Default: ".", Usage: "what to scan: a directory, a file or archive, an OCI layout, a docker-archive tarball or an image reference (registry host included: read from the local Docker or containerd daemon when one runs, else pulled from the registry; docker:IMAGE or containerd:IMAGE reads that daemon only, registry:IMAGE pulls only)"},
+			{Name: "source-type", Default: string(sbom.Auto), Usage: "auto, dir, file, oci-layout, docker-archive, registry (pull, never a daemon) or daemon (the local Docker or containerd daemon only)"},
 			{Name: "format", List: true, Default: "spdx-json,cyclonedx-json", Usage: "SBOM formats to write from one scan, as syft and anchore/sbom-action name them: spdx-json, cyclonedx-json, spdx (SPDX tag-value), cyclonedx (CycloneDX XML), syft-json"},
 			{Name: "output-file", Usage: "with one format: the exact path the SBOM is written to, as in anchore/sbom-action (default OUTPUT-DIR/NAME.EXT)"},
 			{Name: "output-dir", Default: ".", Usage: "directory the SBOMs (NAME.spdx.json, NAME.cdx.json, NAME.spdx, NAME.cdx.xml, NAME.syft.json) and bundles are written to"},
@@ -175,8 +173,9 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 		Network:          o.Network,
 		Credentials:      sbom.Credentials{Username: o.RegistryUsername, Password: o.RegistryPassword, Keychain: env.keychain()},
 		Platform:         o.Platform,
+		Daemons:          sbom.DetectDaemons(env.Getenv, nil),
 		Progress:         env.log(),
-		Bar:              isTerminal(env.log()),
+		Bar:              env.terminal(),
 		Now:              env.Now,
 	}
 	s, err := sbom.Generate(ctx, input, opts)
@@ -187,7 +186,7 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 	subjects := explicit
 	if attest && len(subjects) == 0 {
 		if s.Source.Digest == "" {
-			return nil, fail.Configf("--attest on a directory needs --subject-path or --subject-digest: name the artifacts the SBOM describes (a directory has no digest of its own)")
+			return nil, fail.Configf("--attest on a %s needs --subject-path or --subject-digest: name the artifacts the SBOM describes (a directory has no digest of its own, and a daemon's image ID is not the registry's manifest digest)", s.Source.Type)
 		}
 		subjects = []subject.Subject{{Name: s.Source.Name, Digest: map[string]string{"sha256": strings.TrimPrefix(s.Source.Digest, "sha256:")}}}
 	}
@@ -238,17 +237,21 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 		}
 	}
 	outputs["sbom-paths"] = strings.Join(all, "\n")
-	pkgs := s.Packages()
-	outputs["components"] = strconv.Itoa(len(pkgs))
+	count := s.Count()
+	outputs["components"] = strconv.Itoa(count)
 
 	var notices, bundles, attestLines, commands []string
+	text := Report{Title: sbomTitle(s)}
+	for _, d := range docs {
+		text.Rows = append(text.Rows, logtext.Row{Status: logtext.OK, Cells: []string{d.Path, string(d.Format)}})
+	}
 	if attest {
 		sg, err := newSigning(ctx, env, o.signingOptions)
 		if err != nil {
 			return nil, cleanup(err)
 		}
 		for _, d := range docs {
-			predType, pred, inline, err := sbomPredicate(d, len(pkgs), limit, env.now())
+			predType, pred, inline, err := sbomPredicate(d, count, limit, env.now())
 			if err != nil {
 				return nil, cleanup(err)
 			}
@@ -268,6 +271,7 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 				notices = append(notices, fmt.Sprintf("paved sbom: %s attested %s", d.Path, how))
 			}
 			attestLines = append(attestLines, fmt.Sprintf("| %s | %s | %s |", logtext.Code(bundlePath), logtext.Code(predType), logtext.Cell(how)))
+			text.Rows = append(text.Rows, logtext.Row{Status: logtext.OK, Cells: []string{bundlePath, "attestation, SBOM " + strings.SplitN(how, " (", 2)[0]}})
 			commands = append(commands, sg.verifyCommand(subjects[0], bundlePath, predType))
 		}
 		outputs["bundle-paths"] = strings.Join(bundles, "\n")
@@ -297,7 +301,10 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 	for _, d := range docs {
 		paths = append(paths, logtext.Code(d.Path))
 	}
-	return &Result{Outputs: outputs, Summary: sbomSummary(s, paths, subjects, attestLines, commands), Notices: notices}, nil
+	if len(commands) > 0 {
+		text.Lines = append(text.Lines, "verify with:", "  "+commands[0])
+	}
+	return &Result{Outputs: outputs, Summary: sbomSummary(s, paths, subjects, attestLines, commands), Reports: []Report{text}, Notices: notices}, nil
 }
 
 // sbomPredicate attests a written SBOM: inline when it fits the limit (read
@@ -497,19 +504,30 @@ func sbomSummary(s *sbom.SBOM, paths []string, subjects []subject.Subject, attes
 	return b.String()
 }
 
+// sbomTitle is the headline for a terminal: what was scanned and what it holds.
+func sbomTitle(s *sbom.SBOM) string {
+	eco := s.Ecosystems()
+	keys := make([]string, 0, len(eco))
+	total := 0
+	for k, n := range eco {
+		keys = append(keys, k)
+		total += n
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, eco[k]))
+	}
+	t := fmt.Sprintf("paved sbom: %s %s%s: %d components", s.Source.Type, s.Source.Name, digestNote(s.Source.Digest), total)
+	if len(parts) > 0 {
+		t += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return t
+}
+
 func digestNote(d string) string {
 	if d == "" {
 		return ""
 	}
 	return " (" + d + ")"
-}
-
-// isTerminal reports whether w is a terminal (an interactive run, where a
-// progress bar can be redrawn in place) rather than a CI log or a file.
-func isTerminal(w io.Writer) bool {
-	if t, ok := w.(interface{ Terminal() bool }); ok {
-		return t.Terminal()
-	}
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }

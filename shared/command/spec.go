@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/paved-dev/paved/shared/logtext"
 )
 
 // Input is one declared input of a command.
@@ -187,9 +189,12 @@ type Result struct {
 	Outputs map[string]string
 	// Summary is Markdown for a step summary or job log.
 	Summary string
-	// Text is the plain-text counterpart of Summary for a person at a
-	// terminal: a plain shell prints it instead of the Markdown ("" = print
-	// the Summary). It never repeats what Annotations already print.
+	// Reports are the plain-text counterpart of Summary for a person at a
+	// terminal: a plain shell (or --output text) prints them instead of the
+	// Markdown, which only goes to CI summaries.
+	Reports []Report
+	// Text follows the Reports on a terminal. It never repeats what
+	// Annotations already print.
 	Text string
 	// Notices are one-line messages worth showing in any log.
 	Notices []string
@@ -202,6 +207,15 @@ type Result struct {
 	// DocumentOnly keeps a plain shell's standard output for Document even
 	// when it is empty, as gh prints no JSON when verification fails.
 	DocumentOnly bool
+}
+
+// Report is one short human result: a headline, a ✓/✗ row per artifact (or
+// file, or step), aligned as a compact table, and a few lines after them.
+// Names are made one line when printed (logtext.Table); Lines must already be.
+type Report struct {
+	Title string
+	Rows  []logtext.Row
+	Lines []string
 }
 
 // Level ranks an annotation.
@@ -318,8 +332,24 @@ func SplitList(s string) []string {
 // All is every command Paved has, by name.
 func All() []*Command {
 	cmds := []*Command{Attest(), SignBundle(), VerifyBundle(), Verify(), Policy(), Sbom(), Promote(), SupplyChain()}
+	for _, c := range cmds {
+		c.Inputs = append(c.Inputs, outputInput)
+	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	return cmds
+}
+
+// Output modes: what a command prints for a person (--output).
+const (
+	outputAuto     = "auto"
+	outputText     = "text"
+	outputMarkdown = "markdown"
+)
+
+// outputInput is the --output every command takes.
+var outputInput = Input{
+	Name: "output", CLIOnly: true, Default: outputAuto, Options: []string{outputAuto, outputText, outputMarkdown},
+	Usage: "what is printed for a person: text (a ✓/✗ line per artifact, coloured on a terminal unless NO_COLOR is set or TERM=dumb), markdown (the step summary), or auto: text in a plain shell, markdown only to the CI summary in CI",
 }
 
 // Find returns the command called name.

@@ -120,7 +120,7 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Text: res.Text, Notices: res.Notices, Annotations: res.Annotations}
+	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Reports: res.Reports, Text: res.Text, Notices: res.Notices, Annotations: res.Annotations}
 	if doSBOM {
 		var so sbomOptions
 		bindOptions(sv, &so)
@@ -172,24 +172,15 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 }
 
 func (r *Result) merge(o *Result) {
+	r.Reports = append(r.Reports, o.Reports...)
 	if o.Text != "" {
-		r.Text = strings.TrimLeft(strings.TrimRight(r.text(), "\n")+"\n", "\n") + o.Text
-	} else if o.Summary != "" && r.Text != "" {
-		r.Text = strings.TrimRight(r.Text, "\n") + "\n\n" + o.Summary
+		r.Text = strings.TrimLeft(strings.TrimRight(r.Text, "\n")+"\n", "\n") + o.Text
 	}
 	if o.Summary != "" {
 		r.Summary = strings.TrimRight(r.Summary, "\n") + "\n\n" + o.Summary
 	}
 	r.Notices = append(r.Notices, o.Notices...)
 	r.Annotations = append(r.Annotations, o.Annotations...)
-}
-
-// text is what a terminal shows of r: its Text, or else its Summary.
-func (r *Result) text() string {
-	if r.Text != "" {
-		return r.Text
-	}
-	return r.Summary
 }
 
 // subValuesWith binds the inputs a sub-command shares with supply-chain by

@@ -346,6 +346,7 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 	res := &Result{
 		Outputs: map[string]string{"verified": fmt.Sprint(rep.Verified), "artifacts": strings.Join(verifiedLines, "\n")},
 		Summary: verifySummary(rep, roots),
+		Reports: []Report{verifyText(rep, roots)},
 		Notices: notices,
 	}
 	switch {
@@ -377,7 +378,7 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 				failed++
 			}
 		}
-		return res, fail.Verificationf("%d of %d artifact(s) have no attestation that verifies under the policy; see the summary for expected vs found", failed, len(rep.Artifacts))
+		return res, fail.Verificationf("%d of %d artifact(s) have no attestation that verifies under the policy; the report above (the step summary in CI) says what was expected and what was found", failed, len(rep.Artifacts))
 	}
 	if kit != "" && !readKit {
 		if err := writeKit(kit, outcomes, roots, pol); err != nil {
@@ -707,6 +708,52 @@ func verifySummary(rep verifyReport, roots []verify.Root) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", logtext.Code(a.Name), logtext.Code(shortDigest(a.Digest)), verdict, logtext.Cell(signer), logtext.Cell(source), why)
 	}
 	return b.String()
+}
+
+// verifyText is the verdict for a terminal: a ✓/✗ row per artifact with
+// its signer or why it was refused, and the policy it was held to.
+func verifyText(rep verifyReport, roots []verify.Root) Report {
+	r := Report{Title: "paved verify: every artifact proved its history"}
+	failed := 0
+	for _, a := range rep.Artifacts {
+		if a.Verified {
+			signer := ""
+			if a.Signer != nil {
+				signer = "signed by " + a.Signer.Identity
+			}
+			r.Rows = append(r.Rows, logtext.Row{Status: logtext.OK, Cells: []string{a.Name, shortDigest(a.Digest), signer}})
+			continue
+		}
+		failed++
+		why := "refused"
+		if len(a.Failures) > 0 {
+			f := a.Failures[0]
+			why = f.Reason
+			if f.Source != "" {
+				why = filepath.Base(f.Source) + ": " + why
+			}
+			if len(a.Failures) > 1 {
+				why += fmt.Sprintf(" (and %d more bundle(s) refused)", len(a.Failures)-1)
+			}
+		}
+		r.Rows = append(r.Rows, logtext.Row{Status: logtext.Failed, Cells: []string{a.Name, shortDigest(a.Digest), why}})
+	}
+	if failed > 0 {
+		r.Title = fmt.Sprintf("paved verify: refused: %d of %d artifact(s) cannot prove their history", failed, len(rep.Artifacts))
+		var who, names []string
+		for _, rule := range rep.Policy.Identities {
+			id, _ := rule.Identity()
+			who = append(who, id.String())
+		}
+		if len(who) == 0 {
+			who = []string{"anyone (unsafe)"}
+		}
+		for _, root := range roots {
+			names = append(names, root.Name)
+		}
+		r.Lines = append(r.Lines, logtext.Line(fmt.Sprintf("policy: predicate type %s; accepted signers: %s; trusted roots: %s", rep.Policy.PredicateType, strings.Join(who, ", "), strings.Join(names, ", "))))
+	}
+	return r
 }
 
 func shortDigest(d string) string {

@@ -119,7 +119,7 @@ func TestVerifyCustomTrustedRootJSONLines(t *testing.T) {
 			args[i+1] = compactRoot(t, stranger)
 		}
 	}
-	code, _, stderr := pavedRun(t, args...)
+	code, _, stderr := pavedRun(t, append(args, "--output", "markdown")...)
 	if code != 0 || !strings.Contains(stderr, "jsonl#2") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
