@@ -164,14 +164,14 @@ func checkTemplate(t *testing.T, cmd *command.Command) {
 	if err := dec.Decode(&jobs); err != nil && !errors.Is(err, io.EOF) {
 		t.Fatal(err)
 	}
-	job, ok := jobs["paved-"+cmd.Name+"$[[ inputs.job-suffix ]]"]
+	job, ok := jobs[glci.JobKey(cmd)]
 	if !ok {
-		t.Fatalf("no paved-%s$[[ inputs.job-suffix ]] job in %v", cmd.Name, jobs)
+		t.Fatalf("no %s job in %v", glci.JobKey(cmd), jobs)
 	}
-	if len(header.Spec.Inputs) != len(cmd.GitLabInputs())+len(glci.PackagingInputs) {
-		t.Errorf("%d inputs, want %d command inputs and %d packaging inputs", len(header.Spec.Inputs), len(cmd.GitLabInputs()), len(glci.PackagingInputs))
+	if len(header.Spec.Inputs) != len(cmd.GitLabInputs())+len(glci.InputsOf(cmd)) {
+		t.Errorf("%d inputs, want %d command inputs and %d packaging inputs", len(header.Spec.Inputs), len(cmd.GitLabInputs()), len(glci.InputsOf(cmd)))
 	}
-	for _, name := range glci.PackagingInputs {
+	for _, name := range glci.InputsOf(cmd) {
 		if _, ok := header.Spec.Inputs[name]; !ok {
 			t.Errorf("packaging input %s missing", name)
 		}
@@ -207,6 +207,12 @@ func checkTemplate(t *testing.T, cmd *command.Command) {
 			continue
 		}
 		wantDefault := any(in.Default)
+		if in.Name == cmd.CI.CacheInput && in.Default == "" {
+			wantDefault = glci.DefaultCacheDir
+		}
+		if d, ok := cmd.CI.GitLabDefaults[in.Name]; ok {
+			wantDefault = d
+		}
 		if in.Bool {
 			wantDefault = in.Default == "true"
 		}
@@ -236,7 +242,7 @@ func TestReadmeShowsHelp(t *testing.T) {
 // TestGeneratedPackagingIsFresh fails when action.yml files or templates were
 // edited by hand or not regenerated after a declaration changed.
 func TestGeneratedPackagingIsFresh(t *testing.T) {
-	out, err := exec.Command("go", "run", "./test/cmd/paved-gen", "-check").CombinedOutput()
+	out, err := exec.Command("go", "run", "./tools/paved-gen", "-check").CombinedOutput()
 	if err != nil {
 		t.Fatalf("generated packaging is stale (run go generate): %v\n%s", err, out)
 	}

@@ -88,7 +88,7 @@ SH
   # The upload-artifact stand-in of the e2e tests requires this client library.
   ln -sfn "$dest/node_modules/@actions/artifact" "$bin/actions-artifact"
 fi
-# A static busybox gives the Paved image its /bin/sh (test/cmd/paved-image).
+# A static busybox gives the Paved image its /bin/sh (tools/paved-image).
 if selected busybox && [ ! -x /bin/busybox ]; then
   echo "installing busybox-static (the Paved image's shell)..." >&2
   if [ "$(id -u)" = 0 ]; then

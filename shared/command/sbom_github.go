@@ -25,34 +25,6 @@ func sbomGitHubInputs() []Input {
 	}
 }
 
-// githubDefaults resolves --github-api-url and --github-token: the inputs,
-// else the GitHub Actions job's own (GITHUB_API_URL, GITHUB_TOKEN), else the
-// API of the run's server, or github.com's. The token is masked.
-func githubDefaults(env Env, v Values) (api, token string) {
-	gh, _ := env.Platform.(GitHubEnv)
-	token, api = v.String("github-token"), v.String("github-api-url")
-	if token == "" && gh != nil {
-		token = gh.GitHubToken()
-	}
-	if token != "" && env.Platform != nil {
-		env.Platform.Mask(token)
-	}
-	if api == "" && gh != nil {
-		api = gh.GitHubAPIURL()
-	}
-	if api == "" {
-		server := ""
-		if env.Platform != nil {
-			server = env.Platform.Run().ServerURL
-		}
-		if gh == nil || server == "" {
-			server = "https://github.com"
-		}
-		api = apiFromServer(server)
-	}
-	return api, token
-}
-
 // sbomGitHub is the GitHub side of one `paved sbom`: release assets and a
 // dependency snapshot, built before the scan so that a missing token or
 // repository fails first.
@@ -64,19 +36,28 @@ type sbomGitHub struct {
 	ref     string
 }
 
-func newSbomGitHub(env Env, v Values) (*sbomGitHub, error) {
+// sbomGitHubOptions are the sbomGitHubInputs.
+type sbomGitHubOptions struct {
+	UploadReleaseAssets bool   `input:"upload-release-assets"`
+	DependencySnapshot  bool   `input:"dependency-snapshot"`
+	GitHubToken         string `input:"github-token"`
+	GitHubAPIURL        string `input:"github-api-url"`
+}
+
+func newSbomGitHub(env Env, o sbomGitHubOptions) (*sbomGitHub, error) {
 	g := &sbomGitHub{}
 	ev, _ := env.Platform.(GitHubEvent)
 	tag := ""
-	if ev != nil && v.Bool("upload-release-assets") {
+	if ev != nil && o.UploadReleaseAssets {
 		tag = ev.ReleaseTag()
 	}
-	snap := v.Bool("dependency-snapshot")
+	snap := o.DependencySnapshot
 	if tag == "" && !snap {
 		return g, nil
 	}
 	run := env.Platform.Run()
-	api, token := githubDefaults(env, v)
+	ep := githubEndpoints(env, "", o.GitHubAPIURL, o.GitHubToken)
+	api, token := ep.APIURL, ep.Token
 	if tag != "" {
 		r, err := promote.NewGitHubRelease(run.ProjectPath, tag, promote.GitHubReleaseOptions{APIURL: api, Token: token, Transport: env.Transport, Retry: env.Retry})
 		if err != nil {

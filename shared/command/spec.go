@@ -6,10 +6,13 @@ package command
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/paved-dev/paved/shared/logtext"
 )
 
 // Input is one declared input of a command.
@@ -62,7 +65,7 @@ func (in Input) Check(value string) error {
 
 // EnvName is the environment variable that sets the input anywhere: PAVED_NAME.
 func (in Input) EnvName() string {
-	return "PAVED_" + strings.ToUpper(strings.ReplaceAll(in.Name, "-", "_"))
+	return "PAVED_" + upperSnake(in.Name)
 }
 
 // Output is one declared output of a command.
@@ -71,10 +74,17 @@ type Output struct {
 	Usage string
 }
 
-// EnvName is the dotenv key of the output for GitLab: PAVED_NAME.
-func (o Output) EnvName() string {
-	return "PAVED_" + strings.ToUpper(strings.ReplaceAll(o.Name, "-", "_"))
+// OutputEnv is the dotenv key of the output called name for GitLab:
+// PAVED_<COMMAND>_<NAME>, e.g. PAVED_POLICY_VERDICT. The command's name keeps
+// it apart from the PAVED_<INPUT> variables that set inputs: a job that needs
+// an earlier Paved job gets that job's dotenv variables with precedence over
+// its own, so an output named like an input would silently set it
+// (TestOutputsNeverSetInputs holds every declared pair apart).
+func (c *Command) OutputEnv(name string) string {
+	return "PAVED_" + upperSnake(c.Name) + "_" + upperSnake(name)
 }
+
+func upperSnake(s string) string { return strings.ToUpper(strings.ReplaceAll(s, "-", "_")) }
 
 // Command is a declared command and the function that runs it.
 type Command struct {
@@ -93,6 +103,10 @@ type Command struct {
 	CI CI
 	// Run executes the command.
 	Run func(ctx context.Context, env Env, v Values) (*Result, error)
+
+	// options is the type of the typed options Run binds its inputs to
+	// (nil for a command whose run reads Values).
+	options reflect.Type
 }
 
 // Input returns the declared input called name.
@@ -146,6 +160,14 @@ type CI struct {
 	// WorkflowArtifact, when set, makes the GitHub action upload the files
 	// the command wrote as a workflow artifact, as anchore/sbom-action does.
 	WorkflowArtifact *WorkflowArtifact
+	// CacheInput names the input holding the directory the command keeps
+	// data in between runs (OSV indexes, online answers): a GitLab component
+	// defaults it to a directory in the project and caches it ("" = none).
+	CacheInput string
+	// GitLabDefaults are input defaults of the GitLab component that differ
+	// from the CLI's and the action's, by input name: files only GitLab reads
+	// are written by default there and nowhere else.
+	GitLabDefaults map[string]string
 }
 
 // WorkflowArtifact describes the workflow artifact a GitHub action uploads
@@ -167,9 +189,12 @@ type Result struct {
 	Outputs map[string]string
 	// Summary is Markdown for a step summary or job log.
 	Summary string
-	// Text is the plain-text counterpart of Summary for a person at a
-	// terminal: a plain shell prints it instead of the Markdown ("" = print
-	// the Summary). It never repeats what Annotations already print.
+	// Reports are the plain-text counterpart of Summary for a person at a
+	// terminal: a plain shell (or --output text) prints them instead of the
+	// Markdown, which only goes to CI summaries.
+	Reports []Report
+	// Text follows the Reports on a terminal. It never repeats what
+	// Annotations already print.
 	Text string
 	// Notices are one-line messages worth showing in any log.
 	Notices []string
@@ -182,6 +207,15 @@ type Result struct {
 	// DocumentOnly keeps a plain shell's standard output for Document even
 	// when it is empty, as gh prints no JSON when verification fails.
 	DocumentOnly bool
+}
+
+// Report is one short human result: a headline, a ✓/✗ row per artifact (or
+// file, or step), aligned as a compact table, and a few lines after them.
+// Names are made one line when printed (logtext.Table); Lines must already be.
+type Report struct {
+	Title string
+	Rows  []logtext.Row
+	Lines []string
 }
 
 // Level ranks an annotation.
@@ -233,21 +267,37 @@ func NewValues(cmd *Command, m map[string][]string) (Values, error) {
 	return v, nil
 }
 
+// input is the declared input called name. Reading an input the command does
+// not declare is a programming error, not a user's: it panics, naming the
+// command and the input, so that the test that runs the look-up (and the
+// static check in lookup_test.go) fails instead of the read silently giving "".
+func (v Values) input(name string) Input {
+	if v.cmd == nil {
+		panic(fmt.Sprintf("paved: input %q read from unbound values", name))
+	}
+	in, ok := v.cmd.Input(name)
+	if !ok {
+		panic(fmt.Sprintf("paved %s: input %q is read but not declared; declare it in the command's Inputs", v.cmd.Name, name))
+	}
+	return in
+}
+
 // String returns the single value of an input, or its default.
 func (v Values) String(name string) string {
+	in := v.input(name)
 	if vals := v.m[name]; len(vals) > 0 {
 		return vals[len(vals)-1]
 	}
-	in, _ := v.cmd.Input(name)
 	return in.Default
 }
 
 // List returns every value of a list input, or its default's values.
 func (v Values) List(name string) []string {
+	in := v.input(name)
 	if vals := v.m[name]; len(vals) > 0 {
 		return vals
 	}
-	if in, ok := v.cmd.Input(name); ok && in.Default != "" {
+	if in.Default != "" {
 		return SplitList(in.Default)
 	}
 	return nil
@@ -260,7 +310,10 @@ func (v Values) Bool(name string) bool {
 }
 
 // Set reports whether any source set the input.
-func (v Values) Set(name string) bool { return len(v.m[name]) > 0 }
+func (v Values) Set(name string) bool {
+	v.input(name)
+	return len(v.m[name]) > 0
+}
 
 // SplitList splits a CI input holding several values: one per line, or comma
 // separated, blank entries dropped.
@@ -279,8 +332,24 @@ func SplitList(s string) []string {
 // All is every command Paved has, by name.
 func All() []*Command {
 	cmds := []*Command{Attest(), SignBundle(), VerifyBundle(), Verify(), Policy(), Sbom(), Promote(), SupplyChain()}
+	for _, c := range cmds {
+		c.Inputs = append(c.Inputs, outputInput)
+	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	return cmds
+}
+
+// Output modes: what a command prints for a person (--output).
+const (
+	outputAuto     = "auto"
+	outputText     = "text"
+	outputMarkdown = "markdown"
+)
+
+// outputInput is the --output every command takes.
+var outputInput = Input{
+	Name: "output", CLIOnly: true, Default: outputAuto, Options: []string{outputAuto, outputText, outputMarkdown},
+	Usage: "what is printed for a person: text (a ✓/✗ line per artifact, coloured on a terminal unless NO_COLOR is set or TERM=dumb), markdown (the step summary), or auto: text in a plain shell, markdown only to the CI summary in CI",
 }
 
 // Find returns the command called name.
