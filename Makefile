@@ -92,5 +92,5 @@ demo: build
 bench: tools build
 	tools/install.sh syft osv-scanner
 	PATH="$(PAVED_TOOLS_BIN):$$PATH" go run ./test/cmd/paved-bench
-	PATH="$(PAVED_TOOLS_BIN):$$PATH" go run ./test/cmd/paved-sbom-bench
+	PATH="$(PAVED_TOOLS_BIN):$$PATH" go run ./test/cmd/paved-sbom-bench -json bench.json
 	go run ./test/cmd/paved-policy-bench

@@ -37,13 +37,13 @@ type Env struct {
 	Files *workspace.Workspace
 	// TUFCacheDir caches public-good trust metadata ("" = sigstore-go default).
 	TUFCacheDir string
-	// Getenv reads the process environment (nil: an empty one), for what
-	// lives outside any input: the local image daemons' addresses.
-	Getenv func(string) string
 	// Terminal reports whether a writer is a terminal, where a progress bar
 	// is redrawn in place (default logtext.IsTerminal, which a logtext.Writer
 	// made with Options.Terminal answers, so tests can fake a terminal).
 	Terminal func(io.Writer) bool
+	// Getenv reads the process environment (nil: an empty one), for what
+	// lives outside any input: the local image daemons' addresses.
+	Getenv func(string) string
 
 	// shared is the signer of an enclosing command (paved supply-chain), so
 	// one run signs everything with one certificate.

@@ -237,8 +237,8 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 		}
 	}
 	outputs["sbom-paths"] = strings.Join(all, "\n")
-	pkgs := s.Packages()
-	outputs["components"] = strconv.Itoa(len(pkgs))
+	count := s.Count()
+	outputs["components"] = strconv.Itoa(count)
 
 	var notices, bundles, attestLines, commands []string
 	text := Report{Title: sbomTitle(s)}
@@ -251,7 +251,7 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 			return nil, cleanup(err)
 		}
 		for _, d := range docs {
-			predType, pred, inline, err := sbomPredicate(d, len(pkgs), limit, env.now())
+			predType, pred, inline, err := sbomPredicate(d, count, limit, env.now())
 			if err != nil {
 				return nil, cleanup(err)
 			}
