@@ -92,6 +92,8 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 		m := map[string][]string{
 			"source": {v.String("sbom-source")}, "attest": {"true"},
 			"subject-path": v.List("subject-path"), "subject-digest": v.List("subject-digest"),
+			// The all-in-one step attests; publishing SBOMs elsewhere is actions/sbom's.
+			"upload-release-assets": {"false"}, "dependency-snapshot": {"false"},
 		}
 		if sv, err = subValuesWith(Sbom(), v, m); err != nil {
 			return nil, err
