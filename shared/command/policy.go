@@ -250,7 +250,7 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		shown = "FAILED (warn mode: not enforced)"
 	}
 	res.Summary = boundedSummary(rep, shown)
-	res.Text, res.Reports = policyText(rep, shown, mode, outputs)
+	res.Reports = policyText(rep, shown, mode, outputs)
 	if vsaCommand != "" {
 		res.Summary += fmt.Sprintf("\nVerification summary attestation: %s. Verify it:\n\n```sh\n%s\n```\n", logtext.Code(v.String("bundle-path")), vsaCommand)
 		res.Reports = append(res.Reports, Report{Lines: []string{"verification summary attestation: " + logtext.Line(v.String("bundle-path")) + "; verify it with:", "  " + vsaCommand}})
@@ -282,7 +282,7 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 // annotations already printed one per line: where the reports are, and the
 // verdict as a ✓ (or ! when not enforced) row unless the run fails, whose
 // error is then the one verdict line.
-func policyText(rep *policy.Report, verdict, mode string, outputs map[string]string) (string, []Report) {
+func policyText(rep *policy.Report, verdict, mode string, outputs map[string]string) []Report {
 	var out []Report
 	var reports []string
 	for _, k := range []string{"sarif", "junit", "json"} {
@@ -294,7 +294,7 @@ func policyText(rep *policy.Report, verdict, mode string, outputs map[string]str
 		out = append(out, Report{Lines: []string{"reports: " + logtext.Line(strings.Join(reports, ", "))}})
 	}
 	if rep.Denied && mode == "enforce" {
-		return "", out
+		return out
 	}
 	status := logtext.OK
 	if rep.Denied || rep.Count(policy.Warn) > 0 {
@@ -302,7 +302,7 @@ func policyText(rep *policy.Report, verdict, mode string, outputs map[string]str
 	}
 	line := fmt.Sprintf("paved policy: %s: %d components, %d denied, %d warnings, %d excused",
 		verdict, rep.Components, rep.Count(policy.Deny), rep.Count(policy.Warn), rep.Count(policy.Excused))
-	return "", append(out, Report{Rows: []logtext.Row{{Status: status, Cells: []string{line}}}})
+	return append(out, Report{Rows: []logtext.Row{{Status: status, Cells: []string{line}}}})
 }
 
 // noticeLine is one finding on one line, for logs and CI annotations.
