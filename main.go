@@ -17,7 +17,7 @@ import (
 	"github.com/paved-dev/paved/shared/logtext"
 )
 
-//go:generate go run ./test/cmd/paved-gen
+//go:generate go run ./tools/paved-gen
 
 func main() {
 	sigs := make(chan os.Signal, 2)

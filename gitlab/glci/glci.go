@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/ci"
 	"github.com/paved-dev/paved/shared/command"
 	"github.com/paved-dev/paved/shared/identity"
@@ -107,7 +108,8 @@ func (d *Door) DotenvPath() string {
 	return "paved.env"
 }
 
-// WriteOutputs implements command.Door: a dotenv report (PAVED_<NAME>=value;
+// WriteOutputs implements command.Door: a dotenv report
+// (PAVED_<COMMAND>_<NAME>=value, see command.OutputEnv;
 // GitLab's dotenv takes one line per variable, so line breaks become commas) and
 // the same lines in the job log.
 func (d *Door) WriteOutputs(cmd *command.Command, outputs map[string]string) error {
@@ -118,11 +120,11 @@ func (d *Door) WriteOutputs(cmd *command.Command, outputs map[string]string) err
 	sort.Strings(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		name := command.Output{Name: k}.EnvName()
+		name := cmd.OutputEnv(k)
 		v := logtext.Dotenv(outputs[k])
 		fmt.Fprintf(&b, "%s=%s\n", name, v)
 	}
-	if err := command.WriteFileAtomic(d.DotenvPath(), []byte(b.String()), 0o644); err != nil {
+	if err := atomicfile.WriteFile(d.DotenvPath(), []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("writing dotenv report %s: %w", d.DotenvPath(), err)
 	}
 	_, err := io.WriteString(d.stdout, b.String())

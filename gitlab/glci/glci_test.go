@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paved-dev/paved/gitlab/glci"
+	"github.com/paved-dev/paved/shared/command"
 )
 
 func TestDotenvAndRun(t *testing.T) {
@@ -19,14 +20,14 @@ func TestDotenvAndRun(t *testing.T) {
 	}
 	var stdout bytes.Buffer
 	d := glci.New(glci.Options{Getenv: func(k string) string { return vars[k] }, Stdout: &stdout, Stderr: &stdout, Now: func() time.Time { return time.Unix(100, 0) }})
-	if err := d.WriteOutputs(nil, map[string]string{"bundle-path": "a.sigstore.json", "subjects": "sha256:aa a\nsha256:bb b\n"}); err != nil {
+	if err := d.WriteOutputs(command.Attest(), map[string]string{"bundle-path": "a.sigstore.json", "subjects": "sha256:aa a\nsha256:bb b\n"}); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(vars["PAVED_DOTENV"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(raw) != "PAVED_BUNDLE_PATH=a.sigstore.json\nPAVED_SUBJECTS=sha256:aa a,sha256:bb b\n" {
+	if string(raw) != "PAVED_ATTEST_BUNDLE_PATH=a.sigstore.json\nPAVED_ATTEST_SUBJECTS=sha256:aa a,sha256:bb b\n" {
 		t.Fatalf("dotenv %q", raw)
 	}
 	run := d.Run()

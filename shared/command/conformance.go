@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/bounded"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
@@ -59,7 +60,7 @@ func runSignBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	token, err := idToken(ctx, env, v)
+	token, err := idToken(ctx, env, v.String("identity-token"), "")
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +82,7 @@ func runSignBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteFileAtomic(v.String("bundle"), out, 0o644); err != nil {
+	if err := atomicfile.WriteFile(v.String("bundle"), out, 0o644); err != nil {
 		return nil, fail.Configf("writing bundle: %w", err)
 	}
 	return &Result{Outputs: map[string]string{"bundle-path": v.String("bundle")}}, nil

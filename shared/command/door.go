@@ -2,11 +2,9 @@ package command
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -43,6 +41,9 @@ type Env struct {
 	// is redrawn in place (default logtext.IsTerminal, which a logtext.Writer
 	// made with Options.Terminal answers, so tests can fake a terminal).
 	Terminal func(io.Writer) bool
+	// Getenv reads the process environment (nil: an empty one), for what
+	// lives outside any input: the local image daemons' addresses.
+	Getenv func(string) string
 
 	// shared is the signer of an enclosing command (paved supply-chain), so
 	// one run signs everything with one certificate.
@@ -126,7 +127,7 @@ func Main(ctx context.Context, door Door, args []string, getenv func(string) str
 		door.ReportError(cmd, err)
 		return fail.Config.ExitCode()
 	}
-	env := Env{Platform: door, Workspace: door.Workspace()}
+	env := Env{Platform: door, Workspace: door.Workspace(), Getenv: getenv}
 	files, err := workspace.Current(env.Workspace)
 	if err != nil {
 		fmt.Fprintf(stderr, "paved %s: %v\n", cmd.Name, err)
@@ -507,32 +508,3 @@ func (l *Local) ReportError(*Command, error) {}
 
 // Workspace implements Door: no confinement in a shell.
 func (l *Local) Workspace() string { return "" }
-
-// WriteFileAtomic writes data to path through a temporary file in the same
-// directory, so that readers never see half a file and failures leave nothing.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := "."
-	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
-		dir = path[:i+1]
-	}
-	f, err := os.CreateTemp(dir, ".paved-*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Chmod(tmp, perm); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}

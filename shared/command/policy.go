@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/logtext"
 
@@ -27,6 +28,11 @@ const VSAPredicateType = "https://slsa.dev/verification_summary/v1"
 
 // policyVerifierID names Paved's policy gate as the verifier in a VSA.
 const policyVerifierID = "https://github.com/paved-dev/paved/policy"
+
+// DependencyScanningReport is where the GitLab components have paved policy
+// write the GitLab dependency-scanning report, and declare it under
+// artifacts:reports:dependency_scanning.
+const DependencyScanningReport = "paved-policy.gl-dependency-scanning.json"
 
 // maxNotices bounds the per-finding log lines of one run.
 const maxNotices = 200
@@ -44,7 +50,7 @@ const (
 
 // Policy declares `paved policy`.
 func Policy() *Command {
-	return &Command{
+	cmd := &Command{
 		Name:      "policy",
 		Summary:   "gate dependencies: deny malicious, vulnerable, unmaintained, unlicensed or unprovenanced components of an SBOM",
 		Args:      "SBOM",
@@ -64,6 +70,7 @@ func Policy() *Command {
 			{Name: "sarif", Default: "paved-policy.sarif", Usage: "where to write the SARIF 2.1.0 report (\"\" to skip)"},
 			{Name: "junit", Default: "paved-policy.junit.xml", Usage: "where to write the JUnit XML report (\"\" to skip)"},
 			{Name: "json", Default: "paved-policy.json", Usage: "where to write the JSON report (\"\" to skip)"},
+			{Name: "dependency-scanning", Usage: "where to write the findings as a GitLab dependency-scanning security report, for merge-request security widgets (default in the GitLab component: " + DependencyScanningReport + "; \"\" to skip)"},
 			{Name: "vsa", Bool: true, Usage: "sign a SLSA Verification Summary Attestation of the verdict over the artifact"},
 			{Name: "subject-path", List: true, Usage: "the artifact files the VSA is about (default: the SBOM)"},
 			{Name: "subject-digest", List: true, Usage: "artifacts the VSA is about, given by digest, as NAME@sha256:HEX"},
@@ -79,35 +86,62 @@ func Policy() *Command {
 			{Name: "sarif", Usage: "path of the SARIF report"},
 			{Name: "junit", Usage: "path of the JUnit XML report"},
 			{Name: "json", Usage: "path of the JSON report"},
+			{Name: "dependency-scanning-report", Usage: "path of the GitLab dependency-scanning report"},
 			{Name: "bundle-path", Usage: "path of the VSA bundle, when --vsa"},
 		},
 		CI: CI{
-			Title:         "Paved policy",
-			Description:   "Fail the pipeline on malicious, vulnerable, unmaintained, unlicensed or unprovenanced dependencies listed in an SBOM, with SARIF, JUnit and JSON reports and an optional signed SLSA verification summary.",
-			Signs:         true,
-			ArtifactPaths: []string{"paved-policy.*", "*.sigstore.json"},
-			Reports:       map[string]string{"junit": "paved-policy.junit.xml"},
-			Stage:         "test",
+			Title:          "Paved policy",
+			Description:    "Fail the pipeline on malicious, vulnerable, unmaintained, unlicensed or unprovenanced dependencies listed in an SBOM, with SARIF, JUnit and JSON reports and an optional signed SLSA verification summary.",
+			Signs:          true,
+			ArtifactPaths:  []string{"paved-policy.*", "*.sigstore.json"},
+			Reports:        map[string]string{"junit": "paved-policy.junit.xml", "dependency_scanning": DependencyScanningReport},
+			GitLabDefaults: map[string]string{"dependency-scanning": DependencyScanningReport},
+			Stage:          "test",
+			CacheInput:     "cache-dir",
 		},
-		Run: runPolicy,
 	}
+	return typed(cmd, runPolicy)
 }
 
-func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
-	sbomPath, source := v.String("sbom"), v.String("source")
+// policyOptions are the inputs of paved policy.
+type policyOptions struct {
+	signingOptions
+	SBOM               string   `input:"sbom"`
+	Source             string   `input:"source"`
+	SBOMOutput         string   `input:"sbom-output"`
+	Policy             string   `input:"policy"`
+	OSVDB              []string `input:"osv-db"`
+	Data               string   `input:"data"`
+	Mode               string   `input:"mode"`
+	Online             bool     `input:"online"`
+	OSVAPIURL          string   `input:"osv-api-url"`
+	DepsDevURL         string   `input:"deps-dev-url"`
+	CacheDir           string   `input:"cache-dir"`
+	SARIF              string   `input:"sarif"`
+	JUnit              string   `input:"junit"`
+	JSON               string   `input:"json"`
+	DependencyScanning string   `input:"dependency-scanning"`
+	VSA                bool     `input:"vsa"`
+	SubjectPaths       []string `input:"subject-path"`
+	SubjectDigests     []string `input:"subject-digest"`
+	BundlePath         string   `input:"bundle-path"`
+}
+
+func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
+	sbomPath, source := o.SBOM, o.Source
 	switch {
 	case sbomPath != "" && source != "":
 		return nil, fail.Configf("--sbom and --source both name what to evaluate: keep one (an SBOM file, or a tree or image to scan)")
 	case sbomPath == "" && source == "":
 		return nil, fail.Configf("no SBOM: pass it as the argument (paved policy sbom.cdx.json), set --sbom, or --source DIR|IMAGE to scan one first")
 	}
-	if v.String("policy") == "" {
+	if o.Policy == "" {
 		return nil, fail.Configf("no policy: set --policy to a policy file (YAML, version: 1)")
 	}
-	mode := v.String("mode")
-	for _, out := range []string{"sarif", "junit", "json"} {
-		if p := v.String(out); p != "" {
-			if err := checkOutputDir(p, out); err != nil {
+	mode := o.Mode
+	for _, out := range []struct{ name, path string }{{"sarif", o.SARIF}, {"junit", o.JUnit}, {"json", o.JSON}, {"dependency-scanning", o.DependencyScanning}} {
+		if out.path != "" {
+			if err := checkOutputDir(out.path, out.name); err != nil {
 				return nil, err
 			}
 		}
@@ -115,7 +149,7 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 	var sbomRaw []byte
 	var err error
 	if source != "" {
-		if sbomRaw, sbomPath, err = scanForPolicy(ctx, env, source, v.String("sbom-output")); err != nil {
+		if sbomRaw, sbomPath, err = scanForPolicy(ctx, env, source, o.SBOMOutput); err != nil {
 			return nil, err
 		}
 	} else if sbomRaw, err = readInput(env, sbomPath, policy.MaxSBOM); err != nil {
@@ -125,20 +159,20 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, fail.Configf("SBOM %s: %w", sbomPath, err)
 	}
-	polRaw, err := readInput(env, v.String("policy"), policy.MaxPolicy)
+	polRaw, err := readInput(env, o.Policy, policy.MaxPolicy)
 	if err != nil {
 		return nil, fail.Configf("reading policy: %w", err)
 	}
-	pol, err := policy.Parse(v.String("policy"), polRaw)
+	pol, err := policy.Parse(o.Policy, polRaw)
 	if err != nil {
 		return nil, fail.Configf("invalid policy: %w", err)
 	}
 	var subjects []subject.Subject
-	if v.Bool("vsa") {
-		if err := checkOutputDir(v.String("bundle-path"), "bundle-path"); err != nil {
+	if o.VSA {
+		if err := checkOutputDir(o.BundlePath, "bundle-path"); err != nil {
 			return nil, err
 		}
-		spec := subject.Spec{Paths: v.List("subject-path"), Digests: v.List("subject-digest")}
+		spec := subject.Spec{Paths: o.SubjectPaths, Digests: o.SubjectDigests}
 		if spec.Empty() {
 			spec.Paths = []string{sbomPath}
 		}
@@ -152,18 +186,18 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	opts := policy.Options{Now: env.Now}
 	var dbPaths []string
-	for _, p := range v.List("osv-db") {
+	for _, p := range o.OSVDB {
 		if p, err = confine(env, p); err != nil {
 			return nil, fail.Configf("--osv-db: %w", err)
 		}
 		dbPaths = append(dbPaths, p)
 	}
 	if len(dbPaths) > 0 {
-		if opts.DB, err = policy.LoadOSV(ctx, dbPaths, sb.Components, policy.LoadOptions{CacheDir: v.String("cache-dir"), Log: env.log()}); err != nil {
+		if opts.DB, err = policy.LoadOSV(ctx, dbPaths, sb.Components, policy.LoadOptions{CacheDir: o.CacheDir, Log: env.log()}); err != nil {
 			return nil, fail.Configf("loading the OSV database: %w", err)
 		}
 	}
-	if d := v.String("data"); d != "" {
+	if d := o.Data; d != "" {
 		raw, err := readInput(env, d, policy.MaxData)
 		if err != nil {
 			return nil, fail.Configf("reading --data: %w", err)
@@ -172,17 +206,17 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 			return nil, fail.Configf("--data: %w", err)
 		}
 	}
-	if v.Bool("online") {
+	if o.Online {
 		pol.SetOnline(true)
 	}
 	if useOSV, useDepsDev := pol.Sources(opts.DB != nil, opts.Data != nil); useOSV || useDepsDev {
-		if env.Retry.PerTry, err = serviceTimeout(v); err != nil {
+		if env.Retry.PerTry, err = serviceTimeout(o.ServiceTimeout); err != nil {
 			return nil, err
 		}
 		opts.Online = policy.NewClient(policy.ClientOptions{
-			OSVURL: v.String("osv-api-url"), DepsDevURL: v.String("deps-dev-url"),
+			OSVURL: o.OSVAPIURL, DepsDevURL: o.DepsDevURL,
 			Transport: env.Transport, Retry: env.Retry,
-			CacheDir: v.String("cache-dir"), Now: env.Now,
+			CacheDir: o.CacheDir, Now: env.Now,
 		})
 	}
 	rep, err := policy.Evaluate(ctx, sb, pol, opts)
@@ -203,15 +237,16 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	ropts := policyreport.Options{SBOMPath: filepath.ToSlash(sbomPath), ToolVersion: Version()}
 	writers := []struct {
-		input string
-		write func(*bytes.Buffer) error
+		input, path string
+		write       func(*bytes.Buffer) error
 	}{
-		{"sarif", func(b *bytes.Buffer) error { return policyreport.SARIF(b, rep, ropts) }},
-		{"junit", func(b *bytes.Buffer) error { return policyreport.JUnit(b, rep) }},
-		{"json", func(b *bytes.Buffer) error { return policyreport.JSON(b, rep) }},
+		{"sarif", o.SARIF, func(b *bytes.Buffer) error { return policyreport.SARIF(b, rep, ropts) }},
+		{"junit", o.JUnit, func(b *bytes.Buffer) error { return policyreport.JUnit(b, rep) }},
+		{"json", o.JSON, func(b *bytes.Buffer) error { return policyreport.JSON(b, rep) }},
+		{"dependency-scanning", o.DependencyScanning, func(b *bytes.Buffer) error { return policyreport.GitLabDependencyScanning(b, rep, ropts) }},
 	}
 	for _, w := range writers {
-		path := v.String(w.input)
+		path := w.path
 		if path == "" {
 			continue
 		}
@@ -219,19 +254,24 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		if err := w.write(&buf); err != nil {
 			return nil, fmt.Errorf("rendering the %s report: %w", w.input, err)
 		}
-		if err := WriteFileAtomic(path, buf.Bytes(), 0o644); err != nil {
+		if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			return nil, fail.Configf("writing --%s %s: %w", w.input, path, err)
+		}
+		if w.input == "dependency-scanning" {
+			// Named apart from supply-chain's policy-dependency-scanning input.
+			outputs["dependency-scanning-report"] = path
+			continue
 		}
 		outputs[w.input] = path
 	}
 	res := &Result{Outputs: outputs}
 	vsaCommand := ""
-	if v.Bool("vsa") {
+	if o.VSA {
 		pred, err := vsaPredicate(rep, pol, verdict, sbomPath, sbomRaw, subjects, env.now())
 		if err != nil {
 			return nil, err
 		}
-		sg, err := newSigning(ctx, env, v)
+		sg, err := newSigning(ctx, env, o.signingOptions)
 		if err != nil {
 			return nil, err
 		}
@@ -239,11 +279,11 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := writeBundle(v.String("bundle-path"), data); err != nil {
+		if err := writeBundle(o.BundlePath, data); err != nil {
 			return nil, err
 		}
-		outputs["bundle-path"] = v.String("bundle-path")
-		vsaCommand = sg.verifyCommand(subjects[0], v.String("bundle-path"), VSAPredicateType)
+		outputs["bundle-path"] = o.BundlePath
+		vsaCommand = sg.verifyCommand(subjects[0], o.BundlePath, VSAPredicateType)
 	}
 	shown := verdict
 	if rep.Denied && mode == "warn" {
@@ -252,8 +292,8 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 	res.Summary = boundedSummary(rep, shown)
 	res.Reports = policyText(rep, shown, mode, outputs)
 	if vsaCommand != "" {
-		res.Summary += fmt.Sprintf("\nVerification summary attestation: %s. Verify it:\n\n```sh\n%s\n```\n", logtext.Code(v.String("bundle-path")), vsaCommand)
-		res.Reports = append(res.Reports, Report{Lines: []string{"verification summary attestation: " + logtext.Line(v.String("bundle-path")) + "; verify it with:", "  " + vsaCommand}})
+		res.Summary += fmt.Sprintf("\nVerification summary attestation: %s. Verify it:\n\n```sh\n%s\n```\n", logtext.Code(o.BundlePath), vsaCommand)
+		res.Reports = append(res.Reports, Report{Lines: []string{"verification summary attestation: " + logtext.Line(o.BundlePath) + "; verify it with:", "  " + vsaCommand}})
 	}
 	for _, f := range rep.Findings {
 		if f.Action == policy.Excused {
@@ -441,7 +481,7 @@ func scanForPolicy(ctx context.Context, env Env, source, out string) ([]byte, st
 	if err := s.Encode(&buf, sbom.CycloneDXJSON); err != nil {
 		return nil, "", fmt.Errorf("encoding the SBOM of %s: %w", source, err)
 	}
-	if err := WriteFileAtomic(out, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 		return nil, "", fail.Configf("writing --sbom-output %s: %w", out, err)
 	}
 	fmt.Fprintf(env.log(), "policy: scanned %s into %s\n", source, out)

@@ -38,6 +38,7 @@ func policyArgs(dir string, extra ...string) []string {
 		"--osv-db", filepath.Join(policyTestdata, "osv"),
 		"--data", filepath.Join(policyTestdata, "maintenance.json"),
 		"--sarif", filepath.Join(dir, "p.sarif"), "--junit", filepath.Join(dir, "p.junit.xml"), "--json", filepath.Join(dir, "p.json"),
+		"--dependency-scanning", filepath.Join(dir, "p.gl.json"),
 	}, extra...)
 }
 
@@ -70,6 +71,26 @@ func TestPolicyDeniesAndReports(t *testing.T) {
 	}
 	if suppressed != 2 || errorsN < 10 {
 		t.Errorf("SARIF: %d suppressed (want 2 excused), %d errors", suppressed, errorsN)
+	}
+	var gl struct {
+		Scan struct {
+			Type string `json:"type"`
+		} `json:"scan"`
+		Vulnerabilities []struct {
+			Severity string `json:"severity"`
+			Location struct {
+				File string `json:"file"`
+			} `json:"location"`
+		} `json:"vulnerabilities"`
+	}
+	if raw, err := os.ReadFile(filepath.Join(dir, "p.gl.json")); err != nil || json.Unmarshal(raw, &gl) != nil {
+		t.Fatalf("GitLab dependency-scanning report: %v", err)
+	}
+	if gl.Scan.Type != "dependency_scanning" || len(gl.Vulnerabilities) < 10 || gl.Vulnerabilities[0].Location.File != filepath.ToSlash(filepath.Join(policyTestdata, "sbom-syft.cdx.json")) {
+		t.Errorf("GitLab report: type %q, %d vulnerabilities, first %+v", gl.Scan.Type, len(gl.Vulnerabilities), gl.Vulnerabilities)
+	}
+	if _, err := os.Stat("paved-policy.gl-dependency-scanning.json"); err == nil {
+		t.Error("the CLI wrote the GitLab report by default")
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "p.junit.xml"))
 	if err != nil {

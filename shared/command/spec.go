@@ -6,6 +6,7 @@ package command
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -32,6 +33,10 @@ type Input struct {
 	Secret bool
 	// CLIOnly inputs are not offered to the CI front doors.
 	CLIOnly bool
+	// GitHubOnly inputs are offered by the CLI and the GitHub action, not by
+	// the GitLab components: they drive GitHub's own APIs (release assets,
+	// the dependency graph).
+	GitHubOnly bool
 	// Options, when set, are the only values the input takes.
 	Options []string
 	// Pattern, when set, is a regular expression every value must match
@@ -60,7 +65,7 @@ func (in Input) Check(value string) error {
 
 // EnvName is the environment variable that sets the input anywhere: PAVED_NAME.
 func (in Input) EnvName() string {
-	return "PAVED_" + strings.ToUpper(strings.ReplaceAll(in.Name, "-", "_"))
+	return "PAVED_" + upperSnake(in.Name)
 }
 
 // Output is one declared output of a command.
@@ -69,10 +74,17 @@ type Output struct {
 	Usage string
 }
 
-// EnvName is the dotenv key of the output for GitLab: PAVED_NAME.
-func (o Output) EnvName() string {
-	return "PAVED_" + strings.ToUpper(strings.ReplaceAll(o.Name, "-", "_"))
+// OutputEnv is the dotenv key of the output called name for GitLab:
+// PAVED_<COMMAND>_<NAME>, e.g. PAVED_POLICY_VERDICT. The command's name keeps
+// it apart from the PAVED_<INPUT> variables that set inputs: a job that needs
+// an earlier Paved job gets that job's dotenv variables with precedence over
+// its own, so an output named like an input would silently set it
+// (TestOutputsNeverSetInputs holds every declared pair apart).
+func (c *Command) OutputEnv(name string) string {
+	return "PAVED_" + upperSnake(c.Name) + "_" + upperSnake(name)
 }
+
+func upperSnake(s string) string { return strings.ToUpper(strings.ReplaceAll(s, "-", "_")) }
 
 // Command is a declared command and the function that runs it.
 type Command struct {
@@ -91,6 +103,10 @@ type Command struct {
 	CI CI
 	// Run executes the command.
 	Run func(ctx context.Context, env Env, v Values) (*Result, error)
+
+	// options is the type of the typed options Run binds its inputs to
+	// (nil for a command whose run reads Values).
+	options reflect.Type
 }
 
 // Input returns the declared input called name.
@@ -114,6 +130,18 @@ func (c *Command) CIInputs() []Input {
 	return out
 }
 
+// GitLabInputs are the CI inputs a GitLab component offers: the CI inputs
+// without the GitHub-only ones.
+func (c *Command) GitLabInputs() []Input {
+	var out []Input
+	for _, in := range c.CIInputs() {
+		if !in.GitHubOnly {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
 // CI is what the packaging of a command for GitHub Actions and GitLab CI/CD
 // needs besides its inputs and outputs.
 type CI struct {
@@ -129,6 +157,30 @@ type CI struct {
 	Reports map[string]string
 	// Stage is the default GitLab stage of the job.
 	Stage string
+	// WorkflowArtifact, when set, makes the GitHub action upload the files
+	// the command wrote as a workflow artifact, as anchore/sbom-action does.
+	WorkflowArtifact *WorkflowArtifact
+	// CacheInput names the input holding the directory the command keeps
+	// data in between runs (OSV indexes, online answers): a GitLab component
+	// defaults it to a directory in the project and caches it ("" = none).
+	CacheInput string
+	// GitLabDefaults are input defaults of the GitLab component that differ
+	// from the CLI's and the action's, by input name: files only GitLab reads
+	// are written by default there and nowhere else.
+	GitLabDefaults map[string]string
+}
+
+// WorkflowArtifact describes the workflow artifact a GitHub action uploads
+// after its command ran (actions/upload-artifact). Its inputs
+// (upload-artifact, upload-artifact-retention, artifact-name) exist only in
+// the action: uploading is the runner's job, not paved's.
+type WorkflowArtifact struct {
+	// Outputs name the outputs holding the paths to upload, one per line.
+	Outputs []string
+	// Prefix starts the default artifact name, PREFIX-JOB-INDEX.
+	Prefix string
+	// Default is whether uploading is on unless the workflow says otherwise.
+	Default bool
 }
 
 // Result is what a command produced, for the front door to render.
@@ -213,21 +265,37 @@ func NewValues(cmd *Command, m map[string][]string) (Values, error) {
 	return v, nil
 }
 
+// input is the declared input called name. Reading an input the command does
+// not declare is a programming error, not a user's: it panics, naming the
+// command and the input, so that the test that runs the look-up (and the
+// static check in lookup_test.go) fails instead of the read silently giving "".
+func (v Values) input(name string) Input {
+	if v.cmd == nil {
+		panic(fmt.Sprintf("paved: input %q read from unbound values", name))
+	}
+	in, ok := v.cmd.Input(name)
+	if !ok {
+		panic(fmt.Sprintf("paved %s: input %q is read but not declared; declare it in the command's Inputs", v.cmd.Name, name))
+	}
+	return in
+}
+
 // String returns the single value of an input, or its default.
 func (v Values) String(name string) string {
+	in := v.input(name)
 	if vals := v.m[name]; len(vals) > 0 {
 		return vals[len(vals)-1]
 	}
-	in, _ := v.cmd.Input(name)
 	return in.Default
 }
 
 // List returns every value of a list input, or its default's values.
 func (v Values) List(name string) []string {
+	in := v.input(name)
 	if vals := v.m[name]; len(vals) > 0 {
 		return vals
 	}
-	if in, ok := v.cmd.Input(name); ok && in.Default != "" {
+	if in.Default != "" {
 		return SplitList(in.Default)
 	}
 	return nil
@@ -240,7 +308,10 @@ func (v Values) Bool(name string) bool {
 }
 
 // Set reports whether any source set the input.
-func (v Values) Set(name string) bool { return len(v.m[name]) > 0 }
+func (v Values) Set(name string) bool {
+	v.input(name)
+	return len(v.m[name]) > 0
+}
 
 // SplitList splits a CI input holding several values: one per line, or comma
 // separated, blank entries dropped.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/paved-dev/paved/shared/fail"
@@ -16,7 +17,18 @@ import (
 // and policy steps.
 func SupplyChain() *Command {
 	attest := Attest()
-	inputs := append([]Input{}, attest.Inputs...)
+	var inputs []Input
+	for _, in := range attest.Inputs {
+		// The actions/attest spellings name one attestation's subject and
+		// predicate; supply-chain signs several and builds each predicate.
+		if slices.Contains(attestOnly, in.Name) {
+			continue
+		}
+		if in.Name == "subject-digest" {
+			in.Usage = "artifacts given by digest, as NAME@sha256:HEX or NAME@sha512:HEX"
+		}
+		inputs = append(inputs, in)
+	}
 	inputs = append(inputs,
 		Input{Name: "sbom", Bool: true, Default: "true", Usage: "generate SPDX and CycloneDX SBOMs of --sbom-source and attest them for the subjects"},
 		Input{Name: "sbom-source", Default: ".", Usage: "what the SBOM describes: the checked-out source tree (default), a build output directory or an image"},
@@ -24,6 +36,7 @@ func SupplyChain() *Command {
 		Input{Name: "osv-db", List: true, Usage: "offline OSV database for the policy: directories of OSV JSON records or ecosystem all.zip exports"},
 		Input{Name: "policy-data", Usage: "offline maintenance and provenance data file (JSON) for the policy"},
 		Input{Name: "policy-cache-dir", Usage: "directory keeping OSV indexes and online answers between runs (cache it to make later runs fast)"},
+		Input{Name: "policy-dependency-scanning", Usage: "where the policy step writes its findings as a GitLab dependency-scanning security report (default in the GitLab component: " + DependencyScanningReport + "; \"\" to skip)"},
 		Input{Name: "policy-mode", Default: "enforce", Options: []string{"enforce", "warn"}, Usage: "enforce: denied dependencies fail the step; warn: report them and pass"},
 	)
 	outputs := append([]Output{}, attest.Outputs...)
@@ -42,16 +55,21 @@ func SupplyChain() *Command {
 		Inputs:    inputs,
 		Outputs:   outputs,
 		CI: CI{
-			Title:         "Paved",
-			Description:   "Every artifact leaves with an SBOM, a keyless-signed SLSA provenance attestation and a signed dependency-policy verdict.",
-			Signs:         true,
-			ArtifactPaths: []string{"*.sigstore.json", "*.spdx.json", "*.cdx.json", "attestations.jsonl", "paved-policy.*"},
-			Reports:       map[string]string{"cyclonedx": "*.cdx.json", "junit": "paved-policy.junit.xml"},
-			Stage:         "build",
+			Title:          "Paved",
+			Description:    "Every artifact leaves with an SBOM, a keyless-signed SLSA provenance attestation and a signed dependency-policy verdict.",
+			Signs:          true,
+			ArtifactPaths:  []string{"*.sigstore.json", "*.spdx.json", "*.cdx.json", "attestations.jsonl", "paved-policy.*"},
+			Reports:        map[string]string{"cyclonedx": "*.cdx.json", "junit": "paved-policy.junit.xml", "dependency_scanning": DependencyScanningReport},
+			GitLabDefaults: map[string]string{"policy-dependency-scanning": DependencyScanningReport},
+			Stage:          "build",
+			CacheInput:     "policy-cache-dir",
 		},
 		Run: runSupplyChain,
 	}
 }
+
+// attestOnly are the inputs of attest that supply-chain does not take.
+var attestOnly = []string{"subject-name", "predicate", "sbom-path", "subject-version", "create-storage-record", "show-summary"}
 
 func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 	// Validate every step's inputs before anything is signed.
@@ -92,7 +110,7 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	sg, err := newSigning(ctx, env, v)
+	sg, err := newSigning(ctx, env, signingFrom(v))
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +122,9 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Reports: res.Reports, Notices: res.Notices, Annotations: res.Annotations}
 	if doSBOM {
-		sres, err := runSbom(ctx, env, sv)
+		var so sbomOptions
+		bindOptions(sv, &so)
+		sres, err := runSbom(ctx, env, so)
 		if err != nil {
 			return out, err
 		}
@@ -127,12 +147,17 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 			if d := v.String("policy-cache-dir"); d != "" {
 				m["cache-dir"] = []string{d}
 			}
+			if d := v.String("policy-dependency-scanning"); d != "" {
+				m["dependency-scanning"] = []string{d}
+			}
 			m["bundle-path"] = []string{filepath.Join(filepath.Dir(bundlePath), "paved-policy.sigstore.json")}
 			pv, err = subValuesWith(Policy(), v, m)
 			if err != nil {
 				return out, err
 			}
-			pres, perr := runPolicy(ctx, env, pv)
+			var po policyOptions
+			bindOptions(pv, &po)
+			pres, perr := runPolicy(ctx, env, po)
 			if pres != nil {
 				out.Outputs["policy-verdict"] = pres.Outputs["verdict"]
 				out.Outputs["policy-bundle-path"] = pres.Outputs["bundle-path"]

@@ -30,6 +30,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/workspace"
 )
 
 // opened is a syft source and what must be cleaned up after cataloging.
@@ -60,11 +61,29 @@ func openSource(ctx context.Context, input string, opts Options) (*opened, error
 	if !validType(typ) {
 		return nil, fail.Configf("unknown source type %q: want one of %s", typ, typeList())
 	}
-	if typ == Auto {
+	if scheme, daemon, rest := ParseScheme(input); scheme != "" && (typ == Auto || typ == scheme) {
+		if _, err := os.Stat(input); err != nil {
+			if scheme == Registry {
+				return openImage(ctx, rest, Registry, opts)
+			}
+			return daemonSource(ctx, rest, []string{daemon}, opts)
+		}
+	}
+	switch typ {
+	case Auto:
 		var err error
 		if typ, err = detect(input); err != nil {
 			return nil, err
 		}
+		if typ == Registry {
+			return imageFromDaemonOrRegistry(ctx, input, opts)
+		}
+	case Daemon:
+		daemons := opts.Daemons
+		if len(daemons) == 0 {
+			return nil, fail.Configf("source type daemon: no Docker or containerd daemon socket found (DOCKER_HOST, /var/run/docker.sock, CONTAINERD_ADDRESS, /run/containerd/containerd.sock): start one, or use source-type registry")
+		}
+		return daemonSource(ctx, input, daemons, opts)
 	}
 	if typ != Registry {
 		st, err := os.Stat(input)
@@ -166,10 +185,10 @@ func (l *linkCheck) leaves(link, within string) bool {
 	if err == nil {
 		target, err = filepath.Abs(target)
 	}
-	if err != nil || !inside(l.root, target) {
+	if err != nil || !workspace.Within(l.root, target) {
 		return true
 	}
-	if inside(within, target) {
+	if workspace.Within(within, target) {
 		return false // indexed anyway, and its own links are checked there
 	}
 	st, err := os.Stat(target)
@@ -193,11 +212,6 @@ func (l *linkCheck) leaves(link, within string) bool {
 	})
 	l.verdict[target] = leaks
 	return leaks
-}
-
-func inside(dir, p string) bool {
-	rel, err := filepath.Rel(dir, p)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // globEscape quotes the metacharacters of a doublestar pattern.

@@ -11,9 +11,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/paved-dev/paved/shared/bounded"
+	"github.com/paved-dev/paved/shared/parallel"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -354,32 +354,30 @@ func All(ctx context.Context, roots []Root, targets []Target, cands []Candidate,
 		workers = 4
 	}
 	out := make([]Outcome, len(targets))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers && w < len(targets); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				var idx []int
-				seen := map[int]bool{}
-				for _, a := range append([]Artifact{targets[i].Artifact}, targets[i].Alternates...) {
-					for _, j := range byDigest[a.String()] {
-						if !seen[j] {
-							seen[j] = true
-							idx = append(idx, j)
-						}
-					}
+	done := make([]bool, len(targets))
+	err := parallel.Each(ctx, len(targets), workers, func(ctx context.Context, i int) error {
+		var idx []int
+		seen := map[int]bool{}
+		for _, a := range append([]Artifact{targets[i].Artifact}, targets[i].Alternates...) {
+			for _, j := range byDigest[a.String()] {
+				if !seen[j] {
+					seen[j] = true
+					idx = append(idx, j)
 				}
-				out[i] = one(ctx, roots, targets[i], cands, idx, ids, o)
 			}
-		}()
+		}
+		out[i] = one(ctx, roots, targets[i], cands, idx, ids, o)
+		done[i] = true
+		return nil
+	})
+	if err != nil {
+		// The run was cancelled: a target not reached is not verified.
+		for i := range out {
+			if !done[i] {
+				out[i] = Outcome{Target: targets[i], Failures: []Failure{{Reason: fmt.Sprintf("not verified: %v", err)}}}
+			}
+		}
 	}
-	for i := range targets {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 	return out
 }
 

@@ -123,7 +123,7 @@ func TestAttestGitHubJob(t *testing.T) {
 	}
 	bundle := filepath.Join(ws, "attestation.sigstore.json")
 	outputs, _ := os.ReadFile(ghOut)
-	if !strings.Contains(string(outputs), "bundle-path<<ghadelimiter_") || !strings.Contains(string(outputs), "\nattestation.sigstore.json\n") {
+	if !strings.Contains(string(outputs), "bundle-path<<ghadelimiter_") || !strings.Contains(string(outputs), "\n"+bundle+"\n") {
 		t.Fatalf("GITHUB_OUTPUT lacks bundle-path:\n%s", outputs)
 	}
 	if !strings.Contains(string(outputs), "signer-identity<<") || !strings.Contains(string(outputs), ghSAN) {
@@ -232,7 +232,7 @@ func TestAttestGitLabJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(dotenv), "PAVED_BUNDLE_PATH=release.sigstore.json\n") || !strings.Contains(string(dotenv), "PAVED_SIGNER_IDENTITY="+glSAN+"\n") {
+	if !strings.Contains(string(dotenv), "PAVED_ATTEST_BUNDLE_PATH=release.sigstore.json\n") || !strings.Contains(string(dotenv), "PAVED_ATTEST_SIGNER_IDENTITY="+glSAN+"\n") {
 		t.Fatalf("dotenv report:\n%s", dotenv)
 	}
 	bundle := filepath.Join(ws, "release.sigstore.json")

@@ -351,14 +351,14 @@ func TestRootPipelineRunsOnTheLocalStack(t *testing.T) {
 			t.Errorf("job %s did not run:\n%s", job, r.stdout)
 		}
 	}
-	if v := dotenv(t, dir, "paved-verify"); v["PAVED_VERIFIED"] != "true" {
+	if v := dotenv(t, dir, "paved-verify"); v["PAVED_VERIFY_VERIFIED"] != "true" {
 		t.Errorf("paved-verify did not verify attest's bundle: %q", v)
 	}
-	if v := dotenv(t, dir, "paved-policy"); v["PAVED_VERDICT"] == "" || v["PAVED_BUNDLE_PATH"] == "" {
+	if v := dotenv(t, dir, "paved-policy"); v["PAVED_POLICY_VERDICT"] == "" || v["PAVED_POLICY_BUNDLE_PATH"] == "" {
 		t.Errorf("paved-policy wrote no verdict or VSA bundle: %q", v)
 	}
-	if v := dotenv(t, dir, "paved-supply-chain"); v["PAVED_BUNDLE_PATH"] != "supply-chain.sigstore.json" {
-		t.Errorf("paved-supply-chain: bundle %q, want supply-chain.sigstore.json", v["PAVED_BUNDLE_PATH"])
+	if v := dotenv(t, dir, "paved-supply-chain"); v["PAVED_SUPPLY_CHAIN_BUNDLE_PATH"] != "supply-chain.sigstore.json" {
+		t.Errorf("paved-supply-chain: bundle %q, want supply-chain.sigstore.json", v["PAVED_SUPPLY_CHAIN_BUNDLE_PATH"])
 	}
 	files, _, _, badAuth := api.Snapshot()
 	var promoted []string

@@ -57,10 +57,10 @@ check:
   stage: check
   needs: [paved-attest, paved-promote, paved-verify]
   script:
-    - test -s "$PAVED_BUNDLE_PATH"
-    - echo "verified from the package registry=$PAVED_VERIFIED"
-    - echo "dotenv bundle=$PAVED_BUNDLE_PATH jsonl=$PAVED_BUNDLES_JSONL package=$PAVED_GITLAB_PACKAGE_URL"
-    - echo "promoted file=$PAVED_FILE_URL digest=$PAVED_DIGEST"
+    - test -s "$PAVED_ATTEST_BUNDLE_PATH"
+    - echo "verified from the package registry=$PAVED_VERIFY_VERIFIED"
+    - echo "dotenv bundle=$PAVED_ATTEST_BUNDLE_PATH jsonl=$PAVED_ATTEST_BUNDLES_JSONL package=$PAVED_ATTEST_GITLAB_PACKAGE_URL"
+    - echo "promoted file=$PAVED_PROMOTE_FILE_URL digest=$PAVED_PROMOTE_DIGEST"
 `
 
 // TestGitLabStoreFromTheComponent runs the attest component in gitlab-ci-local

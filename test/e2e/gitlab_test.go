@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/paved-dev/paved/gitlab/glci"
+	"github.com/paved-dev/paved/shared/command"
 )
 
 // catalog publishes this working tree's components the way the CI/CD catalog
@@ -124,7 +127,11 @@ func gitlabCILocal(t *testing.T, dir, home string, args ...string) result {
 			}
 		}
 	}
-	return execIn(t, dir, []string{"HOME=" + home}, tool(t, "gitlab-ci-local"), append([]string{"--home", home}, args...)...)
+	// GitLab's editor schema, which gitlab-ci-local validates against, wants
+	// at least one tag, but GitLab runs a job with tags: [] as an untagged job,
+	// and the components' tags input defaults to [] (an input cannot leave a
+	// keyword out). Only that rule is set aside.
+	return execIn(t, dir, []string{"HOME=" + home}, tool(t, "gitlab-ci-local"), append([]string{"--home", home, "--ignore-schema-paths", "#/definitions/tags/minItems"}, args...)...)
 }
 
 // consumer makes a project paved-dev/demo on gitlab.com holding files.
@@ -199,7 +206,8 @@ func reports(t *testing.T, dir, component string) {
 		t.Fatal(err)
 	}
 	job := "paved-" + component
-	for kind, glob := range jobs[job+"$[[ inputs.job-suffix ]]"].Artifacts.Reports {
+	cmd, _ := command.Find(component)
+	for kind, glob := range jobs[glci.JobKey(cmd)].Artifacts.Reports {
 		if kind == "dotenv" {
 			continue
 		}
@@ -281,7 +289,7 @@ func docsPipeline(t *testing.T) string {
 		{"      source-ref: refs/heads/main\n", "      source-ref: refs/heads/main\n      paved: $PAVED_BIN\n      cert-oidc-issuer: $PAVED_STACK_GITLAB_ISSUER\n      trusted-root: $PAVED_STACK_TRUSTED_ROOT\n"},
 		{"my-group/my-project", glProject},
 		{"    - make dist\n", "    - mkdir -p dist && printf 'app for amd64\\n' > dist/app-amd64 && printf 'app for arm64\\n' > dist/app-arm64\n"},
-		{"    - ./deploy.sh dist/app-amd64\n", "    - 'echo \"deploying: verified=$PAVED_VERIFIED\"'\n"},
+		{"    - ./deploy.sh dist/app-amd64\n", "    - 'echo \"deploying: verified=$PAVED_VERIFY_VERIFIED\"'\n"},
 	} {
 		if n := strings.Count(block, r[0]); n != 1 {
 			t.Fatalf("docs/gitlab.md's example has %q %d times, want once:\n%s", r[0], n, block)
@@ -325,15 +333,15 @@ func TestGitLabSupplyChainComponent(t *testing.T) {
 	}
 
 	sc := dotenv(t, dir, "paved-supply-chain")
-	for _, k := range []string{"PAVED_BUNDLE_PATH", "PAVED_SIGNER_IDENTITY", "PAVED_SBOM_CYCLONEDX_PATH", "PAVED_SBOM_SPDX_PATH", "PAVED_POLICY_VERDICT", "PAVED_POLICY_BUNDLE_PATH"} {
+	for _, k := range []string{"PAVED_SUPPLY_CHAIN_BUNDLE_PATH", "PAVED_SUPPLY_CHAIN_SIGNER_IDENTITY", "PAVED_SUPPLY_CHAIN_SBOM_CYCLONEDX_PATH", "PAVED_SUPPLY_CHAIN_SBOM_SPDX_PATH", "PAVED_SUPPLY_CHAIN_POLICY_VERDICT", "PAVED_SUPPLY_CHAIN_POLICY_BUNDLE_PATH"} {
 		if sc[k] == "" {
 			t.Errorf("dotenv of paved-supply-chain lacks %s: %q", k, sc)
 		}
 	}
-	if sc["PAVED_SIGNER_IDENTITY"] != glSAN || sc["PAVED_POLICY_VERDICT"] != "PASSED" {
-		t.Errorf("signer %q verdict %q, want %q and PASSED", sc["PAVED_SIGNER_IDENTITY"], sc["PAVED_POLICY_VERDICT"], glSAN)
+	if sc["PAVED_SUPPLY_CHAIN_SIGNER_IDENTITY"] != glSAN || sc["PAVED_SUPPLY_CHAIN_POLICY_VERDICT"] != "PASSED" {
+		t.Errorf("signer %q verdict %q, want %q and PASSED", sc["PAVED_SUPPLY_CHAIN_SIGNER_IDENTITY"], sc["PAVED_SUPPLY_CHAIN_POLICY_VERDICT"], glSAN)
 	}
-	if v := dotenv(t, dir, "paved-verify"); v["PAVED_VERIFIED"] != "true" {
+	if v := dotenv(t, dir, "paved-verify"); v["PAVED_VERIFY_VERIFIED"] != "true" {
 		t.Errorf("dotenv of paved-verify: %q", v)
 	}
 	reports(t, dir, "supply-chain")
@@ -344,12 +352,12 @@ func TestGitLabSupplyChainComponent(t *testing.T) {
 
 	arts := filepath.Join(dir, ".gitlab-ci-local", "artifacts", "paved-supply-chain")
 	artifact := filepath.Join(dir, "dist", "app-amd64")
-	for name, res := range verifiers(t, filepath.Join(arts, sc["PAVED_BUNDLE_PATH"]), artifact, glSAN, stk.GitLabIssuer, "") {
+	for name, res := range verifiers(t, filepath.Join(arts, sc["PAVED_SUPPLY_CHAIN_BUNDLE_PATH"]), artifact, glSAN, stk.GitLabIssuer, "") {
 		if res.code != 0 {
 			t.Errorf("%s rejects the provenance the component signed: %s", name, res)
 		}
 	}
-	bundles := []string{sc["PAVED_BUNDLE_PATH"], sc["PAVED_POLICY_BUNDLE_PATH"]}
+	bundles := []string{sc["PAVED_SUPPLY_CHAIN_BUNDLE_PATH"], sc["PAVED_SUPPLY_CHAIN_POLICY_BUNDLE_PATH"]}
 	sboms, _ := filepath.Glob(filepath.Join(arts, "*.cdx.json.sigstore.json"))
 	spdx, _ := filepath.Glob(filepath.Join(arts, "*.spdx.json.sigstore.json"))
 	for _, b := range append(sboms, spdx...) {
@@ -370,7 +378,7 @@ func TestGitLabSupplyChainComponent(t *testing.T) {
 	// and the local stack for public-good Sigstore and gitlab.com's issuer.
 	hand := t.TempDir()
 	os.MkdirAll(filepath.Join(hand, "dist"), 0o755)
-	for src, dst := range map[string]string{artifact: "dist/app-amd64", filepath.Join(arts, sc["PAVED_BUNDLE_PATH"]): "attestation.sigstore.json"} {
+	for src, dst := range map[string]string{artifact: "dist/app-amd64", filepath.Join(arts, sc["PAVED_SUPPLY_CHAIN_BUNDLE_PATH"]): "attestation.sigstore.json"} {
 		if b, err := os.ReadFile(src); err != nil || os.WriteFile(filepath.Join(hand, dst), b, 0o644) != nil {
 			t.Fatal(err)
 		}
@@ -463,28 +471,34 @@ func TestGitLabSeparateComponents(t *testing.T) {
 	arts := func(job string) string { return filepath.Join(dir, ".gitlab-ci-local", "artifacts", job) }
 	at := dotenv(t, dir, "paved-attest")
 	// One subject: the bundle is named after it.
-	if at["PAVED_SIGNER_IDENTITY"] != glSAN || at["PAVED_BUNDLE_PATH"] != "app-amd64.sigstore.json" {
+	if at["PAVED_ATTEST_SIGNER_IDENTITY"] != glSAN || at["PAVED_ATTEST_BUNDLE_PATH"] != "app-amd64.sigstore.json" {
 		t.Errorf("dotenv of paved-attest: %q", at)
 	}
 	sb := dotenv(t, dir, "paved-sbom")
-	if sb["PAVED_CYCLONEDX_PATH"] != "demo.cdx.json" || sb["PAVED_COMPONENTS"] == "" || sb["PAVED_COMPONENTS"] == "0" {
+	if sb["PAVED_SBOM_CYCLONEDX_PATH"] != "demo.cdx.json" || sb["PAVED_SBOM_COMPONENTS"] == "" || sb["PAVED_SBOM_COMPONENTS"] == "0" {
 		t.Errorf("dotenv of paved-sbom: %q", sb)
 	}
 	pol := dotenv(t, dir, "paved-policy")
 	// The strict policy denies the vulnerable lodash; warn mode reports and passes.
-	if pol["PAVED_VERDICT"] != "FAILED" || pol["PAVED_DENIED"] == "0" || pol["PAVED_BUNDLE_PATH"] == "" {
+	if pol["PAVED_POLICY_VERDICT"] != "FAILED" || pol["PAVED_POLICY_DENIED"] == "0" || pol["PAVED_POLICY_BUNDLE_PATH"] == "" {
 		t.Errorf("dotenv of paved-policy: %q", pol)
 	}
 	reports(t, dir, "sbom")
 	reports(t, dir, "policy")
+	// The denied lodash reaches GitLab's security widgets through the
+	// dependency_scanning report the component declares.
+	if raw, err := os.ReadFile(filepath.Join(arts("paved-policy"), "paved-policy.gl-dependency-scanning.json")); err != nil ||
+		!strings.Contains(string(raw), `"type": "dependency_scanning"`) || !strings.Contains(string(raw), `"name": "lodash"`) {
+		t.Errorf("dependency-scanning report of paved-policy (%v):\n%s", err, raw)
+	}
 	artifact := filepath.Join(dir, "dist", "app-amd64")
-	for name, res := range verifiers(t, filepath.Join(arts("paved-attest"), at["PAVED_BUNDLE_PATH"]), artifact, glSAN, stk.GitLabIssuer, "") {
+	for name, res := range verifiers(t, filepath.Join(arts("paved-attest"), at["PAVED_ATTEST_BUNDLE_PATH"]), artifact, glSAN, stk.GitLabIssuer, "") {
 		if res.code != 0 {
 			t.Errorf("%s rejects what the attest component signed: %s", name, res)
 		}
 	}
 	sbomBundles, _ := filepath.Glob(filepath.Join(arts("paved-sbom"), "*.sigstore.json"))
-	for _, p := range append(sbomBundles, filepath.Join(arts("paved-policy"), pol["PAVED_BUNDLE_PATH"])) {
+	for _, p := range append(sbomBundles, filepath.Join(arts("paved-policy"), pol["PAVED_POLICY_BUNDLE_PATH"])) {
 		v := execIn(t, dir, nil, paved, "verify", artifact, "--bundle", p, "--project", glProject,
 			"--cert-oidc-issuer", stk.GitLabIssuer, "--trusted-root", stk.TrustedRootPath, "--predicate-type", predicateTypeOf(t, p))
 		if v.code != 0 {
@@ -644,7 +658,7 @@ func TestGitLabPipelineExecutionPolicyExample(t *testing.T) {
 
 // TestPavedImage does what the image job of .github/workflows/release.yml
 // does, on a real registry on loopback: build the components' image without a
-// Docker daemon (test/cmd/paved-image) and push it, SBOM it from the registry,
+// Docker daemon (tools/paved-image) and push it, SBOM it from the registry,
 // attach the SBOM and provenance attestations to it, signed as release.yml of
 // paved-dev/paved; then docs/gitlab.md's command to verify the image, run as
 // written, accepts it (and the SBOM attestation verifies too).
@@ -655,7 +669,7 @@ func TestPavedImage(t *testing.T) {
 	ws := t.TempDir()
 	repo := startRegistry(t) + "/paved-dev/paved"
 	build := execIn(t, repoRoot(t), []string{"GOCACHE=" + goEnv(t, "GOCACHE"), "GOMODCACHE=" + goEnv(t, "GOMODCACHE"), "GOTOOLCHAIN=local"},
-		"go", "run", "./test/cmd/paved-image", "-out", filepath.Join(ws, "image-layout"), "-version", "v9.9.9", "-push", repo+":v9.9.9", "-insecure")
+		"go", "run", "./tools/paved-image", "-out", filepath.Join(ws, "image-layout"), "-version", "v9.9.9", "-push", repo+":v9.9.9", "-insecure")
 	if build.code != 0 {
 		t.Fatalf("paved-image: %s", build)
 	}

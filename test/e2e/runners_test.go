@@ -182,9 +182,9 @@ check:
   stage: check
   needs: [paved-attest]
   script:
-    - test -s "$PAVED_BUNDLE_PATH"
-    - echo "dotenv bundle=$PAVED_BUNDLE_PATH signer=$PAVED_SIGNER_IDENTITY"
-    - mkdir -p "$OUT_DIR" && cp "$PAVED_BUNDLE_PATH" dist/app-amd64 "$OUT_DIR/"
+    - test -s "$PAVED_ATTEST_BUNDLE_PATH"
+    - echo "dotenv bundle=$PAVED_ATTEST_BUNDLE_PATH signer=$PAVED_ATTEST_SIGNER_IDENTITY"
+    - mkdir -p "$OUT_DIR" && cp "$PAVED_ATTEST_BUNDLE_PATH" dist/app-amd64 "$OUT_DIR/"
 `
 
 // TestGitLabCILocalRunsTheComponent runs a consumer pipeline that includes the
