@@ -94,7 +94,7 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 		res.Notices = append(res.Notices, "paved: create-storage-record"+storageRecord)
 	}
 	if !v.Bool("show-summary") {
-		res.Summary, res.Text = "", ""
+		res.Summary = ""
 	}
 	return res, err
 }
