@@ -48,7 +48,7 @@ build:
 # cannot be reached (shared/trust/publicgood); run and commit it before tagging
 # a release, so that the tagged source still builds the released bytes.
 trust-root:
-	go run ./test/cmd/paved-trust-root
+	go run ./tools/paved-trust-root
 
 # The tools the tests run; the benchmark also needs the syft CLI.
 TEST_TOOLS := fulcio tsa rekor cosign gh act registry actionlint gitlab-ci-local action-validator busybox

@@ -11,7 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"unicode"
+
+	"github.com/paved-dev/paved/shared/logtext/logtexttest"
 )
 
 // runAttack runs paved verify in a fresh workspace holding one artifact
@@ -54,18 +55,6 @@ func runAttack(t *testing.T, name string, env map[string]string) (stdout, stderr
 	return o.String(), e.String(), files
 }
 
-// commandLines are the lines a GitHub Actions runner reads as workflow
-// commands ("::" after leading blanks; lines end at \n or \r).
-func commandLines(s string) []string {
-	var out []string
-	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
-		if strings.HasPrefix(strings.TrimLeftFunc(l, unicode.IsSpace), "::") {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 var githubEnv = map[string]string{
 	"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": "$WS", "GITHUB_STEP_SUMMARY": "$OUT/summary.md", "GITHUB_OUTPUT": "$OUT/output",
 }
@@ -79,7 +68,7 @@ func TestAttackFileNameInjectsWorkflowCommand(t *testing.T) {
 	for door, env := range map[string]map[string]string{"github": githubEnv, "local": {}} {
 		t.Run(door, func(t *testing.T) {
 			stdout, stderr, files := runAttack(t, name, env)
-			for _, l := range commandLines(stdout + stderr) {
+			for _, l := range logtexttest.CommandLines(stdout + stderr) {
 				// Paved's own annotation; go-githubactions escapes its data.
 				if !strings.HasPrefix(l, "::error title=paved verify::") {
 					t.Errorf("a workflow command reached the log: %q", l)

@@ -11,15 +11,13 @@ import (
 	"os/signal"
 	"syscall"
 
-	"golang.org/x/term"
-
 	"github.com/paved-dev/paved/actions/gha"
 	"github.com/paved-dev/paved/gitlab/glci"
 	"github.com/paved-dev/paved/shared/command"
 	"github.com/paved-dev/paved/shared/logtext"
 )
 
-//go:generate go run ./test/cmd/paved-gen
+//go:generate go run ./tools/paved-gen
 
 func main() {
 	sigs := make(chan os.Signal, 2)
@@ -50,17 +48,14 @@ func onSignals(sigs <-chan os.Signal, cancel context.CancelFunc, stderr io.Write
 // run is one invocation with every line Paved prints neutralised on its way
 // to the log (see package logtext): only Paved's own emitters reach it raw.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	out := logtext.New(stdout, logtext.Options{Terminal: isTerminal(stdout)})
-	errw := logtext.New(stderr, logtext.Options{Terminal: isTerminal(stderr)})
+	colours := logtext.Colours(getenv)
+	outTTY, errTTY := logtext.IsTerminal(stdout), logtext.IsTerminal(stderr)
+	out := logtext.New(stdout, logtext.Options{Terminal: outTTY, Colour: outTTY && colours})
+	errw := logtext.New(stderr, logtext.Options{Terminal: errTTY, Colour: errTTY && colours})
 	code := command.Main(ctx, door(getenv, out, errw), args, getenv, out, errw)
 	out.Flush()
 	errw.Flush()
 	return code
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func door(getenv func(string) string, stdout, stderr io.Writer) command.Door {

@@ -68,8 +68,8 @@ func TestActionsMatchDeclarations(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := ciInputs(cmd)
-			if len(a.Inputs) != len(want)+len(gha.PackagingInputs) {
-				t.Errorf("%d inputs, want %d command inputs and %d packaging inputs", len(a.Inputs), len(want), len(gha.PackagingInputs))
+			if len(a.Inputs) != len(want)+len(gha.PackagingInputs)+len(gha.ArtifactInputs(cmd)) {
+				t.Errorf("%d inputs, want %d command inputs, %d packaging inputs and %d artifact inputs", len(a.Inputs), len(want), len(gha.PackagingInputs), len(gha.ArtifactInputs(cmd)))
 			}
 			var env, setup map[string]string
 			for i, s := range a.Runs.Steps {
@@ -168,14 +168,14 @@ func checkTemplate(t *testing.T, cmd *command.Command) {
 	if !ok {
 		t.Fatalf("no %s job in %v", glci.JobKey(cmd), jobs)
 	}
-	if len(header.Spec.Inputs) != len(ciInputs(cmd))+len(glci.InputsOf(cmd)) {
-		t.Errorf("%d inputs, want %d command inputs and %d packaging inputs", len(header.Spec.Inputs), len(ciInputs(cmd)), len(glci.InputsOf(cmd)))
+	if len(header.Spec.Inputs) != len(cmd.GitLabInputs())+len(glci.InputsOf(cmd)) {
+		t.Errorf("%d inputs, want %d command inputs and %d packaging inputs", len(header.Spec.Inputs), len(cmd.GitLabInputs()), len(glci.InputsOf(cmd)))
 	}
 	for _, name := range glci.InputsOf(cmd) {
 		if _, ok := header.Spec.Inputs[name]; !ok {
 			t.Errorf("packaging input %s missing", name)
 		}
-		for _, in := range ciInputs(cmd) {
+		for _, in := range cmd.GitLabInputs() {
 			if in.Name == name {
 				t.Errorf("command input %s collides with the packaging input of the same name", name)
 			}
@@ -200,7 +200,7 @@ func checkTemplate(t *testing.T, cmd *command.Command) {
 	if _, ok := job.IDTokens["SIGSTORE_ID_TOKEN"]; ok != cmd.CI.Signs {
 		t.Errorf("id_tokens SIGSTORE_ID_TOKEN declared %v, want %v (the command signs: %v)", ok, cmd.CI.Signs, cmd.CI.Signs)
 	}
-	for _, in := range ciInputs(cmd) {
+	for _, in := range cmd.GitLabInputs() {
 		got, ok := header.Spec.Inputs[in.Name]
 		if !ok {
 			t.Errorf("input %s missing", in.Name)
@@ -242,7 +242,7 @@ func TestReadmeShowsHelp(t *testing.T) {
 // TestGeneratedPackagingIsFresh fails when action.yml files or templates were
 // edited by hand or not regenerated after a declaration changed.
 func TestGeneratedPackagingIsFresh(t *testing.T) {
-	out, err := exec.Command("go", "run", "./test/cmd/paved-gen", "-check").CombinedOutput()
+	out, err := exec.Command("go", "run", "./tools/paved-gen", "-check").CombinedOutput()
 	if err != nil {
 		t.Fatalf("generated packaging is stale (run go generate): %v\n%s", err, out)
 	}

@@ -86,7 +86,7 @@ exec "$dest/node_modules/.bin/node" "$dest/node_modules/@action-validator/cli/cl
 SH
   chmod +x "$bin/action-validator"
 fi
-# A static busybox gives the Paved image its /bin/sh (test/cmd/paved-image).
+# A static busybox gives the Paved image its /bin/sh (tools/paved-image).
 if selected busybox && [ ! -x /bin/busybox ]; then
   echo "installing busybox-static (the Paved image's shell)..." >&2
   if [ "$(id -u)" = 0 ]; then

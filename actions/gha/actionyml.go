@@ -23,6 +23,30 @@ var PackagingInputs = []PackagingInput{{
 	Env: "PAVED_DOWNLOAD_URL",
 }}
 
+// UploadArtifact is the action that uploads workflow artifacts, pinned by
+// commit.
+const UploadArtifact = "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02" // v4.6.2
+
+// ArtifactInput is an input of the action's workflow artifact step, which the
+// action reads itself (it never reaches paved).
+type ArtifactInput struct {
+	Name, Description, Default string
+}
+
+// ArtifactInputs are the inputs of the workflow artifact step of a command
+// that declares one (CI.WorkflowArtifact), named as in anchore/sbom-action.
+func ArtifactInputs(cmd *command.Command) []ArtifactInput {
+	a := cmd.CI.WorkflowArtifact
+	if a == nil {
+		return nil
+	}
+	return []ArtifactInput{
+		{Name: "upload-artifact", Description: "upload the files written as a workflow artifact with actions/upload-artifact", Default: strconv.FormatBool(a.Default)},
+		{Name: "upload-artifact-retention", Description: "days the workflow artifact is kept (1-90; 0 or empty: the repository's setting)", Default: "0"},
+		{Name: "artifact-name", Description: "name of the workflow artifact (default " + a.Prefix + "-JOB-INDEX, INDEX being the matrix job's index; name each one when a job uploads twice)"},
+	}
+}
+
 // SetupRun is the script of every action's first step. Quoted, so that a
 // runner path with spaces stays one word; through bash, so that the script's
 // executable bit does not matter (it is lost on some Windows checkouts).
@@ -48,6 +72,12 @@ func ActionYAML(cmd *command.Command, title, description, source string) string 
 	for _, in := range PackagingInputs {
 		fmt.Fprintf(&b, "  %s:\n    description: %s\n    required: false\n", in.Name, q(in.Description))
 	}
+	for _, in := range ArtifactInputs(cmd) {
+		fmt.Fprintf(&b, "  %s:\n    description: %s\n    required: false\n", in.Name, q(in.Description))
+		if in.Default != "" {
+			fmt.Fprintf(&b, "    default: %s\n", q(in.Default))
+		}
+	}
 	if len(cmd.Outputs) > 0 {
 		b.WriteString("outputs:\n")
 		for _, o := range cmd.Outputs {
@@ -69,6 +99,16 @@ func ActionYAML(cmd *command.Command, title, description, source string) string 
 		fmt.Fprintf(&b, "        INPUT_%s: ${{ inputs.%s }}\n", strings.ToUpper(strings.ReplaceAll(in.Name, "-", "_")), in.Name)
 	}
 	fmt.Fprintf(&b, "      run: paved %s\n", cmd.Name)
+	if a := cmd.CI.WorkflowArtifact; a != nil {
+		// Uploading is the runner's business: the pinned upload action, with
+		// paths that only paved's own outputs name.
+		fmt.Fprintf(&b, "    - name: Upload the files as a workflow artifact\n      if: inputs.upload-artifact == 'true'\n      uses: %s # v4.6.2\n      with:\n", UploadArtifact)
+		fmt.Fprintf(&b, "        name: ${{ inputs.artifact-name || format('%s-{0}-{1}', github.job, strategy.job-index) }}\n        path: |\n", a.Prefix)
+		for _, o := range a.Outputs {
+			fmt.Fprintf(&b, "          ${{ steps.paved.outputs.%s }}\n", o)
+		}
+		b.WriteString("        retention-days: ${{ inputs.upload-artifact-retention != '0' && inputs.upload-artifact-retention || '' }}\n        if-no-files-found: error\n")
+	}
 	return b.String()
 }
 

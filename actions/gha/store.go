@@ -1,8 +1,11 @@
 package gha
 
 import (
+	"encoding/json"
+
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/command"
 )
 
@@ -31,3 +34,34 @@ func (d *Door) RegistryKeychain() authn.Keychain {
 	d.Mask(token)
 	return command.HostKeychain{Host: "ghcr.io", Username: d.getenv("GITHUB_ACTOR"), Password: token}
 }
+
+var _ command.GitHubEvent = (*Door)(nil)
+
+// ReleaseTag implements command.GitHubEvent: the tag_name of the release a
+// `release` event is about (GITHUB_EVENT_NAME and the event payload), "" for
+// any other event or a payload that does not say.
+func (d *Door) ReleaseTag() string {
+	if d.getenv("GITHUB_EVENT_NAME") != "release" {
+		return ""
+	}
+	p := d.getenv("GITHUB_EVENT_PATH")
+	if p == "" {
+		return ""
+	}
+	data, err := bounded.ReadFile(p, maxEvent)
+	if err != nil {
+		return ""
+	}
+	var ev struct {
+		Release struct {
+			TagName string `json:"tag_name"`
+		} `json:"release"`
+	}
+	if json.Unmarshal(data, &ev) != nil {
+		return ""
+	}
+	return ev.Release.TagName
+}
+
+// Workflow implements command.GitHubEvent: GITHUB_WORKFLOW, the workflow's name.
+func (d *Door) Workflow() string { return d.getenv("GITHUB_WORKFLOW") }

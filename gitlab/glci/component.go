@@ -164,7 +164,7 @@ func ComponentYAML(cmd *command.Command, image string) string {
 	if cmd.CI.CacheInput != "" {
 		fmt.Fprintf(&b, "    %s:\n      description: %s\n      default: %s\n      regex: %s\n", CacheKeyInput, q("key of the GitLab cache that keeps the "+cmd.CI.CacheInput+" directory between pipelines"), q("paved-"+cmd.Name+"-data"), q(CacheKeyPattern))
 	}
-	for _, in := range cmd.CIInputs() {
+	for _, in := range cmd.GitLabInputs() {
 		fmt.Fprintf(&b, "    %s:\n      description: %s\n", in.Name, q(in.Usage))
 		if d, ok := cmd.CI.GitLabDefaults[in.Name]; ok {
 			in.Default = d
@@ -224,7 +224,7 @@ func ComponentYAML(cmd *command.Command, image string) string {
 		b.WriteString("  id_tokens:\n    SIGSTORE_ID_TOKEN:\n      aud: sigstore\n")
 	}
 	b.WriteString("  variables:\n")
-	for _, in := range cmd.CIInputs() {
+	for _, in := range cmd.GitLabInputs() {
 		fmt.Fprintf(&b, "    %s: $[[ inputs.%s ]]\n", in.EnvName(), in.Name)
 	}
 	dotenv := "paved-" + cmd.Name + ".env"

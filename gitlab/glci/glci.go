@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/ci"
 	"github.com/paved-dev/paved/shared/command"
 	"github.com/paved-dev/paved/shared/identity"
@@ -123,7 +124,7 @@ func (d *Door) WriteOutputs(cmd *command.Command, outputs map[string]string) err
 		v := logtext.Dotenv(outputs[k])
 		fmt.Fprintf(&b, "%s=%s\n", name, v)
 	}
-	if err := command.WriteFileAtomic(d.DotenvPath(), []byte(b.String()), 0o644); err != nil {
+	if err := atomicfile.WriteFile(d.DotenvPath(), []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("writing dotenv report %s: %w", d.DotenvPath(), err)
 	}
 	_, err := io.WriteString(d.stdout, b.String())

@@ -19,12 +19,11 @@ var (
 // StoreTargets implements command.StoreProvider: with gitlab-package set, the
 // project's generic package registry, written with the job token
 // (CI_JOB_TOKEN) at CI_API_V4_URL, and linked from the release of CI_COMMIT_TAG.
-func (d *Door) StoreTargets(v command.Values) ([]store.Writer, error) {
-	pkg := v.String("gitlab-package")
-	if pkg == "" {
+func (d *Door) StoreTargets(pkg command.GitLabPackage) ([]store.Writer, error) {
+	if pkg.Name == "" {
 		return nil, nil
 	}
-	t, err := glstore.New(d.packageOptions(pkg, v.String("gitlab-package-version")))
+	t, err := glstore.New(d.packageOptions(pkg))
 	if err != nil {
 		return nil, err
 	}
@@ -35,25 +34,25 @@ func (d *Door) StoreTargets(v command.Values) ([]store.Writer, error) {
 // the bundles that StoreTargets wrote to the generic package gitlab-package
 // (at gitlab-package-version, by default this pipeline's tag or commit SHA),
 // read with the job token.
-func (d *Door) BundleFetcher(source string, v command.Values) (string, store.Fetcher, error) {
+func (d *Door) BundleFetcher(source string, pkg command.GitLabPackage) (string, store.Fetcher, error) {
 	if source != "gitlab" {
 		return "", nil, fail.Configf("--bundle-from %s is not a GitLab source; use gitlab", source)
 	}
-	pkg := v.String("gitlab-package")
-	if pkg == "" {
+	if pkg.Name == "" {
 		return "", nil, fail.Configf("--bundle-from gitlab needs --gitlab-package: the package name paved attest stored the bundles under (its gitlab-package input)")
 	}
-	t, err := glstore.New(d.packageOptions(pkg, v.String("gitlab-package-version")))
+	t, err := glstore.New(d.packageOptions(pkg))
 	if err != nil {
 		return "", nil, err
 	}
 	return "GitLab package " + strings.TrimSuffix(t.URL(""), "/"), t, nil
 }
 
-// packageOptions names the generic package pkg of this job's project at
+// packageOptions names the generic package pkg of this job's project at its
 // version (default: CI_COMMIT_TAG, else CI_COMMIT_SHA), written and read with
 // the job token (CI_JOB_TOKEN) at CI_API_V4_URL.
-func (d *Door) packageOptions(pkg, version string) glstore.Options {
+func (d *Door) packageOptions(pkg command.GitLabPackage) glstore.Options {
+	version := pkg.Version
 	if version == "" {
 		version = d.getenv("CI_COMMIT_TAG")
 	}
@@ -64,7 +63,7 @@ func (d *Door) packageOptions(pkg, version string) glstore.Options {
 		APIURL:   d.getenv("CI_API_V4_URL"),
 		Project:  d.getenv("CI_PROJECT_ID"),
 		JobToken: d.jobToken(),
-		Package:  pkg,
+		Package:  pkg.Name,
 		Version:  version,
 		Tag:      d.getenv("CI_COMMIT_TAG"),
 	}

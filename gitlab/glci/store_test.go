@@ -12,25 +12,18 @@ import (
 
 func TestStoreTargets(t *testing.T) {
 	job := map[string]string{"CI_API_V4_URL": "https://gitlab.example.com/api/v4", "CI_PROJECT_ID": "42", "CI_JOB_TOKEN": "glcbt-secret", "CI_COMMIT_SHA": "0123abcd"}
-	values := func(m map[string][]string) command.Values {
-		v, err := command.NewValues(command.Attest(), m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
 	door := func(env map[string]string) *glci.Door {
 		return glci.New(glci.Options{Getenv: func(k string) string { return env[k] }, Stdout: io.Discard, Stderr: io.Discard})
 	}
-	if ws, err := door(job).StoreTargets(values(nil)); err != nil || len(ws) != 0 {
+	if ws, err := door(job).StoreTargets(command.GitLabPackage{}); err != nil || len(ws) != 0 {
 		t.Fatalf("without gitlab-package: %v, %v", ws, err)
 	}
-	ws, err := door(job).StoreTargets(values(map[string][]string{"gitlab-package": {"attestations"}}))
+	ws, err := door(job).StoreTargets(command.GitLabPackage{Name: "attestations"})
 	if err != nil || len(ws) != 1 || ws[0].Name() != "GitLab package registry" {
 		t.Fatalf("with gitlab-package: %v, %v", ws, err)
 	}
 	delete(job, "CI_JOB_TOKEN")
-	_, err = door(job).StoreTargets(values(map[string][]string{"gitlab-package": {"attestations"}}))
+	_, err = door(job).StoreTargets(command.GitLabPackage{Name: "attestations"})
 	if fail.ClassOf(err) != fail.Config || !strings.Contains(err.Error(), "CI_JOB_TOKEN") {
 		t.Fatalf("without the job token: %v", err)
 	}
@@ -42,39 +35,32 @@ func TestStoreTargets(t *testing.T) {
 // token, and only the gitlab source is GitLab's.
 func TestBundleFetcher(t *testing.T) {
 	job := map[string]string{"CI_API_V4_URL": "https://gitlab.example.com/api/v4", "CI_PROJECT_ID": "42", "CI_JOB_TOKEN": "glcbt-secret", "CI_COMMIT_SHA": "0123abcd"}
-	values := func(m map[string][]string) command.Values {
-		v, err := command.NewValues(command.Verify(), m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
 	door := func(env map[string]string) *glci.Door {
 		return glci.New(glci.Options{Getenv: func(k string) string { return env[k] }, Stdout: io.Discard, Stderr: io.Discard})
 	}
 	for _, c := range []struct {
 		env  map[string]string
-		in   map[string][]string
+		in   command.GitLabPackage
 		want string
 	}{
-		{job, map[string][]string{"gitlab-package": {"demo"}}, "GitLab package https://gitlab.example.com/api/v4/projects/42/packages/generic/demo/0123abcd"},
+		{job, command.GitLabPackage{Name: "demo"}, "GitLab package https://gitlab.example.com/api/v4/projects/42/packages/generic/demo/0123abcd"},
 		{map[string]string{"CI_API_V4_URL": job["CI_API_V4_URL"], "CI_PROJECT_ID": "42", "CI_JOB_TOKEN": "t", "CI_COMMIT_SHA": "0123abcd", "CI_COMMIT_TAG": "v1.0.0"},
-			map[string][]string{"gitlab-package": {"demo"}}, "GitLab package https://gitlab.example.com/api/v4/projects/42/packages/generic/demo/v1.0.0"},
-		{job, map[string][]string{"gitlab-package": {"demo"}, "gitlab-package-version": {"2.0"}}, "GitLab package https://gitlab.example.com/api/v4/projects/42/packages/generic/demo/2.0"},
+			command.GitLabPackage{Name: "demo"}, "GitLab package https://gitlab.example.com/api/v4/projects/42/packages/generic/demo/v1.0.0"},
+		{job, command.GitLabPackage{Name: "demo", Version: "2.0"}, "GitLab package https://gitlab.example.com/api/v4/projects/42/packages/generic/demo/2.0"},
 	} {
-		name, f, err := door(c.env).BundleFetcher("gitlab", values(c.in))
+		name, f, err := door(c.env).BundleFetcher("gitlab", c.in)
 		if err != nil || f == nil || name != c.want {
 			t.Errorf("%v: %q, %v, want %q", c.in, name, err, c.want)
 		}
 	}
-	if _, _, err := door(job).BundleFetcher("gitlab", values(nil)); fail.ClassOf(err) != fail.Config || !strings.Contains(err.Error(), "--gitlab-package") {
+	if _, _, err := door(job).BundleFetcher("gitlab", command.GitLabPackage{}); fail.ClassOf(err) != fail.Config || !strings.Contains(err.Error(), "--gitlab-package") {
 		t.Errorf("without gitlab-package: %v", err)
 	}
 	noToken := map[string]string{"CI_API_V4_URL": job["CI_API_V4_URL"], "CI_PROJECT_ID": "42", "CI_COMMIT_SHA": "0123abcd"}
-	if _, _, err := door(noToken).BundleFetcher("gitlab", values(map[string][]string{"gitlab-package": {"demo"}})); fail.ClassOf(err) != fail.Config || !strings.Contains(err.Error(), "CI_JOB_TOKEN") {
+	if _, _, err := door(noToken).BundleFetcher("gitlab", command.GitLabPackage{Name: "demo"}); fail.ClassOf(err) != fail.Config || !strings.Contains(err.Error(), "CI_JOB_TOKEN") {
 		t.Errorf("without the job token: %v", err)
 	}
-	if _, _, err := door(job).BundleFetcher("github", values(map[string][]string{"gitlab-package": {"demo"}})); err == nil {
+	if _, _, err := door(job).BundleFetcher("github", command.GitLabPackage{Name: "demo"}); err == nil {
 		t.Errorf("the github source is not GitLab's")
 	}
 }

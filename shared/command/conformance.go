@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/bounded"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/paved-dev/paved/shared/attest"
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/provenance"
 	"github.com/paved-dev/paved/shared/trust"
 	"github.com/paved-dev/paved/shared/verify"
@@ -58,7 +60,7 @@ func runSignBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	token, err := idToken(ctx, env, v)
+	token, err := idToken(ctx, env, v.String("identity-token"), "")
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +82,7 @@ func runSignBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteFileAtomic(v.String("bundle"), out, 0o644); err != nil {
+	if err := atomicfile.WriteFile(v.String("bundle"), out, 0o644); err != nil {
 		return nil, fail.Configf("writing bundle: %w", err)
 	}
 	return &Result{Outputs: map[string]string{"bundle-path": v.String("bundle")}}, nil
@@ -168,7 +170,12 @@ func runVerifyBundle(ctx context.Context, env Env, v Values) (*Result, error) {
 			}
 		}
 	}
-	return &Result{Outputs: out, Notices: notices}, nil
+	signer := "the key " + v.String("key")
+	if res.Signer != nil {
+		signer = res.Signer.SubjectAlternativeName
+	}
+	text := Report{Rows: []logtext.Row{{Status: logtext.OK, Cells: []string{args[0], "verified by " + v.String("bundle"), "signed by " + signer}}}}
+	return &Result{Outputs: out, Notices: notices, Reports: []Report{text}}, nil
 }
 
 // looksLikeDigest reports whether arg is ALGORITHM:HEX rather than a file name.

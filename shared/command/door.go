@@ -2,11 +2,9 @@ package command
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -39,6 +37,10 @@ type Env struct {
 	Files *workspace.Workspace
 	// TUFCacheDir caches public-good trust metadata ("" = sigstore-go default).
 	TUFCacheDir string
+	// Terminal reports whether a writer is a terminal, where a progress bar
+	// is redrawn in place (default logtext.IsTerminal, which a logtext.Writer
+	// made with Options.Terminal answers, so tests can fake a terminal).
+	Terminal func(io.Writer) bool
 
 	// shared is the signer of an enclosing command (paved supply-chain), so
 	// one run signs everything with one certificate.
@@ -58,6 +60,14 @@ func (e Env) files() (*workspace.Workspace, error) {
 		return e.Files, nil
 	}
 	return workspace.Current(e.Workspace)
+}
+
+// terminal reports whether the log is a terminal.
+func (e Env) terminal() bool {
+	if e.Terminal != nil {
+		return e.Terminal(e.log())
+	}
+	return logtext.IsTerminal(e.log())
 }
 
 func (e Env) log() io.Writer {
@@ -127,7 +137,7 @@ func Main(ctx context.Context, door Door, args []string, getenv func(string) str
 	code := 0
 	if res != nil {
 		// A failed gate still reports what it checked and why it refused.
-		if rerr := render(cmd, door, res, stdout, stderr); rerr != nil && err == nil {
+		if rerr := render(cmd, door, res, v.String("output"), stdout, stderr); rerr != nil && err == nil {
 			code = fail.Internal.ExitCode()
 		}
 	}
@@ -140,7 +150,7 @@ func Main(ctx context.Context, door Door, args []string, getenv func(string) str
 	return code
 }
 
-func render(cmd *Command, door Door, res *Result, stdout, stderr io.Writer) error {
+func render(cmd *Command, door Door, res *Result, mode string, stdout, stderr io.Writer) error {
 	for _, n := range res.Notices {
 		fmt.Fprintln(stderr, n)
 	}
@@ -164,12 +174,40 @@ func render(cmd *Command, door Door, res *Result, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	if local && res.Text != "" {
-		fmt.Fprint(stderr, res.Text)
-	} else if res.Summary != "" {
+	if mode == outputText || mode != outputMarkdown && local {
+		if err := writeText(stderr, res); err != nil {
+			return err
+		}
+	}
+	// The Markdown goes to the CI summary; a shell shows it only when asked.
+	if res.Summary != "" && (!local || mode == outputMarkdown) {
 		if err := door.WriteSummary(res.Summary); err != nil {
 			fmt.Fprintf(stderr, "paved %s: writing summary: %v\n", cmd.Name, err)
 		}
+	}
+	return nil
+}
+
+// writeText prints the result for a person: each report's headline, its
+// ✓/✗ rows as a compact table, its lines, then the Text.
+func writeText(w io.Writer, res *Result) error {
+	for _, r := range res.Reports {
+		if r.Title != "" {
+			if err := logtext.Paint(w, logtext.Strong, logtext.Line(r.Title)); err != nil {
+				return err
+			}
+			fmt.Fprintln(w)
+		}
+		if err := logtext.Table(w, r.Rows); err != nil {
+			return err
+		}
+		for _, l := range r.Lines {
+			fmt.Fprintln(w, l)
+		}
+	}
+	if res.Text != "" {
+		_, err := io.WriteString(w, res.Text)
+		return err
 	}
 	return nil
 }
@@ -471,32 +509,3 @@ func (l *Local) ReportError(*Command, error) {}
 
 // Workspace implements Door: no confinement in a shell.
 func (l *Local) Workspace() string { return "" }
-
-// WriteFileAtomic writes data to path through a temporary file in the same
-// directory, so that readers never see half a file and failures leave nothing.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := "."
-	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
-		dir = path[:i+1]
-	}
-	f, err := os.CreateTemp(dir, ".paved-*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Chmod(tmp, perm); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}

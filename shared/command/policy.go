@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/logtext"
 
@@ -49,7 +50,7 @@ const (
 
 // Policy declares `paved policy`.
 func Policy() *Command {
-	return &Command{
+	cmd := &Command{
 		Name:      "policy",
 		Summary:   "gate dependencies: deny malicious, vulnerable, unmaintained, unlicensed or unprovenanced components of an SBOM",
 		Args:      "SBOM",
@@ -98,25 +99,49 @@ func Policy() *Command {
 			Stage:          "test",
 			CacheInput:     "cache-dir",
 		},
-		Run: runPolicy,
 	}
+	return typed(cmd, runPolicy)
 }
 
-func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
-	sbomPath, source := v.String("sbom"), v.String("source")
+// policyOptions are the inputs of paved policy.
+type policyOptions struct {
+	signingOptions
+	SBOM               string   `input:"sbom"`
+	Source             string   `input:"source"`
+	SBOMOutput         string   `input:"sbom-output"`
+	Policy             string   `input:"policy"`
+	OSVDB              []string `input:"osv-db"`
+	Data               string   `input:"data"`
+	Mode               string   `input:"mode"`
+	Online             bool     `input:"online"`
+	OSVAPIURL          string   `input:"osv-api-url"`
+	DepsDevURL         string   `input:"deps-dev-url"`
+	CacheDir           string   `input:"cache-dir"`
+	SARIF              string   `input:"sarif"`
+	JUnit              string   `input:"junit"`
+	JSON               string   `input:"json"`
+	DependencyScanning string   `input:"dependency-scanning"`
+	VSA                bool     `input:"vsa"`
+	SubjectPaths       []string `input:"subject-path"`
+	SubjectDigests     []string `input:"subject-digest"`
+	BundlePath         string   `input:"bundle-path"`
+}
+
+func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
+	sbomPath, source := o.SBOM, o.Source
 	switch {
 	case sbomPath != "" && source != "":
 		return nil, fail.Configf("--sbom and --source both name what to evaluate: keep one (an SBOM file, or a tree or image to scan)")
 	case sbomPath == "" && source == "":
 		return nil, fail.Configf("no SBOM: pass it as the argument (paved policy sbom.cdx.json), set --sbom, or --source DIR|IMAGE to scan one first")
 	}
-	if v.String("policy") == "" {
+	if o.Policy == "" {
 		return nil, fail.Configf("no policy: set --policy to a policy file (YAML, version: 1)")
 	}
-	mode := v.String("mode")
-	for _, out := range []string{"sarif", "junit", "json", "dependency-scanning"} {
-		if p := v.String(out); p != "" {
-			if err := checkOutputDir(p, out); err != nil {
+	mode := o.Mode
+	for _, out := range []struct{ name, path string }{{"sarif", o.SARIF}, {"junit", o.JUnit}, {"json", o.JSON}, {"dependency-scanning", o.DependencyScanning}} {
+		if out.path != "" {
+			if err := checkOutputDir(out.path, out.name); err != nil {
 				return nil, err
 			}
 		}
@@ -124,7 +149,7 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 	var sbomRaw []byte
 	var err error
 	if source != "" {
-		if sbomRaw, sbomPath, err = scanForPolicy(ctx, env, source, v.String("sbom-output")); err != nil {
+		if sbomRaw, sbomPath, err = scanForPolicy(ctx, env, source, o.SBOMOutput); err != nil {
 			return nil, err
 		}
 	} else if sbomRaw, err = readInput(env, sbomPath, policy.MaxSBOM); err != nil {
@@ -134,20 +159,20 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, fail.Configf("SBOM %s: %w", sbomPath, err)
 	}
-	polRaw, err := readInput(env, v.String("policy"), policy.MaxPolicy)
+	polRaw, err := readInput(env, o.Policy, policy.MaxPolicy)
 	if err != nil {
 		return nil, fail.Configf("reading policy: %w", err)
 	}
-	pol, err := policy.Parse(v.String("policy"), polRaw)
+	pol, err := policy.Parse(o.Policy, polRaw)
 	if err != nil {
 		return nil, fail.Configf("invalid policy: %w", err)
 	}
 	var subjects []subject.Subject
-	if v.Bool("vsa") {
-		if err := checkOutputDir(v.String("bundle-path"), "bundle-path"); err != nil {
+	if o.VSA {
+		if err := checkOutputDir(o.BundlePath, "bundle-path"); err != nil {
 			return nil, err
 		}
-		spec := subject.Spec{Paths: v.List("subject-path"), Digests: v.List("subject-digest")}
+		spec := subject.Spec{Paths: o.SubjectPaths, Digests: o.SubjectDigests}
 		if spec.Empty() {
 			spec.Paths = []string{sbomPath}
 		}
@@ -161,18 +186,18 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	opts := policy.Options{Now: env.Now}
 	var dbPaths []string
-	for _, p := range v.List("osv-db") {
+	for _, p := range o.OSVDB {
 		if p, err = confine(env, p); err != nil {
 			return nil, fail.Configf("--osv-db: %w", err)
 		}
 		dbPaths = append(dbPaths, p)
 	}
 	if len(dbPaths) > 0 {
-		if opts.DB, err = policy.LoadOSV(ctx, dbPaths, sb.Components, policy.LoadOptions{CacheDir: v.String("cache-dir"), Log: env.log()}); err != nil {
+		if opts.DB, err = policy.LoadOSV(ctx, dbPaths, sb.Components, policy.LoadOptions{CacheDir: o.CacheDir, Log: env.log()}); err != nil {
 			return nil, fail.Configf("loading the OSV database: %w", err)
 		}
 	}
-	if d := v.String("data"); d != "" {
+	if d := o.Data; d != "" {
 		raw, err := readInput(env, d, policy.MaxData)
 		if err != nil {
 			return nil, fail.Configf("reading --data: %w", err)
@@ -181,17 +206,17 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 			return nil, fail.Configf("--data: %w", err)
 		}
 	}
-	if v.Bool("online") {
+	if o.Online {
 		pol.SetOnline(true)
 	}
 	if useOSV, useDepsDev := pol.Sources(opts.DB != nil, opts.Data != nil); useOSV || useDepsDev {
-		if env.Retry.PerTry, err = serviceTimeout(v); err != nil {
+		if env.Retry.PerTry, err = serviceTimeout(o.ServiceTimeout); err != nil {
 			return nil, err
 		}
 		opts.Online = policy.NewClient(policy.ClientOptions{
-			OSVURL: v.String("osv-api-url"), DepsDevURL: v.String("deps-dev-url"),
+			OSVURL: o.OSVAPIURL, DepsDevURL: o.DepsDevURL,
 			Transport: env.Transport, Retry: env.Retry,
-			CacheDir: v.String("cache-dir"), Now: env.Now,
+			CacheDir: o.CacheDir, Now: env.Now,
 		})
 	}
 	rep, err := policy.Evaluate(ctx, sb, pol, opts)
@@ -212,16 +237,16 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	ropts := policyreport.Options{SBOMPath: filepath.ToSlash(sbomPath), ToolVersion: Version()}
 	writers := []struct {
-		input string
-		write func(*bytes.Buffer) error
+		input, path string
+		write       func(*bytes.Buffer) error
 	}{
-		{"sarif", func(b *bytes.Buffer) error { return policyreport.SARIF(b, rep, ropts) }},
-		{"junit", func(b *bytes.Buffer) error { return policyreport.JUnit(b, rep) }},
-		{"json", func(b *bytes.Buffer) error { return policyreport.JSON(b, rep) }},
-		{"dependency-scanning", func(b *bytes.Buffer) error { return policyreport.GitLabDependencyScanning(b, rep, ropts) }},
+		{"sarif", o.SARIF, func(b *bytes.Buffer) error { return policyreport.SARIF(b, rep, ropts) }},
+		{"junit", o.JUnit, func(b *bytes.Buffer) error { return policyreport.JUnit(b, rep) }},
+		{"json", o.JSON, func(b *bytes.Buffer) error { return policyreport.JSON(b, rep) }},
+		{"dependency-scanning", o.DependencyScanning, func(b *bytes.Buffer) error { return policyreport.GitLabDependencyScanning(b, rep, ropts) }},
 	}
 	for _, w := range writers {
-		path := v.String(w.input)
+		path := w.path
 		if path == "" {
 			continue
 		}
@@ -229,7 +254,7 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		if err := w.write(&buf); err != nil {
 			return nil, fmt.Errorf("rendering the %s report: %w", w.input, err)
 		}
-		if err := WriteFileAtomic(path, buf.Bytes(), 0o644); err != nil {
+		if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			return nil, fail.Configf("writing --%s %s: %w", w.input, path, err)
 		}
 		if w.input == "dependency-scanning" {
@@ -241,12 +266,12 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 	}
 	res := &Result{Outputs: outputs}
 	vsaCommand := ""
-	if v.Bool("vsa") {
+	if o.VSA {
 		pred, err := vsaPredicate(rep, pol, verdict, sbomPath, sbomRaw, subjects, env.now())
 		if err != nil {
 			return nil, err
 		}
-		sg, err := newSigning(ctx, env, v)
+		sg, err := newSigning(ctx, env, o.signingOptions)
 		if err != nil {
 			return nil, err
 		}
@@ -254,21 +279,21 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := writeBundle(v.String("bundle-path"), data); err != nil {
+		if err := writeBundle(o.BundlePath, data); err != nil {
 			return nil, err
 		}
-		outputs["bundle-path"] = v.String("bundle-path")
-		vsaCommand = sg.verifyCommand(subjects[0], v.String("bundle-path"), VSAPredicateType)
+		outputs["bundle-path"] = o.BundlePath
+		vsaCommand = sg.verifyCommand(subjects[0], o.BundlePath, VSAPredicateType)
 	}
 	shown := verdict
 	if rep.Denied && mode == "warn" {
 		shown = "FAILED (warn mode: not enforced)"
 	}
 	res.Summary = boundedSummary(rep, shown)
-	res.Text = policyText(rep, shown, mode, outputs)
+	res.Text, res.Reports = policyText(rep, shown, mode, outputs)
 	if vsaCommand != "" {
-		res.Summary += fmt.Sprintf("\nVerification summary attestation: %s. Verify it:\n\n```sh\n%s\n```\n", logtext.Code(v.String("bundle-path")), vsaCommand)
-		res.Text += fmt.Sprintf("verification summary attestation: %s; verify it with:\n  %s\n", v.String("bundle-path"), vsaCommand)
+		res.Summary += fmt.Sprintf("\nVerification summary attestation: %s. Verify it:\n\n```sh\n%s\n```\n", logtext.Code(o.BundlePath), vsaCommand)
+		res.Text += fmt.Sprintf("verification summary attestation: %s; verify it with:\n  %s\n", o.BundlePath, vsaCommand)
 	}
 	for _, f := range rep.Findings {
 		if f.Action == policy.Excused {
@@ -295,8 +320,9 @@ func runPolicy(ctx context.Context, env Env, v Values) (*Result, error) {
 
 // policyText is what a terminal shows after the findings, which the
 // annotations already printed one per line: where the reports are, and the
-// verdict unless the run fails, whose error is then the one verdict line.
-func policyText(rep *policy.Report, verdict, mode string, outputs map[string]string) string {
+// verdict as a ✓ (or ! when not enforced) row unless the run fails, whose
+// error is then the one verdict line.
+func policyText(rep *policy.Report, verdict, mode string, outputs map[string]string) (string, []Report) {
 	var b strings.Builder
 	var reports []string
 	for _, k := range []string{"sarif", "junit", "json"} {
@@ -305,13 +331,18 @@ func policyText(rep *policy.Report, verdict, mode string, outputs map[string]str
 		}
 	}
 	if len(reports) > 0 {
-		fmt.Fprintf(&b, "reports: %s\n", strings.Join(reports, ", "))
+		fmt.Fprintf(&b, "reports: %s\n", logtext.Line(strings.Join(reports, ", ")))
 	}
-	if !rep.Denied || mode != "enforce" {
-		fmt.Fprintf(&b, "paved policy: %s: %d components, %d denied, %d warnings, %d excused\n",
-			verdict, rep.Components, rep.Count(policy.Deny), rep.Count(policy.Warn), rep.Count(policy.Excused))
+	if rep.Denied && mode == "enforce" {
+		return b.String(), nil
 	}
-	return b.String()
+	status := logtext.OK
+	if rep.Denied || rep.Count(policy.Warn) > 0 {
+		status = logtext.Warning
+	}
+	row := logtext.Row{Status: status, Cells: []string{"paved policy: " + verdict + ":", fmt.Sprintf("%d components, %d denied, %d warnings, %d excused",
+		rep.Components, rep.Count(policy.Deny), rep.Count(policy.Warn), rep.Count(policy.Excused))}}
+	return b.String(), []Report{{Rows: []logtext.Row{row}}}
 }
 
 // noticeLine is one finding on one line, for logs and CI annotations.
@@ -441,7 +472,7 @@ func scanForPolicy(ctx context.Context, env Env, source, out string) ([]byte, st
 	s, err := sbom.Generate(ctx, source, sbom.Options{
 		ConfineTo:   confineTo,
 		Credentials: sbom.Credentials{Keychain: env.keychain()},
-		Progress:    env.log(), Bar: isTerminal(env.log()), Now: env.Now,
+		Progress:    env.log(), Bar: env.terminal(), Now: env.Now,
 	})
 	if err != nil {
 		return nil, "", err
@@ -450,7 +481,7 @@ func scanForPolicy(ctx context.Context, env Env, source, out string) ([]byte, st
 	if err := s.Encode(&buf, sbom.CycloneDXJSON); err != nil {
 		return nil, "", fmt.Errorf("encoding the SBOM of %s: %w", source, err)
 	}
-	if err := WriteFileAtomic(out, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 		return nil, "", fail.Configf("writing --sbom-output %s: %w", out, err)
 	}
 	fmt.Fprintf(env.log(), "policy: scanned %s into %s\n", source, out)

@@ -15,6 +15,7 @@ import (
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/promote"
+	"github.com/paved-dev/paved/shared/provenance"
 	"github.com/paved-dev/paved/shared/store"
 	"github.com/paved-dev/paved/shared/subject"
 	"github.com/paved-dev/paved/shared/verify"
@@ -24,7 +25,7 @@ import (
 // registry to another, with their proofs, or upload exactly the attested
 // bytes of a release file.
 func Promote() *Command {
-	return &Command{
+	cmd := &Command{
 		Name:      "promote",
 		Summary:   "build once, promote by digest: verify an image's attestations, copy it with every platform and referrer, prove the copy identical, then tag and attest the promotion; or upload a release file only if its bytes are attested",
 		Args:      "SOURCE DESTINATION",
@@ -54,12 +55,28 @@ func Promote() *Command {
 			ArtifactPaths: []string{"*.sigstore.json"},
 			Stage:         "deploy",
 		},
-		Run: runPromote,
 	}
+	return typed(cmd, runPromote)
 }
 
-func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
-	src, dst, err := promoteEnds(v)
+// promoteOptions are the inputs of paved promote.
+type promoteOptions struct {
+	identityOptions
+	signingOptions
+	// Sources are --source and the positional arguments: SOURCE [DESTINATION].
+	Sources         []string `input:"source,all"`
+	Destination     string   `input:"destination"`
+	Tags            []string `input:"tag"`
+	RequireDigest   bool     `input:"require-digest"`
+	Environment     string   `input:"environment"`
+	Bundles         []string `input:"bundle"`
+	AttestationPath string   `input:"attestation-path"`
+	GitHubToken     string   `input:"github-token"`
+	GitHubAPIURL    string   `input:"github-api-url"`
+}
+
+func runPromote(ctx context.Context, env Env, o promoteOptions) (*Result, error) {
+	src, dst, err := promoteEnds(o)
 	if err != nil {
 		return nil, err
 	}
@@ -71,9 +88,9 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 		if !isFile {
 			return nil, fail.Configf("source %s is a file: promote it to github-release://OWNER/REPO@TAG or gitlab-package://NAME[@VERSION], not to %s", src, dst)
 		}
-		return promoteFile(ctx, env, v, strings.TrimPrefix(src, "file://"), fd)
+		return promoteFile(ctx, env, o, strings.TrimPrefix(src, "file://"), fd)
 	}
-	pol, ids, err := promotePolicy(env, v)
+	pol, ids, err := promotePolicy(env, o)
 	if err != nil {
 		return nil, err
 	}
@@ -82,23 +99,23 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 		return nil, err
 	}
 	var files []verify.Candidate
-	if paths := v.List("bundle"); len(paths) > 0 {
+	if paths := o.Bundles; len(paths) > 0 {
 		if files, err = verify.LoadBundles(ws, paths); err != nil {
 			return nil, err
 		}
 	}
-	attPath := v.String("attestation-path")
+	attPath := o.AttestationPath
 	if err := checkOutputDir(attPath, "attestation-path"); err != nil {
 		return nil, err
 	}
-	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, "", false, v.String("policy"))
+	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, "", false, o.Policy)
 	if err != nil {
 		return nil, err
 	}
 	// Fail on a missing or expired identity token before anything is copied;
 	// the signing certificate itself is requested after the copy, so that a
 	// long copy cannot outlive it.
-	if _, err := idToken(ctx, env, v); err != nil {
+	if _, err := idToken(ctx, env, o.IdentityToken, o.IdentityTokenFile); err != nil {
 		return nil, err
 	}
 
@@ -106,8 +123,8 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 	var verified promote.Verification
 	var signed promotionSigned
 	opts := promote.Options{
-		Tags:          v.List("tag"),
-		RequireDigest: v.Bool("require-digest"),
+		Tags:          o.Tags,
+		RequireDigest: o.RequireDigest,
 		Keychain:      env.keychain(),
 		Transport:     env.Transport,
 		Log:           env.log(),
@@ -116,7 +133,7 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 			return err
 		},
 		BeforeTag: func(ctx context.Context, res *promote.Result) error {
-			signed, err = signPromotion(ctx, env, v, res, verified, attPath, httpo)
+			signed, err = signPromotion(ctx, env, o, res, verified, attPath, httpo)
 			return err
 		},
 	}
@@ -129,13 +146,32 @@ func runPromote(ctx context.Context, env Env, v Values) (*Result, error) {
 			"digest": res.Digest, "destination": res.Destination,
 			"attestation-path": attPath, "tags": strings.Join(res.Tagged, "\n"),
 		},
-		Summary: promoteSummary(res, verified, v.String("environment"), attPath, signed),
+		Summary: promoteSummary(res, verified, o.Environment, attPath, signed),
+		Reports: []Report{promoteText(res, verified, attPath, signed)},
 	}, nil
 }
 
+// promoteText is the result for a terminal: a ✓ row per step of the
+// promotion, in the order they happened.
+func promoteText(res *promote.Result, ver promote.Verification, attPath string, signed promotionSigned) Report {
+	r := Report{Title: fmt.Sprintf("paved promote: %s promoted to %s", shortDigest(res.Digest), res.Destination)}
+	ok := func(cells ...string) { r.Rows = append(r.Rows, logtext.Row{Status: logtext.OK, Cells: cells}) }
+	ok("verified", ver.PredicateType+" signed by "+ver.Signer)
+	ok("copied", fmt.Sprintf("%d manifest(s), %d referrer(s), %d blob(s), proved identical", len(res.Manifests), len(res.Referrers), res.Blobs))
+	if len(res.Tagged) > 0 {
+		ok("tagged", strings.Join(res.Tagged, ", "))
+	}
+	ok("attested", attPath+" signed by "+signed.signer)
+	return r
+}
+
 // promotePolicy reads the verification policy and the identities it accepts.
-func promotePolicy(env Env, v Values) (*verify.PolicyFile, []verify.Identity, error) {
-	pol, err := verifyPolicy(env, v, "", false)
+func promotePolicy(env Env, o promoteOptions) (*verify.PolicyFile, []verify.Identity, error) {
+	var roots []string
+	if o.TrustedRoot != "" {
+		roots = []string{o.TrustedRoot}
+	}
+	pol, err := verifyPolicy(env, o.identityOptions, roots, "", false, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -148,8 +184,8 @@ func promotePolicy(env Env, v Values) (*verify.PolicyFile, []verify.Identity, er
 
 // promoteEnds reads SOURCE and DESTINATION from the inputs or the two
 // positional arguments.
-func promoteEnds(v Values) (string, string, error) {
-	srcs, dst := v.List("source"), v.String("destination")
+func promoteEnds(o promoteOptions) (string, string, error) {
+	srcs, dst := o.Sources, o.Destination
 	if len(srcs) == 2 && dst == "" {
 		return srcs[0], srcs[1], nil
 	}
@@ -216,12 +252,12 @@ type promotionSigned struct {
 
 // signPromotion signs the promotion attestation over the proved digest,
 // writes it to path and attaches it at the destination as a referrer.
-func signPromotion(ctx context.Context, env Env, v Values, res *promote.Result, ver promote.Verification, path string, httpo store.HTTPOptions) (promotionSigned, error) {
+func signPromotion(ctx context.Context, env Env, o promoteOptions, res *promote.Result, ver promote.Verification, path string, httpo store.HTTPOptions) (promotionSigned, error) {
 	none := promotionSigned{}
 	repo, _, _ := strings.Cut(res.Destination, "@")
 	subj := subject.Subject{Name: repo, Digest: map[string]string{"sha256": strings.TrimPrefix(res.Digest, "sha256:")}}
-	signed, data, err := signPromotionStatement(ctx, env, v, subj, func(run promote.Run) ([]byte, error) {
-		return promote.NewPredicate(res, v.String("environment"), run, ver, env.now())
+	signed, data, err := signPromotionStatement(ctx, env, o.signingOptions, subj, func(run promote.Run) ([]byte, error) {
+		return promote.NewPredicate(res, o.Environment, run, ver, env.now())
 	})
 	if err != nil {
 		return none, err
@@ -247,18 +283,13 @@ func signPromotion(ctx context.Context, env Env, v Values, res *promote.Result, 
 // signPromotionStatement signs a promotion statement about subj, with the
 // predicate pred builds from this run's identity; it returns the bundle's
 // bytes, which the caller writes once the promotion it claims happened.
-func signPromotionStatement(ctx context.Context, env Env, v Values, subj subject.Subject, pred func(promote.Run) ([]byte, error)) (promotionSigned, []byte, error) {
+func signPromotionStatement(ctx context.Context, env Env, so signingOptions, subj subject.Subject, pred func(promote.Run) ([]byte, error)) (promotionSigned, []byte, error) {
 	none := promotionSigned{}
-	sg, err := newSigning(ctx, env, v)
+	sg, err := newSigning(ctx, env, so)
 	if err != nil {
 		return none, nil, err
 	}
-	ext := sg.signer.Extensions()
-	run := promote.Run{
-		Signer: sg.signer.Identity(), Issuer: ext.Issuer,
-		SourceRepository: ext.SourceRepositoryURI, SourceRef: ext.SourceRepositoryRef, SourceDigest: ext.SourceRepositoryDigest,
-		BuildSigner: ext.BuildSignerURI, RunnerEnvironment: ext.RunnerEnvironment, RunInvocation: ext.RunInvocationURI,
-	}
+	run := promote.Run{Signer: sg.signer.Identity(), SignerClaims: provenance.ClaimsOf(sg.signer.Extensions())}
 	p, err := pred(run)
 	if err != nil {
 		return none, nil, err
@@ -304,10 +335,17 @@ func promoteSummary(res *promote.Result, ver promote.Verification, environment, 
 // uploaded unless an attestation about the file's digest verifies under the
 // policy; the upload reads a private copy whose digest is checked again, so
 // bytes changed after verification are refused too.
-func promoteFile(ctx context.Context, env Env, v Values, path string, dst promote.FileDestination) (*Result, error) {
-	for _, in := range []string{"tag", "require-digest"} {
-		if v.Set(in) && v.String(in) != "" && v.String(in) != "false" {
-			return nil, fail.Configf("--%s applies to images; drop it to promote the release file %s", in, path)
+func promoteFile(ctx context.Context, env Env, o promoteOptions, path string, dst promote.FileDestination) (*Result, error) {
+	lastTag := ""
+	if len(o.Tags) > 0 {
+		lastTag = o.Tags[len(o.Tags)-1]
+	}
+	for _, in := range []struct {
+		name string
+		set  bool
+	}{{"tag", lastTag != "" && lastTag != "false"}, {"require-digest", o.RequireDigest}} {
+		if in.set {
+			return nil, fail.Configf("--%s applies to images; drop it to promote the release file %s", in.name, path)
 		}
 	}
 	if path == "" {
@@ -321,11 +359,11 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 	if err := promote.CheckFileName(name); err != nil {
 		return nil, err
 	}
-	pol, ids, err := promotePolicy(env, v)
+	pol, ids, err := promotePolicy(env, o)
 	if err != nil {
 		return nil, err
 	}
-	bundles := v.List("bundle")
+	bundles := o.Bundles
 	if len(bundles) == 0 {
 		bundles = fileBundles(real)
 	}
@@ -340,20 +378,20 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 	if err != nil {
 		return nil, err
 	}
-	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, "", false, v.String("policy"))
+	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, "", false, o.Policy)
 	if err != nil {
 		return nil, err
 	}
-	up, err := fileUploader(env, v, dst)
+	up, err := fileUploader(env, o, dst)
 	if err != nil {
 		return nil, err
 	}
-	attPath := v.String("attestation-path")
+	attPath := o.AttestationPath
 	if err := checkOutputDir(attPath, "attestation-path"); err != nil {
 		return nil, err
 	}
 	// A missing or expired identity token fails before anything is uploaded.
-	if _, err := idToken(ctx, env, v); err != nil {
+	if _, err := idToken(ctx, env, o.IdentityToken, o.IdentityTokenFile); err != nil {
 		return nil, err
 	}
 	targets, err := verifyTargets(ctx, env, []string{real}, verify.Algorithms(cands))
@@ -383,8 +421,8 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 	ver := verificationOf(oc, ids)
 	subj := subject.Subject{Name: name, Digest: map[string]string{"sha256": strings.TrimPrefix(f.Digest, "sha256:")}}
 	to := up.Name() + ", file " + name
-	signed, data, err := signPromotionStatement(ctx, env, v, subj, func(run promote.Run) ([]byte, error) {
-		return promote.NewFilePredicate(path, to, f.Digest, f.Size, v.String("environment"), run, ver, env.now())
+	signed, data, err := signPromotionStatement(ctx, env, o.signingOptions, subj, func(run promote.Run) ([]byte, error) {
+		return promote.NewFilePredicate(path, to, f.Digest, f.Size, o.Environment, run, ver, env.now())
 	})
 	if err != nil {
 		return nil, err
@@ -424,15 +462,24 @@ func promoteFile(ctx context.Context, env Env, v Values, path string, dst promot
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Paved promote\n\nPromoted release file %s (%s, %d bytes)\n\n", logtext.Code(name), logtext.Code(f.Digest), f.Size)
 	fmt.Fprintf(&b, "- to %s: %s\n- %s\n", logtext.Cell(up.Name()), logtext.Cell(res.URL), logtext.Cell(state))
-	if e := v.String("environment"); e != "" {
+	if e := o.Environment; e != "" {
 		fmt.Fprintf(&b, "- environment: %s\n", logtext.Code(e))
 	}
 	fmt.Fprintf(&b, "- verified: %s signed by %s (%s), trust: %s\n", logtext.Code(ver.PredicateType), logtext.Code(ver.Signer), logtext.Cell(ver.Attestation), logtext.Cell(ver.TrustedRoot))
 	fmt.Fprintf(&b, "- promotion attestation: %s (%d bytes) signed by %s, uploaded beside the file: %s\n", logtext.Code(attPath), signed.size, logtext.Code(signed.signer), logtext.Cell(attRes.URL))
 	fmt.Fprintf(&b, "\nVerify the promotion:\n\n```sh\n%s\n```\n", verifyCommandLine(f.Digest, attPath, verify.SignerRule(signed.signer, signed.issuer, signed.source), promote.PredicateType, signed.trust))
+	text := Report{Title: fmt.Sprintf("paved promote: %s (%s) promoted to %s", name, shortDigest(f.Digest), up.Name())}
+	for _, cells := range [][]string{
+		{"verified", ver.PredicateType + " signed by " + ver.Signer},
+		{"uploaded", res.URL + ": " + state},
+		{"attested", attPath + " signed by " + signed.signer + ", uploaded to " + attRes.URL},
+	} {
+		text.Rows = append(text.Rows, logtext.Row{Status: logtext.OK, Cells: cells})
+	}
 	return &Result{
 		Outputs: map[string]string{"digest": f.Digest, "destination": dst.String(), "file-url": res.URL, "attestation-path": attPath},
 		Summary: b.String(),
+		Reports: []Report{text},
 	}, nil
 }
 
@@ -498,28 +545,11 @@ func failureReasons(oc verify.Outcome) string {
 
 // fileUploader builds the destination of a release file before anything is
 // hashed, so that missing tokens and wrong places fail first.
-func fileUploader(env Env, v Values, dst promote.FileDestination) (promote.Uploader, error) {
+func fileUploader(env Env, o promoteOptions, dst promote.FileDestination) (promote.Uploader, error) {
 	switch dst.Kind {
 	case promote.GitHubRelease:
-		gh, _ := env.Platform.(GitHubEnv)
-		token, api := v.String("github-token"), v.String("github-api-url")
-		if token == "" && gh != nil {
-			token = gh.GitHubToken()
-		}
-		if token != "" {
-			env.Platform.Mask(token)
-		}
-		if api == "" && gh != nil {
-			api = gh.GitHubAPIURL()
-		}
-		if api == "" {
-			server := env.Platform.Run().ServerURL
-			if gh == nil || server == "" {
-				server = "https://github.com"
-			}
-			api = apiFromServer(server)
-		}
-		return promote.NewGitHubRelease(dst.Repository, dst.Tag, promote.GitHubReleaseOptions{APIURL: api, Token: token, Transport: env.Transport, Retry: env.Retry})
+		ep := githubEndpoints(env, "", o.GitHubAPIURL, o.GitHubToken)
+		return promote.NewGitHubRelease(dst.Repository, dst.Tag, promote.GitHubReleaseOptions{APIURL: ep.APIURL, Token: ep.Token, Transport: env.Transport, Retry: env.Retry})
 	case promote.GitLabPackage:
 		p, ok := env.Platform.(FileUploaderProvider)
 		if !ok {

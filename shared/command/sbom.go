@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,19 +13,17 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"golang.org/x/term"
 
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/sbom"
 	"github.com/paved-dev/paved/shared/subject"
-	"github.com/paved-dev/paved/shared/workspace"
 )
 
 // Sbom declares `paved sbom`.
 func Sbom() *Command {
-	return &Command{
+	cmd := &Command{
 		Name:      "sbom",
 		Summary:   "generate SBOMs (SPDX 2.3, CycloneDX 1.6 or syft JSON, all from one scan) of a directory, file or image, and optionally attest them",
 		Args:      "[DIR|FILE|IMAGE]",
@@ -48,7 +45,7 @@ func Sbom() *Command {
 			{Name: "subject-path", List: true, Usage: "with --attest: artifact files or globs the SBOM describes (default: the image digest, or the scanned file)"},
 			{Name: "subject-digest", List: true, Usage: "with --attest: artifacts the SBOM describes, as NAME@sha256:HEX"},
 			{Name: "inline-limit", Default: "2MiB", Usage: "with --attest: larger SBOMs are attested by digest reference instead of inline (the transparency log refuses big entries)"},
-		}, signingInputs()...),
+		}, append(sbomGitHubInputs(), signingInputs()...)...),
 		Outputs: []Output{
 			{Name: "spdx-path", Usage: "path of the SPDX 2.3 SBOM (the JSON one when both encodings are written)"},
 			{Name: "cyclonedx-path", Usage: "path of the CycloneDX 1.6 SBOM (the JSON one when both encodings are written)"},
@@ -64,34 +61,59 @@ func Sbom() *Command {
 			ArtifactPaths: []string{"*.spdx.json", "*.cdx.json", "*.spdx", "*.cdx.xml", "*.syft.json", "*.sigstore.json"},
 			Reports:       map[string]string{"cyclonedx": "*.cdx.json"},
 			Stage:         "build",
+			// As anchore/sbom-action: the SBOMs become a workflow artifact by default.
+			WorkflowArtifact: &WorkflowArtifact{Outputs: []string{"sbom-paths", "bundle-paths"}, Prefix: "sbom", Default: true},
 		},
-		Run: runSbom,
 	}
+	return typed(cmd, runSbom)
 }
 
-func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
-	sources := v.List("source")
+// sbomOptions are the inputs of paved sbom.
+type sbomOptions struct {
+	signingOptions
+	sbomGitHubOptions
+	Source           string   `input:"source"`
+	Sources          []string `input:"source,all"`
+	SourceType       string   `input:"source-type"`
+	Formats          []string `input:"format"`
+	OutputFile       string   `input:"output-file"`
+	OutputDir        string   `input:"output-dir"`
+	OutputName       string   `input:"output-name"`
+	Catalogers       []string `input:"catalogers"`
+	Config           string   `input:"config"`
+	Platform         string   `input:"platform"`
+	Network          bool     `input:"network"`
+	RegistryUsername string   `input:"registry-username"`
+	RegistryPassword string   `input:"registry-password"`
+	Attest           bool     `input:"attest"`
+	SubjectPaths     []string `input:"subject-path"`
+	SubjectDigests   []string `input:"subject-digest"`
+	InlineLimit      string   `input:"inline-limit"`
+}
+
+func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
+	sources := o.Sources
 	if len(sources) > 1 {
 		return nil, fail.Configf("one source at a time, got %d: %q", len(sources), sources)
 	}
-	input := v.String("source")
-	typ := sbom.SourceType(strings.ToLower(v.String("source-type")))
-	formats, err := sbomFormats(v)
+	input := o.Source
+	typ := sbom.SourceType(strings.ToLower(o.SourceType))
+	formats, err := sbomFormats(o.Formats)
 	if err != nil {
 		return nil, err
 	}
-	limit, err := parseSize(v.String("inline-limit"))
+	limit, err := parseSize(o.InlineLimit)
 	if err != nil {
-		return nil, fail.Configf("--inline-limit %q: %v", v.String("inline-limit"), err)
+		return nil, fail.Configf("--inline-limit %q: %v", o.InlineLimit, err)
 	}
-	outDir := v.String("output-dir")
+	outDir := o.OutputDir
 	if err := checkOutputDir(filepath.Join(outDir, "x"), "output-dir"); err != nil {
 		return nil, err
 	}
 	if err := insideWorkspace(env, outDir, "output-dir"); err != nil {
 		return nil, err
 	}
-	outFile := v.String("output-file")
+	outFile := o.OutputFile
 	if outFile != "" {
 		if len(formats) != 1 {
 			return nil, fail.Configf("--output-file names one file, but %d formats were asked for: write one --format, or drop --output-file and use --output-dir", len(formats))
@@ -115,12 +137,16 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 			return nil, err
 		}
 	}
-	scfg, err := sbomConfig(env, v)
+	scfg, err := sbomConfig(env, o.Config, len(o.Catalogers) > 0)
 	if err != nil {
 		return nil, err
 	}
-	attest := v.Bool("attest")
-	spec := subject.Spec{Paths: v.List("subject-path"), Digests: v.List("subject-digest")}
+	gh, err := newSbomGitHub(env, o.sbomGitHubOptions)
+	if err != nil {
+		return nil, err
+	}
+	attest := o.Attest
+	spec := subject.Spec{Paths: o.SubjectPaths, Digests: o.SubjectDigests}
 	var explicit []subject.Subject
 	if attest && !spec.Empty() {
 		// Resolved before the scan, so a wrong subject fails fast.
@@ -134,26 +160,26 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 	} else if !spec.Empty() {
 		return nil, fail.Configf("--subject-path and --subject-digest name what an attestation is about: add --attest, or drop them")
 	}
-	if pw := v.String("registry-password"); pw != "" && env.Platform != nil {
+	if pw := o.RegistryPassword; pw != "" && env.Platform != nil {
 		env.Platform.Mask(pw)
 	}
 
 	opts := sbom.Options{
 		ConfineTo:        confineTo,
 		Type:             typ,
-		Catalogers:       append(v.List("catalogers"), scfg.DefaultCatalogers...),
+		Catalogers:       append(o.Catalogers, scfg.DefaultCatalogers...),
 		SelectCatalogers: scfg.SelectCatalogers,
 		Exclude:          scfg.Exclude,
-		Network:          v.Bool("network"),
-		Credentials:      sbom.Credentials{Username: v.String("registry-username"), Password: v.String("registry-password"), Keychain: env.keychain()},
-		Platform:         v.String("platform"),
+		Network:          o.Network,
+		Credentials:      sbom.Credentials{Username: o.RegistryUsername, Password: o.RegistryPassword, Keychain: env.keychain()},
+		Platform:         o.Platform,
 		Progress:         env.log(),
-		Bar:              isTerminal(env.log()),
+		Bar:              env.terminal(),
 		Now:              env.Now,
 	}
 	s, err := sbom.Generate(ctx, input, opts)
 	if err != nil {
-		return nil, redact(err, v.String("registry-password"))
+		return nil, redact(err, o.RegistryPassword)
 	}
 
 	subjects := explicit
@@ -164,9 +190,23 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 		subjects = []subject.Subject{{Name: s.Source.Name, Digest: map[string]string{"sha256": strings.TrimPrefix(s.Source.Digest, "sha256:")}}}
 	}
 
-	name := v.String("output-name")
+	name := o.OutputName
 	if name == "" {
 		name = outputName(s.Source)
+	}
+	var planned []string
+	for _, f := range formats {
+		p := filepath.Join(outDir, name+f.Extension())
+		if outFile != "" {
+			p = outFile
+		}
+		planned = append(planned, p)
+		if attest {
+			planned = append(planned, p+".sigstore.json")
+		}
+	}
+	if err := gh.checkAssetNames(planned); err != nil {
+		return nil, err
 	}
 	// Everything is written or nothing: on failure, remove what this run wrote.
 	var written []string
@@ -200,8 +240,12 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 	outputs["components"] = strconv.Itoa(len(pkgs))
 
 	var notices, bundles, attestLines, commands []string
+	text := Report{Title: sbomTitle(s)}
+	for _, d := range docs {
+		text.Rows = append(text.Rows, logtext.Row{Status: logtext.OK, Cells: []string{d.Path, string(d.Format)}})
+	}
 	if attest {
-		sg, err := newSigning(ctx, env, v)
+		sg, err := newSigning(ctx, env, o.signingOptions)
 		if err != nil {
 			return nil, cleanup(err)
 		}
@@ -226,16 +270,40 @@ func runSbom(ctx context.Context, env Env, v Values) (*Result, error) {
 				notices = append(notices, fmt.Sprintf("paved sbom: %s attested %s", d.Path, how))
 			}
 			attestLines = append(attestLines, fmt.Sprintf("| %s | %s | %s |", logtext.Code(bundlePath), logtext.Code(predType), logtext.Cell(how)))
+			text.Rows = append(text.Rows, logtext.Row{Status: logtext.OK, Cells: []string{bundlePath, "attestation, SBOM " + strings.SplitN(how, " (", 2)[0]}})
 			commands = append(commands, sg.verifyCommand(subjects[0], bundlePath, predType))
 		}
 		outputs["bundle-paths"] = strings.Join(bundles, "\n")
 		fmt.Fprintf(env.log(), "sbom: signed %d attestation(s) as %s\n", len(bundles), sg.signer.Identity())
 	}
+	// The files stay written when GitHub refuses them: they are correct, and
+	// the step fails with the reason.
+	assets, err := gh.uploadAssets(ctx, append(all, bundles...))
+	if err != nil {
+		return nil, err
+	}
+	notices = append(notices, prefixed("paved sbom: release asset ", assets)...)
+	root := ""
+	if s.Source.Type == sbom.Dir {
+		if root, err = sbomRoot(env, input); err != nil {
+			return nil, err
+		}
+	}
+	submitted, err := gh.submit(ctx, s, root, env.now())
+	if err != nil {
+		return nil, err
+	}
+	if submitted != "" {
+		notices = append(notices, "paved sbom: "+submitted)
+	}
 	var paths []string
 	for _, d := range docs {
 		paths = append(paths, logtext.Code(d.Path))
 	}
-	return &Result{Outputs: outputs, Summary: sbomSummary(s, paths, subjects, attestLines, commands), Notices: notices}, nil
+	if len(commands) > 0 {
+		text.Lines = append(text.Lines, "verify with:", "  "+commands[0])
+	}
+	return &Result{Outputs: outputs, Summary: sbomSummary(s, paths, subjects, attestLines, commands), Reports: []Report{text}, Notices: notices}, nil
 }
 
 // sbomPredicate attests a written SBOM: inline when it fits the limit (read
@@ -255,9 +323,9 @@ func sbomPredicate(d sbom.Written, components int, limit int64, now time.Time) (
 // maxConfigSize bounds the syft config file read.
 const maxConfigSize = 1 << 20
 
-// sbomConfig reads the syft config file named by --config, if any.
-func sbomConfig(env Env, v Values) (sbom.Config, error) {
-	path := v.String("config")
+// sbomConfig reads the syft config file named by --config (path), if any;
+// catalogers says --catalogers chose catalogers too.
+func sbomConfig(env Env, path string, catalogers bool) (sbom.Config, error) {
 	if path == "" {
 		return sbom.Config{}, nil
 	}
@@ -272,7 +340,7 @@ func sbomConfig(env Env, v Values) (sbom.Config, error) {
 	if err != nil {
 		return sbom.Config{}, fail.Configf("--config %s: %w", path, err)
 	}
-	if len(v.List("catalogers")) > 0 && (len(c.DefaultCatalogers) > 0 || len(c.SelectCatalogers) > 0) {
+	if catalogers && (len(c.DefaultCatalogers) > 0 || len(c.SelectCatalogers) > 0) {
 		return sbom.Config{}, fail.Configf("--catalogers and the catalogers of --config %s both choose catalogers: keep one", path)
 	}
 	return c, nil
@@ -289,8 +357,7 @@ func formatOutput(f sbom.Format) string {
 	return "syft-path"
 }
 
-func sbomFormats(v Values) ([]sbom.Format, error) {
-	raw := v.List("format")
+func sbomFormats(raw []string) ([]sbom.Format, error) {
 	seen := map[sbom.Format]bool{}
 	var out []sbom.Format
 	for _, r := range raw {
@@ -367,11 +434,7 @@ func insideWorkspace(env Env, path, input string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := files.Rel(path); err != nil {
-		return fail.Configf("--%s: %w", input, err)
-	}
-	var out *workspace.OutsideError
-	if _, err := files.Stat(path); errors.As(err, &out) {
+	if err := files.Confine(path); err != nil {
 		return fail.Configf("--%s: %w", input, err)
 	}
 	return nil
@@ -431,7 +494,7 @@ func sbomSummary(s *sbom.SBOM, paths []string, subjects []subject.Subject, attes
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "%s (sha256:%s)", logtext.Code(sub.Name), sub.SHA256())
+			fmt.Fprintf(&b, "%s (%s)", logtext.Code(sub.Name), sub.DigestString())
 		}
 		b.WriteString(":\n\n| bundle | predicate type | SBOM |\n| --- | --- | --- |\n")
 		b.WriteString(strings.Join(attestLines, "\n") + "\n")
@@ -440,19 +503,30 @@ func sbomSummary(s *sbom.SBOM, paths []string, subjects []subject.Subject, attes
 	return b.String()
 }
 
+// sbomTitle is the headline for a terminal: what was scanned and what it holds.
+func sbomTitle(s *sbom.SBOM) string {
+	eco := s.Ecosystems()
+	keys := make([]string, 0, len(eco))
+	total := 0
+	for k, n := range eco {
+		keys = append(keys, k)
+		total += n
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, eco[k]))
+	}
+	t := fmt.Sprintf("paved sbom: %s %s%s: %d components", s.Source.Type, s.Source.Name, digestNote(s.Source.Digest), total)
+	if len(parts) > 0 {
+		t += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return t
+}
+
 func digestNote(d string) string {
 	if d == "" {
 		return ""
 	}
 	return " (" + d + ")"
-}
-
-// isTerminal reports whether w is a terminal (an interactive run, where a
-// progress bar can be redrawn in place) rather than a CI log or a file.
-func isTerminal(w io.Writer) bool {
-	if t, ok := w.(interface{ Terminal() bool }); ok {
-		return t.Terminal()
-	}
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }

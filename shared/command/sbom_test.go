@@ -107,7 +107,7 @@ func TestSbomCommand(t *testing.T) {
 			for i := range args {
 				args[i] = strings.ReplaceAll(args[i], "OUT", out)
 			}
-			code, stdout, stderr := sbomRun(t, append(args, "--output-dir", out)...)
+			code, stdout, stderr := sbomRun(t, append(args, "--output-dir", out, "--output", "markdown")...)
 			if code != 0 {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/attest"
 	"github.com/paved-dev/paved/shared/ci"
 	"github.com/paved-dev/paved/shared/fail"
@@ -31,6 +32,23 @@ func signingInputs() []Input {
 	}
 }
 
+// signingOptions are the signingInputs.
+type signingOptions struct {
+	IdentityToken     string `input:"identity-token"`
+	IdentityTokenFile string `input:"identity-token-file"`
+	TrustedRoot       string `input:"trusted-root"`
+	SigningConfig     string `input:"signing-config"`
+	AllowPublicLog    bool   `input:"allow-public-log"`
+	ServiceTimeout    string `input:"service-timeout"`
+}
+
+// signingFrom binds the signing inputs of a run that still reads Values.
+func signingFrom(v Values) signingOptions {
+	var o signingOptions
+	bindPart(v, &o)
+	return o
+}
+
 // signing is one invocation's keyless signer: its trust material, identity
 // token and certificate. Commands that sign call newSigning once, after
 // validating their other inputs, and sign every statement through it.
@@ -42,18 +60,18 @@ type signing struct {
 
 // newSigning obtains and checks the identity token, loads trust material and
 // gets the signing certificate. Its errors never contain the token.
-func newSigning(ctx context.Context, env Env, v Values) (*signing, error) {
+func newSigning(ctx context.Context, env Env, o signingOptions) (*signing, error) {
 	if env.shared != nil {
 		return env.shared, nil
 	}
 	// The local inputs first: trust files, then the token, so that what is
 	// missing is named before any service (TUF, Fulcio) is asked anything.
 	var err error
-	if env.Retry.PerTry, err = serviceTimeout(v); err != nil {
+	if env.Retry.PerTry, err = serviceTimeout(o.ServiceTimeout); err != nil {
 		return nil, err
 	}
 	topts := trust.Options{
-		TrustedRootPath: v.String("trusted-root"), SigningConfigPath: v.String("signing-config"),
+		TrustedRootPath: o.TrustedRoot, SigningConfigPath: o.SigningConfig,
 		TUFCacheDir: env.TUFCacheDir, Transport: env.Transport, ForSigning: true,
 	}
 	var mat *trust.Material
@@ -63,7 +81,7 @@ func newSigning(ctx context.Context, env Env, v Values) (*signing, error) {
 			return nil, err
 		}
 	}
-	token, err := idToken(ctx, env, v)
+	token, err := idToken(ctx, env, o.IdentityToken, o.IdentityTokenFile)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +92,7 @@ func newSigning(ctx context.Context, env Env, v Values) (*signing, error) {
 	}
 	// Before the certificate request: public-good Fulcio already publishes
 	// the certificate, and with it the repository's name.
-	if err := checkPublicLog(env.Platform.Run(), token, mat, v.Bool("allow-public-log")); err != nil {
+	if err := checkPublicLog(env.Platform.Run(), token, mat, o.AllowPublicLog); err != nil {
 		return nil, err
 	}
 	s := &signing{mat: mat, token: token}
@@ -126,10 +144,10 @@ func checkPublicLog(run ci.Run, token string, mat *trust.Material, allowPublic b
 func (s *signing) redact(err error) error { return redact(err, s.token) }
 
 // serviceTimeout is --service-timeout, the bound of each call to a service.
-func serviceTimeout(v Values) (time.Duration, error) {
-	d, err := time.ParseDuration(v.String("service-timeout"))
+func serviceTimeout(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, fail.Configf("--service-timeout %q: want a positive duration such as 30s or 2m", v.String("service-timeout"))
+		return 0, fail.Configf("--service-timeout %q: want a positive duration such as 30s or 2m", s)
 	}
 	return d, nil
 }
@@ -139,7 +157,7 @@ func serviceTimeout(v Values) (time.Duration, error) {
 // artifact is named by digest, so the command works wherever the bundle is.
 func (s *signing) verifyCommand(subj subject.Subject, bundlePath, predType string) string {
 	ext := s.signer.Extensions()
-	return verifyCommandLine("sha256:"+subj.SHA256(), bundlePath, verify.SignerRule(s.signer.Identity(), ext.Issuer, ext.SourceRepositoryURI), predType, s.mat.Source)
+	return verifyCommandLine(subj.DigestString(), bundlePath, verify.SignerRule(s.signer.Identity(), ext.Issuer, ext.SourceRepositoryURI), predType, s.mat.Source)
 }
 
 // verifyCommandLine is the paved verify command line a step summary gives for
@@ -193,7 +211,7 @@ func (s *signing) sign(ctx context.Context, subjects []subject.Subject, predType
 // writeBundle writes a bundle file atomically: readers see the old file or
 // the whole new one, never a part.
 func writeBundle(path string, data []byte) error {
-	if err := WriteFileAtomic(path, data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return fail.Configf("writing bundle: %w", err)
 	}
 	return nil

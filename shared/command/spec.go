@@ -6,10 +6,13 @@ package command
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/paved-dev/paved/shared/logtext"
 )
 
 // Input is one declared input of a command.
@@ -30,6 +33,10 @@ type Input struct {
 	Secret bool
 	// CLIOnly inputs are not offered to the CI front doors.
 	CLIOnly bool
+	// GitHubOnly inputs are offered by the CLI and the GitHub action, not by
+	// the GitLab components: they drive GitHub's own APIs (release assets,
+	// the dependency graph).
+	GitHubOnly bool
 	// Options, when set, are the only values the input takes.
 	Options []string
 	// Pattern, when set, is a regular expression every value must match
@@ -96,6 +103,10 @@ type Command struct {
 	CI CI
 	// Run executes the command.
 	Run func(ctx context.Context, env Env, v Values) (*Result, error)
+
+	// options is the type of the typed options Run binds its inputs to
+	// (nil for a command whose run reads Values).
+	options reflect.Type
 }
 
 // Input returns the declared input called name.
@@ -119,6 +130,18 @@ func (c *Command) CIInputs() []Input {
 	return out
 }
 
+// GitLabInputs are the CI inputs a GitLab component offers: the CI inputs
+// without the GitHub-only ones.
+func (c *Command) GitLabInputs() []Input {
+	var out []Input
+	for _, in := range c.CIInputs() {
+		if !in.GitHubOnly {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
 // CI is what the packaging of a command for GitHub Actions and GitLab CI/CD
 // needs besides its inputs and outputs.
 type CI struct {
@@ -134,6 +157,9 @@ type CI struct {
 	Reports map[string]string
 	// Stage is the default GitLab stage of the job.
 	Stage string
+	// WorkflowArtifact, when set, makes the GitHub action upload the files
+	// the command wrote as a workflow artifact, as anchore/sbom-action does.
+	WorkflowArtifact *WorkflowArtifact
 	// CacheInput names the input holding the directory the command keeps
 	// data in between runs (OSV indexes, online answers): a GitLab component
 	// defaults it to a directory in the project and caches it ("" = none).
@@ -144,15 +170,31 @@ type CI struct {
 	GitLabDefaults map[string]string
 }
 
+// WorkflowArtifact describes the workflow artifact a GitHub action uploads
+// after its command ran (actions/upload-artifact). Its inputs
+// (upload-artifact, upload-artifact-retention, artifact-name) exist only in
+// the action: uploading is the runner's job, not paved's.
+type WorkflowArtifact struct {
+	// Outputs name the outputs holding the paths to upload, one per line.
+	Outputs []string
+	// Prefix starts the default artifact name, PREFIX-JOB-INDEX.
+	Prefix string
+	// Default is whether uploading is on unless the workflow says otherwise.
+	Default bool
+}
+
 // Result is what a command produced, for the front door to render.
 type Result struct {
 	// Outputs by declared output name.
 	Outputs map[string]string
 	// Summary is Markdown for a step summary or job log.
 	Summary string
-	// Text is the plain-text counterpart of Summary for a person at a
-	// terminal: a plain shell prints it instead of the Markdown ("" = print
-	// the Summary). It never repeats what Annotations already print.
+	// Reports are the plain-text counterpart of Summary for a person at a
+	// terminal: a plain shell (or --output text) prints them instead of the
+	// Markdown, which only goes to CI summaries.
+	Reports []Report
+	// Text follows the Reports on a terminal. It never repeats what
+	// Annotations already print.
 	Text string
 	// Notices are one-line messages worth showing in any log.
 	Notices []string
@@ -165,6 +207,15 @@ type Result struct {
 	// DocumentOnly keeps a plain shell's standard output for Document even
 	// when it is empty, as gh prints no JSON when verification fails.
 	DocumentOnly bool
+}
+
+// Report is one short human result: a headline, a ✓/✗ row per artifact (or
+// file, or step), aligned as a compact table, and a few lines after them.
+// Names are made one line when printed (logtext.Table); Lines must already be.
+type Report struct {
+	Title string
+	Rows  []logtext.Row
+	Lines []string
 }
 
 // Level ranks an annotation.
@@ -216,21 +267,37 @@ func NewValues(cmd *Command, m map[string][]string) (Values, error) {
 	return v, nil
 }
 
+// input is the declared input called name. Reading an input the command does
+// not declare is a programming error, not a user's: it panics, naming the
+// command and the input, so that the test that runs the look-up (and the
+// static check in lookup_test.go) fails instead of the read silently giving "".
+func (v Values) input(name string) Input {
+	if v.cmd == nil {
+		panic(fmt.Sprintf("paved: input %q read from unbound values", name))
+	}
+	in, ok := v.cmd.Input(name)
+	if !ok {
+		panic(fmt.Sprintf("paved %s: input %q is read but not declared; declare it in the command's Inputs", v.cmd.Name, name))
+	}
+	return in
+}
+
 // String returns the single value of an input, or its default.
 func (v Values) String(name string) string {
+	in := v.input(name)
 	if vals := v.m[name]; len(vals) > 0 {
 		return vals[len(vals)-1]
 	}
-	in, _ := v.cmd.Input(name)
 	return in.Default
 }
 
 // List returns every value of a list input, or its default's values.
 func (v Values) List(name string) []string {
+	in := v.input(name)
 	if vals := v.m[name]; len(vals) > 0 {
 		return vals
 	}
-	if in, ok := v.cmd.Input(name); ok && in.Default != "" {
+	if in.Default != "" {
 		return SplitList(in.Default)
 	}
 	return nil
@@ -243,7 +310,10 @@ func (v Values) Bool(name string) bool {
 }
 
 // Set reports whether any source set the input.
-func (v Values) Set(name string) bool { return len(v.m[name]) > 0 }
+func (v Values) Set(name string) bool {
+	v.input(name)
+	return len(v.m[name]) > 0
+}
 
 // SplitList splits a CI input holding several values: one per line, or comma
 // separated, blank entries dropped.
@@ -262,8 +332,24 @@ func SplitList(s string) []string {
 // All is every command Paved has, by name.
 func All() []*Command {
 	cmds := []*Command{Attest(), SignBundle(), VerifyBundle(), Verify(), Policy(), Sbom(), Promote(), SupplyChain()}
+	for _, c := range cmds {
+		c.Inputs = append(c.Inputs, outputInput)
+	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	return cmds
+}
+
+// Output modes: what a command prints for a person (--output).
+const (
+	outputAuto     = "auto"
+	outputText     = "text"
+	outputMarkdown = "markdown"
+)
+
+// outputInput is the --output every command takes.
+var outputInput = Input{
+	Name: "output", CLIOnly: true, Default: outputAuto, Options: []string{outputAuto, outputText, outputMarkdown},
+	Usage: "what is printed for a person: text (a ✓/✗ line per artifact, coloured on a terminal unless NO_COLOR is set or TERM=dumb), markdown (the step summary), or auto: text in a plain shell, markdown only to the CI summary in CI",
 }
 
 // Find returns the command called name.

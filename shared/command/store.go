@@ -2,13 +2,14 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/githubapi"
 	"github.com/paved-dev/paved/shared/promote"
 	"github.com/paved-dev/paved/shared/store"
 	"github.com/paved-dev/paved/shared/subject"
@@ -22,7 +23,7 @@ func storeInputs() []Input {
 		{Name: "push-to-registry", Bool: true, Usage: "attach the bundle to each --registry-image as an OCI 1.1 referrer (credentials: the Docker config, else the job's own for its platform's registry)"},
 		{Name: "registry-image", List: true, Usage: "images the attestation is about, by tag or digest, for --push-to-registry"},
 		{Name: "registry-platforms", Bool: true, Usage: "also attach to each platform manifest of a multi-arch image that the attestation names as a subject"},
-		{Name: "github-attestations", Bool: true, Usage: "store the bundle with GitHub's artifact attestations API (needs 'permissions: attestations: write')"},
+		{Name: "github-attestations", Bool: true, Usage: "store the bundle with GitHub's artifact attestations API (needs 'permissions: attestations: write'); in GitHub Actions it is stored there by default, as actions/attest does, with a warning when the job lacks the permission; true makes a refusal fail the step, false skips it"},
 		{Name: "github-repository", Usage: "OWNER/NAME for --github-attestations (default: the workflow's repository)"},
 		{Name: "github-token", Secret: true, Usage: "token for --github-attestations (in GitHub Actions, default: the job's token, github.token)"},
 		{Name: "github-api-url", Usage: "GitHub REST API base for --github-attestations (default: GITHUB_API_URL in GitHub Actions, else derived from the server URL)"},
@@ -35,7 +36,14 @@ func storeInputs() []Input {
 // their own platform (the GitLab package registry), which the core cannot
 // import. StoreTargets returns none when the inputs ask for none.
 type StoreProvider interface {
-	StoreTargets(v Values) ([]store.Writer, error)
+	StoreTargets(pkg GitLabPackage) ([]store.Writer, error)
+}
+
+// GitLabPackage is the generic package of the job's GitLab project that
+// --gitlab-package and --gitlab-package-version name: where bundles are
+// stored and read ("" Name: none; "" Version: the platform's default).
+type GitLabPackage struct {
+	Name, Version string
 }
 
 // FileUploaderProvider is implemented by front doors that can upload release
@@ -53,6 +61,16 @@ type GitHubEnv interface {
 	GitHubToken() string
 }
 
+// GitHubEvent is implemented by the GitHub Actions front door: what started
+// the workflow run.
+type GitHubEvent interface {
+	// ReleaseTag is the tag of the release a `release` event is about, ""
+	// for any other event.
+	ReleaseTag() string
+	// Workflow is the name of the workflow (GITHUB_WORKFLOW).
+	Workflow() string
+}
+
 // storing is one invocation's set of storage targets, validated before any
 // signing so that bad inputs fail early and nothing is half-stored.
 type storing struct {
@@ -61,12 +79,29 @@ type storing struct {
 	// jsonl is the JSON Lines file ("" for none), written with the bundle
 	// file once every remote target holds the bundle.
 	jsonl string
+	// githubOptional is the index in writers of the GitHub attestations
+	// target stored in by default, whose refusal (no permission) is a
+	// warning; -1 when there is none.
+	githubOptional int
+}
+
+// githubByDefault reports whether the attestation goes to GitHub's
+// attestations API without being asked: in GitHub Actions (whose door
+// provides the GitHub defaults), with a token (the action's github-token
+// input defaults to the job's) and the workflow's repository.
+func githubByDefault(env Env, v Values) bool {
+	gh, ok := env.Platform.(GitHubEnv)
+	if !ok || env.Platform.Run().ProjectPath == "" && v.String("github-repository") == "" {
+		return false
+	}
+	return v.String("github-token") != "" || gh.GitHubToken() != ""
 }
 
 // newStoring validates the storage inputs and builds the targets. bundlePath
-// places the default JSON Lines file.
-func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
-	s := &storing{}
+// places the default JSON Lines file; images are the images to attach to
+// when --registry-image names none.
+func newStoring(env Env, v Values, bundlePath string, images []string) (*storing, error) {
+	s := &storing{githubOptional: -1}
 	httpo := store.HTTPOptions{Transport: env.Transport, Retry: env.Retry}
 	switch p := v.String("bundles-jsonl"); p {
 	case "none":
@@ -78,11 +113,13 @@ func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
 		}
 		s.jsonl = p
 	}
-	images := v.List("registry-image")
+	if v.Set("registry-image") {
+		images = v.List("registry-image")
+	}
 	switch {
 	case v.Bool("push-to-registry"):
 		if len(images) == 0 {
-			return nil, fail.Configf("--push-to-registry needs --registry-image: name the images to attach the attestation to")
+			return nil, fail.Configf("--push-to-registry needs --registry-image (or, as with actions/attest, the image as --subject-name with its --subject-digest): name the images to attach the attestation to")
 		}
 		oci, err := store.NewOCI(images, store.OCIOptions{HTTPOptions: httpo, Platforms: v.Bool("registry-platforms"), Keychain: env.keychain()})
 		if err != nil {
@@ -92,15 +129,27 @@ func newStoring(env Env, v Values, bundlePath string) (*storing, error) {
 	case len(images) > 0:
 		return nil, fail.Configf("--registry-image is set but --push-to-registry is not: set push-to-registry to attach the attestation to the images")
 	}
-	if v.Bool("github-attestations") {
+	switch {
+	case v.Bool("github-attestations"):
 		gh, err := githubTarget(env, v, httpo)
 		if err != nil {
 			return nil, err
 		}
 		s.writers = append(s.writers, gh)
+	case !v.Set("github-attestations") && githubByDefault(env, v):
+		// As actions/attest: in GitHub Actions the attestation goes to the
+		// repository's attestations, so that `gh attestation verify --repo`
+		// finds it. Whether the job granted 'attestations: write' shows only
+		// in GitHub's answer, so a refusal is a warning, not a failure.
+		gh, err := githubTarget(env, v, httpo)
+		if err != nil {
+			return nil, err
+		}
+		s.githubOptional = len(s.writers)
+		s.writers = append(s.writers, gh)
 	}
 	if p, ok := env.Platform.(StoreProvider); ok {
-		extra, err := p.StoreTargets(v)
+		extra, err := p.StoreTargets(GitLabPackage{Name: v.String("gitlab-package"), Version: v.String("gitlab-package-version")})
 		if err != nil {
 			return nil, err
 		}
@@ -121,42 +170,26 @@ func githubTarget(env Env, v Values, httpo store.HTTPOptions) (*store.GitHub, er
 	if repo == "" {
 		return nil, fail.Configf("--github-attestations needs --github-repository OWNER/NAME outside GitHub Actions")
 	}
-	token := v.String("github-token")
-	if token == "" && gh != nil {
-		token = gh.GitHubToken()
-	}
-	if token == "" {
+	ep := githubEndpoints(env, "", v.String("github-api-url"), v.String("github-token"))
+	if ep.Token == "" {
 		return nil, fail.Configf("--github-attestations needs a token: pass github-token: ${{ github.token }} (with 'permissions: attestations: write') or set --github-token")
 	}
-	env.Platform.Mask(token)
-	api := v.String("github-api-url")
-	if api == "" && gh != nil {
-		api = gh.GitHubAPIURL()
-	}
-	server := run.ServerURL
-	if server == "" {
-		server = "https://github.com"
-	}
-	if api == "" {
-		api = apiFromServer(server)
-	}
-	return store.NewGitHub(repo, store.GitHubOptions{APIURL: api, ServerURL: server, Token: token, HTTPOptions: httpo})
+	return store.NewGitHub(repo, store.GitHubOptions{APIURL: ep.APIURL, ServerURL: ep.ServerURL, Token: ep.Token, HTTPOptions: httpo})
 }
 
-// apiFromServer derives the REST API base from a GitHub server URL: the
-// public service, GHE.com subdomains, or a GitHub Enterprise Server.
-func apiFromServer(server string) string {
-	u, err := url.Parse(server)
-	if err != nil || u.Host == "" {
-		return "https://api.github.com"
+// githubEndpoints resolves the GitHub instance and token from the inputs
+// github-token and github-api-url, the web server (from the command's own
+// input, "" for none) and the GitHub Actions job; the token is masked.
+func githubEndpoints(env Env, server, apiURL, token string) githubapi.Endpoints {
+	var job githubapi.Endpoints
+	if gh, ok := env.Platform.(GitHubEnv); ok {
+		job = githubapi.Endpoints{ServerURL: env.Platform.Run().ServerURL, APIURL: gh.GitHubAPIURL(), Token: gh.GitHubToken()}
 	}
-	switch {
-	case strings.EqualFold(u.Host, "github.com"):
-		return "https://api.github.com"
-	case strings.HasSuffix(strings.ToLower(u.Host), ".ghe.com"):
-		return u.Scheme + "://api." + u.Host
+	ep := githubapi.Resolve(githubapi.Endpoints{ServerURL: server, APIURL: apiURL, Token: token}, job)
+	if ep.Token != "" {
+		env.Platform.Mask(ep.Token)
 	}
-	return strings.TrimRight(server, "/") + "/api/v3"
+	return ep
 }
 
 // put stores one bundle in every remote target, then writes the bundle file
@@ -164,20 +197,31 @@ func apiFromServer(server string) string {
 // reported after the others completed, and then no file is written: the
 // files a run leaves are what claims it attested, so they appear only when
 // every store it was asked for holds the bundle. The log says where it is.
-func (s *storing) put(ctx context.Context, env Env, bundleJSON []byte, subjects []subject.Subject, bundlePath string) (map[string]string, error) {
+func (s *storing) put(ctx context.Context, env Env, bundleJSON []byte, subjects []subject.Subject, bundlePath string) (map[string]string, []Annotation, error) {
 	b, err := store.Parse(bundleJSON)
 	if err != nil {
-		return nil, fmt.Errorf("storing the bundle: %w", err)
+		return nil, nil, fmt.Errorf("storing the bundle: %w", err)
 	}
 	for _, sub := range subjects {
-		if !b.About("sha256:" + sub.SHA256()) {
-			return nil, fmt.Errorf("storing the bundle: it does not name subject %s", sub.Name)
+		if !b.About(sub.DigestString()) {
+			return nil, nil, fmt.Errorf("storing the bundle: it does not name subject %s", sub.Name)
 		}
 	}
 	outputs := map[string]string{}
+	var warnings []Annotation
 	results := store.PutAll(ctx, b, s.writers)
 	var refs []string
-	for _, r := range results {
+	for i, r := range results {
+		if r.Err != nil && i == s.githubOptional && errors.Is(r.Err, store.ErrNoAccess) {
+			warnings = append(warnings, Annotation{
+				Level: LevelWarning,
+				Title: "Attestation not stored with GitHub",
+				Message: "paved: the attestation is signed and written to " + bundlePath + ", but GitHub refused to store it with the repository's attestations, so `gh attestation verify --repo` will not find it: " +
+					"add 'permissions: attestations: write' (with id-token: write and contents: read) to the job, or set github-attestations: false to stop trying (" + r.Err.Error() + ")",
+			})
+			results[i].Err = nil
+			continue
+		}
 		if r.Err != nil {
 			fmt.Fprintf(env.log(), "paved: storing in %s failed\n", r.Target)
 			continue
@@ -205,16 +249,16 @@ func (s *storing) put(ctx context.Context, env Env, bundleJSON []byte, subjects 
 		outputs["registry-referrer"] = strings.Join(refs, "\n")
 	}
 	if err := store.Errors(results); err != nil {
-		return outputs, fmt.Errorf("the bundle is signed, but storing it failed, so %s (run the job again once the store is reachable): %w", s.notWritten(bundlePath), err)
+		return outputs, warnings, fmt.Errorf("the bundle is signed, but storing it failed, so %s (run the job again once the store is reachable): %w", s.notWritten(bundlePath), err)
 	}
 	if err := writeBundle(bundlePath, bundleJSON); err != nil {
-		return outputs, err
+		return outputs, warnings, err
 	}
 	if s.jsonl != "" {
 		r, err := (&store.JSONLines{Path: s.jsonl}).Put(ctx, b)
 		if err != nil {
 			os.Remove(bundlePath)
-			return outputs, fmt.Errorf("adding the bundle to %s (so %s was removed again): %w", s.jsonl, bundlePath, err)
+			return outputs, warnings, fmt.Errorf("adding the bundle to %s (so %s was removed again): %w", s.jsonl, bundlePath, err)
 		}
 		state := "stored"
 		if r.Existed {
@@ -223,7 +267,7 @@ func (s *storing) put(ctx context.Context, env Env, bundleJSON []byte, subjects 
 		fmt.Fprintf(env.log(), "paved: %s in JSON Lines %s\n", state, s.jsonl)
 		outputs["bundles-jsonl"] = s.jsonl
 	}
-	return outputs, nil
+	return outputs, warnings, nil
 }
 
 // notWritten says which files put left unwritten, for messages.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/paved-dev/paved/shared/fail"
@@ -16,7 +17,18 @@ import (
 // and policy steps.
 func SupplyChain() *Command {
 	attest := Attest()
-	inputs := append([]Input{}, attest.Inputs...)
+	var inputs []Input
+	for _, in := range attest.Inputs {
+		// The actions/attest spellings name one attestation's subject and
+		// predicate; supply-chain signs several and builds each predicate.
+		if slices.Contains(attestOnly, in.Name) {
+			continue
+		}
+		if in.Name == "subject-digest" {
+			in.Usage = "artifacts given by digest, as NAME@sha256:HEX or NAME@sha512:HEX"
+		}
+		inputs = append(inputs, in)
+	}
 	inputs = append(inputs,
 		Input{Name: "sbom", Bool: true, Default: "true", Usage: "generate SPDX and CycloneDX SBOMs of --sbom-source and attest them for the subjects"},
 		Input{Name: "sbom-source", Default: ".", Usage: "what the SBOM describes: the checked-out source tree (default), a build output directory or an image"},
@@ -55,6 +67,9 @@ func SupplyChain() *Command {
 		Run: runSupplyChain,
 	}
 }
+
+// attestOnly are the inputs of attest that supply-chain does not take.
+var attestOnly = []string{"subject-name", "predicate", "sbom-path", "subject-version", "create-storage-record", "show-summary"}
 
 func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 	// Validate every step's inputs before anything is signed.
@@ -95,7 +110,7 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	sg, err := newSigning(ctx, env, v)
+	sg, err := newSigning(ctx, env, signingFrom(v))
 	if err != nil {
 		return nil, err
 	}
@@ -105,9 +120,11 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Text: res.Text, Notices: res.Notices, Annotations: res.Annotations}
+	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Reports: res.Reports, Text: res.Text, Notices: res.Notices, Annotations: res.Annotations}
 	if doSBOM {
-		sres, err := runSbom(ctx, env, sv)
+		var so sbomOptions
+		bindOptions(sv, &so)
+		sres, err := runSbom(ctx, env, so)
 		if err != nil {
 			return out, err
 		}
@@ -138,7 +155,9 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 			if err != nil {
 				return out, err
 			}
-			pres, perr := runPolicy(ctx, env, pv)
+			var po policyOptions
+			bindOptions(pv, &po)
+			pres, perr := runPolicy(ctx, env, po)
 			if pres != nil {
 				out.Outputs["policy-verdict"] = pres.Outputs["verdict"]
 				out.Outputs["policy-bundle-path"] = pres.Outputs["bundle-path"]
@@ -153,24 +172,15 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 }
 
 func (r *Result) merge(o *Result) {
+	r.Reports = append(r.Reports, o.Reports...)
 	if o.Text != "" {
-		r.Text = strings.TrimLeft(strings.TrimRight(r.text(), "\n")+"\n", "\n") + o.Text
-	} else if o.Summary != "" && r.Text != "" {
-		r.Text = strings.TrimRight(r.Text, "\n") + "\n\n" + o.Summary
+		r.Text = strings.TrimLeft(strings.TrimRight(r.Text, "\n")+"\n", "\n") + o.Text
 	}
 	if o.Summary != "" {
 		r.Summary = strings.TrimRight(r.Summary, "\n") + "\n\n" + o.Summary
 	}
 	r.Notices = append(r.Notices, o.Notices...)
 	r.Annotations = append(r.Annotations, o.Annotations...)
-}
-
-// text is what a terminal shows of r: its Text, or else its Summary.
-func (r *Result) text() string {
-	if r.Text != "" {
-		return r.Text
-	}
-	return r.Summary
 }
 
 // subValuesWith binds the inputs a sub-command shares with supply-chain by

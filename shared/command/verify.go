@@ -7,14 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/logtext"
+	"github.com/paved-dev/paved/shared/parallel"
 
 	"github.com/itchyny/gojq"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -53,6 +53,7 @@ func Verify() *Command {
 			{Name: "kit", Usage: "verification kit directory: read bundles, trusted roots and policy from it, or write them there after a successful verification"},
 			{Name: "format", Default: "text", Options: []string{"text", "json", formatGHJSON}, Usage: "text; json to print Paved's report of the verified statements for scripts; gh-json to print what gh attestation verify --format json prints, an array of {attestation, verificationResult}"},
 			{Name: "jq", Short: "q", CLIOnly: true, Usage: "filter the --format json or gh-json output with a jq expression, as gh's --jq does"},
+			{Name: "template", Short: "t", CLIOnly: true, Usage: "format the --format json or gh-json output with a Go template, as gh's --template does (functions: join, pluck, truncate, timefmt, timeago, tablerow, tablerender)"},
 			{Name: "report-path", Usage: "also write the JSON report to this file"},
 			{Name: "any-identity-unsafe", Bool: true, Usage: "accept any signer (prints a warning; for debugging only)"},
 			{Name: "bundle-from-oci", Bool: true, CLIOnly: true, Usage: "gh's spelling of --bundle-from registry: fetch the bundles of oci:// artifacts from their registry"},
@@ -69,13 +70,13 @@ func Verify() *Command {
 			Description: "Refuse artifacts that cannot prove their history: verify their attestations offline against an identity policy before deploying them.",
 			Stage:       "deploy",
 		},
-		Run: runVerify,
 		// As gh attestation verify refuses them: one source identity, one
 		// signer constraint, and bundles either from files or from the registry.
 		Exclusive: [][]string{
 			{"owner", "repo"},
 			{"cert-identity", "cert-identity-regex", "signer-repo", "signer-workflow"},
 			{"bundle", "bundle-from-oci"},
+			{"jq", "template"},
 		},
 	}
 	// gh attestation verify's spellings of the same flags, so that a gh user
@@ -95,7 +96,65 @@ func Verify() *Command {
 			cmd.Inputs[i].Short, cmd.Inputs[i].Aliases = g.short, g.aliases
 		}
 	}
-	return cmd
+	return typed(cmd, runVerify)
+}
+
+// verifyOptions are the inputs of paved verify.
+type verifyOptions struct {
+	identityOptions
+	Artifacts            []string `input:"artifact"`
+	Bundles              []string `input:"bundle"`
+	BundleFrom           []string `input:"bundle-from"`
+	BundleFromOCI        bool     `input:"bundle-from-oci"`
+	GitHubRepository     string   `input:"github-repository"`
+	GitHubToken          string   `input:"github-token"`
+	GitHubAPIURL         string   `input:"github-api-url"`
+	GitLabPackage        string   `input:"gitlab-package"`
+	GitLabPackageVersion string   `input:"gitlab-package-version"`
+	TrustedRoots         []string `input:"trusted-root"`
+	Kit                  string   `input:"kit"`
+	Format               string   `input:"format"`
+	JQ                   string   `input:"jq"`
+	Template             string   `input:"template"`
+	ReportPath           string   `input:"report-path"`
+	AnyIdentityUnsafe    bool     `input:"any-identity-unsafe"`
+	NoPublicGood         bool     `input:"no-public-good"`
+	DigestAlg            string   `input:"digest-alg"`
+	Limit                string   `input:"limit"`
+}
+
+// identityOptions are the verifyPolicyInputs: whose attestations a gate accepts.
+type identityOptions struct {
+	Policy                string `input:"policy"`
+	Owner                 string `input:"owner"`
+	Repo                  string `input:"repo"`
+	SignerRepo            string `input:"signer-repo"`
+	SignerWorkflow        string `input:"signer-workflow"`
+	Hostname              string `input:"hostname"`
+	Project               string `input:"project"`
+	Namespace             string `input:"namespace"`
+	CIConfigRefURI        string `input:"ci-config-ref-uri"`
+	GitLabURL             string `input:"gitlab-url"`
+	CertIdentity          string `input:"cert-identity"`
+	CertIdentityRegex     string `input:"cert-identity-regex"`
+	CertOIDCIssuer        string `input:"cert-oidc-issuer"`
+	SignerDigest          string `input:"signer-digest"`
+	SourceRef             string `input:"source-ref"`
+	SourceDigest          string `input:"source-digest"`
+	DenySelfHostedRunners bool   `input:"deny-self-hosted-runners"`
+	PredicateType         string `input:"predicate-type"`
+}
+
+// rule is the identity the flags describe (the zero Rule when none is set).
+func (o identityOptions) rule() verify.Rule {
+	return verify.Rule{
+		Owner: o.Owner, Repo: o.Repo, SignerRepo: o.SignerRepo, SignerWorkflow: o.SignerWorkflow,
+		Hostname: o.Hostname, Project: o.Project, Namespace: o.Namespace,
+		CIConfigRefURI: o.CIConfigRefURI, GitLabURL: o.GitLabURL,
+		CertIdentity: o.CertIdentity, CertIdentityRegex: o.CertIdentityRegex, CertOIDCIssuer: o.CertOIDCIssuer,
+		SignerDigest: o.SignerDigest, SourceRef: o.SourceRef, SourceDigest: o.SourceDigest,
+		DenySelfHostedRunners: o.DenySelfHostedRunners,
+	}
 }
 
 // formatGHJSON is the --format that prints gh attestation verify's JSON.
@@ -147,20 +206,14 @@ type artifactReport struct {
 }
 
 type signerReport struct {
-	Identity          string `json:"identity"`
-	Issuer            string `json:"issuer"`
-	SourceRepository  string `json:"sourceRepository,omitempty"`
-	SourceRef         string `json:"sourceRef,omitempty"`
-	SourceDigest      string `json:"sourceDigest,omitempty"`
-	BuildSigner       string `json:"buildSigner,omitempty"`
-	RunnerEnvironment string `json:"runnerEnvironment,omitempty"`
-	RunInvocation     string `json:"runInvocation,omitempty"`
+	Identity string `json:"identity"`
+	provenance.SignerClaims
 }
 
-func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
-	format := v.String("format")
+func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
+	format := o.Format
 	var jq *gojq.Code
-	if q := v.String("jq"); q != "" {
+	if q := o.JQ; q != "" {
 		if format != "json" && format != formatGHJSON {
 			return nil, fail.Configf("--jq filters JSON output: add --format gh-json (gh's schema, what gh's --jq expressions expect) or --format json (Paved's report)")
 		}
@@ -170,7 +223,18 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		}
 		jq = code
 	}
-	kit := v.String("kit")
+	var tmpl *outputTemplate
+	if t := o.Template; t != "" {
+		if format != "json" && format != formatGHJSON {
+			return nil, fail.Configf("--template formats JSON output: add --format gh-json (gh's schema, what gh's --template expressions expect) or --format json (Paved's report)")
+		}
+		parsed, err := parseTemplate(t, env.now)
+		if err != nil {
+			return nil, err
+		}
+		tmpl = parsed
+	}
+	kit := o.Kit
 	if kit != "" {
 		// Checked before anything is looked at: the kit is read and written.
 		if err := insideWorkspace(env, kit, "kit"); err != nil {
@@ -178,32 +242,32 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		}
 	}
 	readKit := kit != "" && fileExists(filepath.Join(kit, kitPolicy))
-	pol, err := verifyPolicy(env, v, kit, readKit)
+	pol, err := verifyPolicy(env, o.identityOptions, o.TrustedRoots, kit, readKit, o.AnyIdentityUnsafe)
 	if err != nil {
 		return nil, err
 	}
 	var notices []string
-	if v.Bool("any-identity-unsafe") {
+	if o.AnyIdentityUnsafe {
 		notices = append(notices, "WARNING: --any-identity-unsafe accepts attestations signed by anyone: this proves integrity, not who built the artifact")
 	}
 	ids, err := pol.IdentityList()
 	if err != nil {
 		return nil, err
 	}
-	if v.Bool("any-identity-unsafe") {
+	if o.AnyIdentityUnsafe {
 		ids = []verify.Identity{{SANRegex: ".*", IssuerRegex: ".*"}}
 	}
 
-	bundlePaths := v.List("bundle")
+	bundlePaths := o.Bundles
 	if readKit {
 		bundlePaths = append(bundlePaths, filepath.Join(kit, kitBundles))
 	}
-	from := v.List("bundle-from")
-	if v.Bool("bundle-from-oci") && !slices.Contains(from, "registry") {
+	from := o.BundleFrom
+	if o.BundleFromOCI && !slices.Contains(from, "registry") {
 		from = append(from, "registry")
 	}
 	var images []string
-	for _, a := range v.List("artifact") {
+	for _, a := range o.Artifacts {
 		if strings.HasPrefix(a, subject.ImagePrefix) {
 			images = append(images, strings.TrimPrefix(a, subject.ImagePrefix))
 		}
@@ -224,31 +288,31 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		return nil, err
 	}
 	algs := verify.Algorithms(bundles.Candidates)
-	if a := v.String("digest-alg"); a != "" && a != "sha256" && !slices.Contains(algs, a) {
+	if a := o.DigestAlg; a != "" && a != "sha256" && !slices.Contains(algs, a) {
 		algs = append(algs, a)
 	}
-	targets, err := verifyTargets(ctx, env, v.List("artifact"), algs)
+	targets, err := verifyTargets(ctx, env, o.Artifacts, algs)
 	if err != nil {
 		return nil, err
 	}
-	if a := v.String("digest-alg"); a != "" {
+	if a := o.DigestAlg; a != "" {
 		onlyAlgorithm(targets, a)
 	}
-	if err := fetchBundles(ctx, env, v, from, images, targets, &bundles); err != nil {
+	if err := fetchBundles(ctx, env, o, from, images, targets, &bundles); err != nil {
 		return nil, err
 	}
 	cands := bundles.Candidates
-	if v.Bool("no-public-good") {
+	if o.NoPublicGood {
 		if err := noPublicGood(pol.TrustedRoots, readKit); err != nil {
 			return nil, err
 		}
 	}
-	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, kit, readKit, v.String("policy"))
+	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, kit, readKit, o.Policy)
 	if err != nil {
 		return nil, err
 	}
 
-	outcomes := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees}, 0)
+	outcomes := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees, Every: format == formatGHJSON}, 0)
 	rep := verifyReport{Verified: true, Policy: *pol}
 	var verifiedLines []string
 	for _, oc := range outcomes {
@@ -274,14 +338,15 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 		return nil, err
 	}
 	doc = append(doc, '\n')
-	if p := v.String("report-path"); p != "" {
-		if err := WriteFileAtomic(p, doc, 0o644); err != nil {
+	if p := o.ReportPath; p != "" {
+		if err := atomicfile.WriteFile(p, doc, 0o644); err != nil {
 			return nil, fail.Configf("writing report: %w", err)
 		}
 	}
 	res := &Result{
 		Outputs: map[string]string{"verified": fmt.Sprint(rep.Verified), "artifacts": strings.Join(verifiedLines, "\n")},
 		Summary: verifySummary(rep, roots),
+		Reports: []Report{verifyText(rep, roots)},
 		Notices: notices,
 	}
 	switch {
@@ -301,6 +366,11 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 			return nil, err
 		}
 	}
+	if tmpl != nil && len(res.Document) > 0 {
+		if res.Document, err = runTemplate(tmpl, res.Document); err != nil {
+			return nil, err
+		}
+	}
 	if !rep.Verified {
 		failed := 0
 		for _, a := range rep.Artifacts {
@@ -308,7 +378,7 @@ func runVerify(ctx context.Context, env Env, v Values) (*Result, error) {
 				failed++
 			}
 		}
-		return res, fail.Verificationf("%d of %d artifact(s) have no attestation that verifies under the policy; see the summary for expected vs found", failed, len(rep.Artifacts))
+		return res, fail.Verificationf("%d of %d artifact(s) have no attestation that verifies under the policy; the report above (the step summary in CI) says what was expected and what was found", failed, len(rep.Artifacts))
 	}
 	if kit != "" && !readKit {
 		if err := writeKit(kit, outcomes, roots, pol); err != nil {
@@ -333,20 +403,20 @@ func provenanceAgrees(statement []byte, signer *certificate.Summary) error {
 // cannot import, for --bundle-from SOURCE. name describes where the bundles
 // come from in reports.
 type FetcherProvider interface {
-	BundleFetcher(source string, v Values) (name string, f store.Fetcher, err error)
+	BundleFetcher(source string, pkg GitLabPackage) (name string, f store.Fetcher, err error)
 }
 
 // fetchBundles adds the bundles about each target from the named sources to
 // into, within its limits. Fetching is the only network step of verification;
 // what is fetched is verified offline afterwards like any file.
-func fetchBundles(ctx context.Context, env Env, v Values, from, images []string, targets []verify.Target, into *verify.Collector) error {
+func fetchBundles(ctx context.Context, env Env, o verifyOptions, from, images []string, targets []verify.Target, into *verify.Collector) error {
 	var fetchers []struct {
 		name string
 		f    store.Fetcher
 	}
 	httpo := store.HTTPOptions{Transport: env.Transport, Retry: env.Retry}
 	limit := 0
-	if l := v.String("limit"); l != "" {
+	if l := o.Limit; l != "" {
 		limit, _ = strconv.Atoi(l) // the input's pattern admits only 1 to 1000
 	}
 	for _, src := range from {
@@ -364,32 +434,19 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 				f    store.Fetcher
 			}{"registry", oci})
 		case "github":
-			repo := v.String("github-repository")
+			repo := o.GitHubRepository
 			if repo == "" {
-				repo = v.String("repo")
+				repo = o.Repo
 			}
 			if repo == "" {
 				return fail.Configf("--bundle-from github needs the repository whose attestations to read: --repo OWNER/NAME or --github-repository")
 			}
-			gh, _ := env.Platform.(GitHubEnv)
-			token, api := v.String("github-token"), v.String("github-api-url")
-			if token == "" && gh != nil {
-				token = gh.GitHubToken()
+			server := ""
+			if host := o.Hostname; host != "" {
+				server = "https://" + host
 			}
-			if api == "" && gh != nil {
-				api = gh.GitHubAPIURL()
-			}
-			if api == "" {
-				host := v.String("hostname")
-				if host == "" {
-					host = "github.com"
-				}
-				api = apiFromServer("https://" + host)
-			}
-			if token != "" {
-				env.Platform.Mask(token)
-			}
-			g, err := store.NewGitHub(repo, store.GitHubOptions{APIURL: api, Token: token, HTTPOptions: httpo})
+			ep := githubEndpoints(env, server, o.GitHubAPIURL, o.GitHubToken)
+			g, err := store.NewGitHub(repo, store.GitHubOptions{APIURL: ep.APIURL, ServerURL: ep.ServerURL, Token: ep.Token, HTTPOptions: httpo})
 			if err != nil {
 				return err
 			}
@@ -402,7 +459,7 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 			if !ok {
 				return fail.Configf("--bundle-from gitlab works only inside a GitLab CI/CD job (it reads the project's package registry with the job token); elsewhere download the bundles and pass --bundle")
 			}
-			name, f, err := p.BundleFetcher(src, v)
+			name, f, err := p.BundleFetcher(src, GitLabPackage{Name: o.GitLabPackage, Version: o.GitLabPackageVersion})
 			if err != nil {
 				return err
 			}
@@ -434,18 +491,12 @@ func fetchBundles(ctx context.Context, env Env, v Values, from, images []string,
 	return nil
 }
 
-// verifyPolicy builds the effective policy from the flags, a policy file, or a kit.
-func verifyPolicy(env Env, v Values, kit string, readKit bool) (*verify.PolicyFile, error) {
-	flagRule := verify.Rule{
-		Owner: v.String("owner"), Repo: v.String("repo"), SignerRepo: v.String("signer-repo"), SignerWorkflow: v.String("signer-workflow"),
-		Hostname: v.String("hostname"), Project: v.String("project"), Namespace: v.String("namespace"),
-		CIConfigRefURI: v.String("ci-config-ref-uri"), GitLabURL: v.String("gitlab-url"),
-		CertIdentity: v.String("cert-identity"), CertIdentityRegex: v.String("cert-identity-regex"), CertOIDCIssuer: v.String("cert-oidc-issuer"),
-		SignerDigest: v.String("signer-digest"), SourceRef: v.String("source-ref"), SourceDigest: v.String("source-digest"),
-		DenySelfHostedRunners: v.Bool("deny-self-hosted-runners"),
-	}
+// verifyPolicy builds the effective policy from the flags, a policy file, or
+// a kit; trustedRoots are the roots the flags name.
+func verifyPolicy(env Env, o identityOptions, trustedRoots []string, kit string, readKit, anyIdentity bool) (*verify.PolicyFile, error) {
+	flagRule := o.rule()
 	flagsSet := flagRule != (verify.Rule{})
-	path := v.String("policy")
+	path := o.Policy
 	if readKit {
 		if path != "" || flagsSet {
 			return nil, fail.Configf("--kit %s already holds a policy: drop --policy and the identity flags, or use a new kit directory", kit)
@@ -465,12 +516,12 @@ func verifyPolicy(env Env, v Values, kit string, readKit bool) (*verify.PolicyFi
 			return nil, fail.Configf("%s: %w", path, err)
 		}
 		if p.PredicateType == "" {
-			p.PredicateType = v.String("predicate-type")
+			p.PredicateType = o.PredicateType
 		}
 		return p, nil
 	}
-	p := &verify.PolicyFile{Version: verify.PolicyVersion, PredicateType: v.String("predicate-type"), TrustedRoots: v.List("trusted-root")}
-	if v.Bool("any-identity-unsafe") {
+	p := &verify.PolicyFile{Version: verify.PolicyVersion, PredicateType: o.PredicateType, TrustedRoots: trustedRoots}
+	if anyIdentity {
 		return p, nil
 	}
 	if !flagsSet {
@@ -486,18 +537,14 @@ func verifyTargets(ctx context.Context, env Env, args []string, algs []string) (
 	}
 	out := make([]verify.Target, len(args))
 	errs := make([]error, len(args))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.NumCPU())
-	for i, a := range args {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			out[i], errs[i] = verifyTarget(ctx, env, a, algs)
-		}()
+	// Every artifact is digested even after one fails, so that all bad names
+	// are reported at once.
+	if err := parallel.Each(ctx, len(args), 0, func(ctx context.Context, i int) error {
+		out[i], errs[i] = verifyTarget(ctx, env, args[i], algs)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	wg.Wait()
 	if err := fail.Join(errs); err != nil {
 		return nil, err
 	}
@@ -615,12 +662,7 @@ func verifyRoots(ctx context.Context, env Env, names []string, kit string, readK
 }
 
 func signerOf(s *certificate.Summary) *signerReport {
-	return &signerReport{
-		Identity: s.SubjectAlternativeName, Issuer: s.Extensions.Issuer,
-		SourceRepository: s.Extensions.SourceRepositoryURI, SourceRef: s.Extensions.SourceRepositoryRef,
-		SourceDigest: s.Extensions.SourceRepositoryDigest, BuildSigner: s.Extensions.BuildSignerURI,
-		RunnerEnvironment: s.Extensions.RunnerEnvironment, RunInvocation: s.Extensions.RunInvocationURI,
-	}
+	return &signerReport{Identity: s.SubjectAlternativeName, SignerClaims: provenance.ClaimsOf(s.Extensions)}
 }
 
 func verifySummary(rep verifyReport, roots []verify.Root) string {
@@ -668,6 +710,52 @@ func verifySummary(rep verifyReport, roots []verify.Root) string {
 	return b.String()
 }
 
+// verifyText is the verdict for a terminal: a ✓/✗ row per artifact with
+// its signer or why it was refused, and the policy it was held to.
+func verifyText(rep verifyReport, roots []verify.Root) Report {
+	r := Report{Title: "paved verify: every artifact proved its history"}
+	failed := 0
+	for _, a := range rep.Artifacts {
+		if a.Verified {
+			signer := ""
+			if a.Signer != nil {
+				signer = "signed by " + a.Signer.Identity
+			}
+			r.Rows = append(r.Rows, logtext.Row{Status: logtext.OK, Cells: []string{a.Name, shortDigest(a.Digest), signer}})
+			continue
+		}
+		failed++
+		why := "refused"
+		if len(a.Failures) > 0 {
+			f := a.Failures[0]
+			why = f.Reason
+			if f.Source != "" {
+				why = filepath.Base(f.Source) + ": " + why
+			}
+			if len(a.Failures) > 1 {
+				why += fmt.Sprintf(" (and %d more bundle(s) refused)", len(a.Failures)-1)
+			}
+		}
+		r.Rows = append(r.Rows, logtext.Row{Status: logtext.Failed, Cells: []string{a.Name, shortDigest(a.Digest), why}})
+	}
+	if failed > 0 {
+		r.Title = fmt.Sprintf("paved verify: refused: %d of %d artifact(s) cannot prove their history", failed, len(rep.Artifacts))
+		var who, names []string
+		for _, rule := range rep.Policy.Identities {
+			id, _ := rule.Identity()
+			who = append(who, id.String())
+		}
+		if len(who) == 0 {
+			who = []string{"anyone (unsafe)"}
+		}
+		for _, root := range roots {
+			names = append(names, root.Name)
+		}
+		r.Lines = append(r.Lines, logtext.Line(fmt.Sprintf("policy: predicate type %s; accepted signers: %s; trusted roots: %s", rep.Policy.PredicateType, strings.Join(who, ", "), strings.Join(names, ", "))))
+	}
+	return r
+}
+
 func shortDigest(d string) string {
 	alg, h, _ := strings.Cut(d, ":")
 	if len(h) > 16 {
@@ -710,7 +798,7 @@ func writeKit(dir string, outcomes []verify.Outcome, roots []verify.Root, pol *v
 			continue
 		}
 		name := fmt.Sprintf("trusted_root-%d.json", i)
-		if err := WriteFileAtomic(filepath.Join(dir, name), r.JSON, 0o644); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, name), r.JSON, 0o644); err != nil {
 			return fail.Configf("writing kit: %w", err)
 		}
 		kp.TrustedRoots = append(kp.TrustedRoots, name)
@@ -720,14 +808,14 @@ func writeKit(dir string, outcomes []verify.Outcome, roots []verify.Root, pol *v
 		return err
 	}
 	header := "# Paved verification kit: verify again offline with\n#   paved verify --kit DIR ARTIFACT\n"
-	if err := WriteFileAtomic(filepath.Join(dir, kitBundles), []byte(bundles.String()), 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, kitBundles), []byte(bundles.String()), 0o644); err != nil {
 		return fail.Configf("writing kit: %w", err)
 	}
 	return writeKitPolicy(filepath.Join(dir, kitPolicy), append([]byte(header), polYAML...))
 }
 
 func writeKitPolicy(path string, data []byte) error {
-	if err := WriteFileAtomic(path, data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return fail.Configf("writing kit: %w", err)
 	}
 	return nil

@@ -27,23 +27,28 @@ type ghAttestation struct {
 }
 
 // ghJSON renders the verified outcomes as gh attestation verify --format json
-// does: an array with one {attestation, verificationResult} per verified
-// attestation (Paved stops at the first bundle that verifies an artifact, so
-// one per artifact).
+// does: an array with one {attestation, verificationResult} per attestation
+// that verified, every one of them for each artifact (the outcomes come from
+// verify.All with Options.Every).
 func ghJSON(outcomes []verify.Outcome) ([]byte, error) {
 	out := []ghAttestation{}
 	for _, oc := range outcomes {
-		if !oc.Verified || oc.Result == nil || oc.Result.Raw == nil || oc.Candidate == nil {
+		if !oc.Verified {
 			continue
 		}
-		var a ghAttestation
-		var compact bytes.Buffer
-		if err := json.Compact(&compact, oc.Candidate.JSON); err != nil {
-			return nil, fmt.Errorf("rendering gh-json: %w", err)
+		for _, vr := range append([]verify.Verification{{Result: oc.Result, Candidate: oc.Candidate, Root: oc.Root}}, oc.More...) {
+			if vr.Result == nil || vr.Result.Raw == nil || vr.Candidate == nil {
+				continue
+			}
+			var a ghAttestation
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, vr.Candidate.JSON); err != nil {
+				return nil, fmt.Errorf("rendering gh-json: %w", err)
+			}
+			a.Attestation.Bundle = compact.Bytes()
+			a.VerificationResult = vr.Result.Raw
+			out = append(out, a)
 		}
-		a.Attestation.Bundle = compact.Bytes()
-		a.VerificationResult = oc.Result.Raw
-		out = append(out, a)
 	}
 	doc, err := json.Marshal(out)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -118,7 +119,7 @@ func TestVerifyCustomTrustedRootJSONLines(t *testing.T) {
 			args[i+1] = compactRoot(t, stranger)
 		}
 	}
-	code, _, stderr := pavedRun(t, args...)
+	code, _, stderr := pavedRun(t, append(args, "--output", "markdown")...)
 	if code != 0 || !strings.Contains(stderr, "jsonl#2") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -281,5 +282,93 @@ func TestFlagSpellingsUnique(t *testing.T) {
 				seen[s] = in.Name
 			}
 		}
+	}
+}
+
+// TestVerifyGHJSONListsEveryAttestation: gh attestation verify --format json
+// lists every attestation that verifies an artifact, not only the first; two
+// bundles of sigstore-js 2.1.0 (v0.3 and v0.1 of the bundle format) both verify it.
+func TestVerifyGHJSONListsEveryAttestation(t *testing.T) {
+	bundles := []string{pub("sigstore-js-2.1.0-bundle.json"), pub("sigstore-js-2.1.0-bundle-v0.1.json")}
+	args := []string{"verify", pub("sigstore-js-2.1.0.tgz"), "-b", bundles[0], "-b", bundles[1],
+		"--custom-trusted-root", compactRoot(t), "-R", "sigstore/sigstore-js", "--format", "gh-json"}
+	code, stdout, stderr := pavedRun(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got []struct {
+		Attestation struct {
+			Bundle struct{ MediaType string }
+		}
+		VerificationResult struct {
+			Statement struct{ PredicateType string }
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("gh-json printed %q: %v", stdout, err)
+	}
+	var media []string
+	for _, g := range got {
+		if g.VerificationResult.Statement.PredicateType != "https://slsa.dev/provenance/v1" {
+			t.Errorf("entry without its verification result: %+v", g)
+		}
+		media = append(media, g.Attestation.Bundle.MediaType)
+	}
+	for _, b := range bundles {
+		data, err := os.ReadFile(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct{ MediaType string }
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(media, m.MediaType) {
+			t.Errorf("%s is not listed; listed %q", filepath.Base(b), media)
+		}
+	}
+	if len(got) != 2 {
+		t.Fatalf("want both attestations, got %d: %s", len(got), stdout)
+	}
+	// Paved's own report still names the one bundle that admitted the artifact.
+	code, stdout, stderr = pavedRun(t, append(args[:len(args)-1], "json", "-q", "[.artifacts[] | .bundle] | length")...)
+	if code != 0 || stdout != "1\n" {
+		t.Fatalf("--format json: exit %d, %q: %s", code, stdout, stderr)
+	}
+}
+
+// TestVerifyGHTemplate: -t/--template formats the JSON output with a Go
+// template as gh's does, needs a JSON format, and is exclusive with --jq.
+func TestVerifyGHTemplate(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		want   int
+		stdout string
+		stderr string
+	}{
+		{"range over gh-json", []string{"--format", "gh-json", "-t", `{{range .}}{{.verificationResult.statement.predicateType}}{{"\n"}}{{end}}`}, 0, "https://slsa.dev/provenance/v1\n", ""},
+		{"pluck and join", []string{"--format", "gh-json", "--template", `{{join "," (pluck "predicateType" (pluck "statement" (pluck "verificationResult" .)))}}`}, 0, "https://slsa.dev/provenance/v1", ""},
+		{"table", []string{"--format", "json", "-t", `{{range .artifacts}}{{tablerow .signer.sourceRepository (truncate 10 .digest)}}{{end}}`}, 0, "https://github.com/malancas/attest-demo  sha256:...\n", ""},
+		{"paved's report", []string{"--format", "json", "-t", `{{.verified}}`}, 0, "true", ""},
+		{"timefmt", []string{"--format", "gh-json", "-t", `{{range .}}{{range .verificationResult.verifiedTimestamps}}{{timefmt "2006-01-02" .timestamp}}{{end}}{{end}}`}, 0, "2024-05-24", ""},
+		{"without a JSON format", []string{"-t", "{{.}}"}, 2, "", "--format gh-json"},
+		{"with --jq", []string{"--format", "gh-json", "-t", "{{.}}", "-q", "."}, 2, "", "cannot be used together"},
+		{"does not parse", []string{"--format", "gh-json", "-t", "{{range .}"}, 2, "", "--template"},
+		{"refused artifact prints nothing", []string{"--format", "gh-json", "-t", "{{.}}", "--owner=", "-R", "malancas/other"}, 1, "", "malancas/other"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := pavedRun(t, append(ghBase(t), tt.args...)...)
+			if code != tt.want {
+				t.Fatalf("exit %d, want %d: %s", code, tt.want, stderr)
+			}
+			if stdout != tt.stdout {
+				t.Fatalf("stdout %q, want %q", stdout, tt.stdout)
+			}
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Fatalf("stderr lacks %q: %s", tt.stderr, stderr)
+			}
+		})
 	}
 }

@@ -16,9 +16,14 @@ import (
 
 // Options configure a Writer. The zero value suits a CI log.
 type Options struct {
-	// Terminal lets a carriage return and the erase-to-end-of-line sequence
-	// ESC [ K through, for a progress bar redrawn on a terminal (never a CI log).
+	// Terminal lets a carriage return at the start of a Write and the
+	// erase-to-end-of-line sequence ESC [ K through, for a progress bar
+	// redrawn on a terminal (never a CI log).
 	Terminal bool
+	// Colour lets Paint colour Paved's own marks (see Colours for when a
+	// terminal wants them). Text written, names included, never carries a
+	// colour sequence of its own either way.
+	Colour bool
 }
 
 // Writer neutralises everything written to it before it reaches the log:
@@ -52,6 +57,9 @@ func New(w io.Writer, o Options) *Writer {
 // Terminal reports whether the Writer was made for a terminal.
 func (lw *Writer) Terminal() bool { return lw.o.Terminal }
 
+// Colour reports whether Paint colours what it writes to the Writer.
+func (lw *Writer) Colour() bool { return lw.o.Colour }
+
 // Redact registers a secret: every later Write replaces it with "***".
 // Secrets shorter than 4 characters are ignored (they would mangle any text).
 func (lw *Writer) Redact(secret string) {
@@ -78,14 +86,18 @@ func (lw *Writer) Write(p []byte) (int, error) {
 		s = strings.ReplaceAll(s, sec, "***")
 	}
 	var out strings.Builder
-	lw.neutralise(&out, append(lw.partial, s...))
+	lw.neutralise(&out, append(lw.partial, s...), lw.o.Terminal)
 	if _, err := io.WriteString(lw.w, out.String()); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
-func (lw *Writer) neutralise(out *strings.Builder, b []byte) {
+// neutralise escapes b into out. On a terminal (term), a carriage return
+// that starts b when b holds the erase-to-end-of-line sequence (a
+// progress bar's redraw, written in one Write), and that sequence, pass; a CR inside the text, which a name
+// could hold to overwrite what was printed before it, does not.
+func (lw *Writer) neutralise(out *strings.Builder, b []byte, term bool) {
 	lw.partial = nil
 	for i := 0; i < len(b); {
 		if !utf8.FullRune(b[i:]) {
@@ -103,11 +115,11 @@ func (lw *Writer) neutralise(out *strings.Builder, b []byte) {
 			lw.release(out)
 			out.WriteByte('\n')
 			lw.blank, lw.col0 = true, true
-		case lw.o.Terminal && r == '\r':
+		case term && r == '\r' && i == 0 && bytes.Contains(b, []byte("\x1b[K")):
 			lw.release(out)
 			out.WriteByte('\r')
 			lw.blank, lw.col0 = true, false
-		case lw.o.Terminal && r == 0x1b && strings.HasPrefix(string(b[i:]), "\x1b[K"):
+		case term && r == 0x1b && strings.HasPrefix(string(b[i:]), "\x1b[K"):
 			lw.release(out)
 			out.WriteString("\x1b[K")
 			n = 3

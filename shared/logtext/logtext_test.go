@@ -6,22 +6,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"unicode"
 
 	"github.com/paved-dev/paved/shared/logtext"
+	"github.com/paved-dev/paved/shared/logtext/logtexttest"
 )
-
-// commandLines returns the lines a GitHub Actions runner would read as
-// workflow commands: "::" after leading blanks, lines split at \n and \r.
-func commandLines(s string) []string {
-	var out []string
-	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
-		if strings.HasPrefix(strings.TrimLeftFunc(l, unicode.IsSpace), "::") {
-			out = append(out, l)
-		}
-	}
-	return out
-}
 
 func TestWriterNeutralises(t *testing.T) {
 	for _, tc := range []struct {
@@ -56,7 +44,7 @@ func TestWriterNeutralises(t *testing.T) {
 			if buf.String() != tc.want {
 				t.Errorf("got %q, want %q", buf.String(), tc.want)
 			}
-			if c := commandLines(buf.String()); len(c) > 0 {
+			if c := logtexttest.CommandLines(buf.String()); len(c) > 0 {
 				t.Errorf("workflow command lines survived: %q", c)
 			}
 			if strings.ContainsAny(buf.String(), "\x1b\r") {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/paved-dev/paved/shared/bounded"
 	"github.com/paved-dev/paved/shared/origin"
+	"github.com/paved-dev/paved/shared/parallel"
 
 	"github.com/paved-dev/paved/shared/retry"
 )
@@ -217,7 +218,7 @@ func (c *Client) OSV(ctx context.Context, comps []Component) (map[string][]*Reco
 		}
 	}
 	idList := keys(unique)
-	if err := c.parallel(ctx, len(idList), func(i int) error {
+	if err := parallel.Each(ctx, len(idList), c.o.Concurrency, func(ctx context.Context, i int) error {
 		id := idList[i]
 		raw, err := c.do(ctx, http.MethodGet, c.o.OSVURL+"/v1/vulns/"+url.PathEscape(id), nil)
 		if err != nil {
@@ -266,7 +267,7 @@ func (c *Client) Packages(ctx context.Context, comps []Component) ([]PackageInfo
 		jobs = append(jobs, job{sys, name, comp.Version, id})
 	}
 	infos := map[string]*PackageInfo{}
-	err := c.parallel(ctx, len(jobs), func(i int) error {
+	err := parallel.Each(ctx, len(jobs), c.o.Concurrency, func(ctx context.Context, i int) error {
 		j := jobs[i]
 		base := c.o.DepsDevURL + "/v3/systems/" + url.PathEscape(j.system) + "/packages/" + url.PathEscape(j.name)
 		info := PackageInfo{PURL: j.purl, Provenance: map[string]string{}}
@@ -343,35 +344,6 @@ func (c *Client) Packages(ctx context.Context, comps []Component) ([]PackageInfo
 		out = append(out, *infos[k])
 	}
 	return out, nil
-}
-
-// parallel runs fn for each item with bounded concurrency; the first error wins.
-func (c *Client) parallel(ctx context.Context, n int, fn func(int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, c.o.Concurrency)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for it := range n {
-		if ctx.Err() != nil {
-			break
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := fn(it); err != nil {
-				once.Do(func() { first = err; cancel() })
-			}
-		}()
-	}
-	wg.Wait()
-	if first != nil {
-		return first
-	}
-	return ctx.Err()
 }
 
 func keys[V any](m map[string]V) []string {

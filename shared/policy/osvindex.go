@@ -14,9 +14,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"sync"
+
+	"github.com/paved-dev/paved/shared/atomicfile"
+	"github.com/paved-dev/paved/shared/parallel"
 )
 
 // An OSV export zip names its entries by record id, so which entries concern
@@ -394,27 +396,13 @@ func readIndex(path string, key zipKey, names wantNames) ([]zipEntry, int, error
 	return out, int(total), nil
 }
 
-// writeAtomic writes data to path through a temporary file in the same
-// directory, so a reader never sees half an index.
+// writeAtomic writes data to path, creating its directory (a cache
+// directory may not exist yet); a reader never sees half an index.
 func writeAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".paved-index-*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	if err := errors.Join(werr, f.Chmod(0o644), f.Close()); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return atomicfile.WriteFile(path, data, 0o644)
 }
 
 // errEntry marks a failure to read an entry's bytes (as opposed to a record
@@ -480,54 +468,23 @@ func (z *inflater) read(e *zipEntry) ([]byte, error) {
 	return data, nil
 }
 
-// eachEntry reads n entries with one worker per CPU: entry(i) locates the
-// i-th entry (called by the worker), fn receives its bytes. The first error
+// eachEntry reads n entries on up to one goroutine per CPU: entry(i) locates
+// the i-th entry (called concurrently), fn receives its bytes. The first error
 // stops the work and is returned.
 func eachEntry(ctx context.Context, r io.ReaderAt, n int, entry func(i int) (*zipEntry, error), fn func(i int, e *zipEntry, data []byte) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	workers := min(runtime.GOMAXPROCS(0), max(n, 1))
-	jobs := make(chan int, workers)
-	var (
-		once     sync.Once
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	stop := func(err error) {
-		once.Do(func() { firstErr = err; cancel() })
-	}
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			z := &inflater{r: r}
-			for i := range jobs {
-				if ctx.Err() != nil {
-					continue
-				}
-				e, err := entry(i)
-				if err == nil {
-					var data []byte
-					if data, err = z.read(e); err == nil {
-						err = fn(i, e, data)
-					}
-				}
-				if err != nil {
-					stop(err)
-				}
-			}
-		}()
-	}
-	for i := range n {
-		if ctx.Err() != nil {
-			break
+	// An inflater's buffers are reused from entry to entry, one at a time.
+	inflaters := sync.Pool{New: func() any { return &inflater{r: r} }}
+	return parallel.Each(ctx, n, 0, func(_ context.Context, i int) error {
+		e, err := entry(i)
+		if err != nil {
+			return err
 		}
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
+		z := inflaters.Get().(*inflater)
+		defer inflaters.Put(z)
+		data, err := z.read(e)
+		if err != nil {
+			return err
+		}
+		return fn(i, e, data)
+	})
 }

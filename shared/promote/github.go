@@ -20,9 +20,6 @@ import (
 	"github.com/paved-dev/paved/shared/retry"
 )
 
-// githubAPIVersion is the REST API version the release calls speak.
-const githubAPIVersion = "2022-11-28"
-
 // maxAssetPages bounds the pages of a release's asset listing that are read.
 const maxAssetPages = 20
 
@@ -64,7 +61,7 @@ func NewGitHubRelease(repository, tag string, o GitHubReleaseOptions) (*GitHubRe
 		return nil, fail.Configf("uploading to the GitHub release of %s needs a token: pass github-token: ${{ github.token }} with 'permissions: contents: write', or set --github-token", tag)
 	}
 	if o.APIURL == "" {
-		o.APIURL = "https://api.github.com"
+		o.APIURL = githubapi.PublicAPIURL
 	}
 	u, err := url.Parse(o.APIURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -188,7 +185,7 @@ func (g *GitHubReleaseAssets) request(ctx context.Context, method, u string, bod
 		return nil, fail.Configf("GitHub request: %v", redactURL(err.Error(), g.o.Token))
 	}
 	req.Header.Set("Accept", "application/vnd.github+json")
-	req.Header.Set("X-GitHub-Api-Version", githubAPIVersion)
+	req.Header.Set("X-GitHub-Api-Version", githubapi.APIVersion)
 	req.Header.Set("Authorization", "Bearer "+g.o.Token)
 	return req, nil
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/paved-dev/paved/shared/provenance"
 )
 
 // PredicateType is the predicate type of a promotion attestation; the format is
@@ -32,14 +34,9 @@ type Predicate struct {
 // Run is the CI run that promoted, as its signing certificate attests (the
 // Fulcio certificate extensions), so that no platform vocabulary is needed.
 type Run struct {
-	Signer            string `json:"signer"`
-	Issuer            string `json:"issuer"`
-	SourceRepository  string `json:"sourceRepository,omitempty"`
-	SourceRef         string `json:"sourceRef,omitempty"`
-	SourceDigest      string `json:"sourceDigest,omitempty"`
-	BuildSigner       string `json:"buildSigner,omitempty"`
-	RunnerEnvironment string `json:"runnerEnvironment,omitempty"`
-	RunInvocation     string `json:"runInvocation,omitempty"`
+	// Signer is the certificate's identity.
+	Signer string `json:"signer"`
+	provenance.SignerClaims
 }
 
 // Verification is the check of the source's attestations that admitted it.

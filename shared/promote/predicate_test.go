@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paved-dev/paved/shared/provenance"
 )
 
 // TestDocumentedPredicate: the example in docs/predicates/promotion-v1.md
@@ -34,11 +36,11 @@ func TestDocumentedPredicate(t *testing.T) {
 	documented := keys(t, []byte(example))
 	res := &Result{Source: Source{Reference: "a@sha256:00", MediaType: "application/vnd.oci.image.index.v1+json", Tag: "1.0", Repository: "a"},
 		Destination: "b@sha256:00", Digest: "sha256:00", Tags: []string{"b:1.0"}}
-	img, err := NewPredicate(res, "production", Run{Signer: "s", Issuer: "i"}, Verification{PredicateType: "p"}, time.Unix(0, 0))
+	img, err := NewPredicate(res, "production", Run{Signer: "s", SignerClaims: provenance.SignerClaims{Issuer: "i"}}, Verification{PredicateType: "p"}, time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	file, err := NewFilePredicate("dist/app", "GitHub release o/r@v1, file app", "sha256:00", 3, "production", Run{Signer: "s", Issuer: "i"}, Verification{PredicateType: "p"}, time.Unix(0, 0))
+	file, err := NewFilePredicate("dist/app", "GitHub release o/r@v1, file app", "sha256:00", 3, "production", Run{Signer: "s", SignerClaims: provenance.SignerClaims{Issuer: "i"}}, Verification{PredicateType: "p"}, time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/origin"
+	"github.com/paved-dev/paved/shared/parallel"
 )
 
 // Limits that bound what one promotion walks.
@@ -497,7 +497,7 @@ func (s *session) copy(ctx context.Context) error {
 		}
 	}
 	s.logf("promote: copying %d manifests and %d blobs to %s", len(s.nodes), len(blobs), s.dst)
-	err := parallel(ctx, s.o.Jobs, len(blobs), func(i int) error {
+	err := eachBlob(ctx, s.o.Jobs, len(blobs), func(i int) error {
 		l, err := s.pull.Layer(ctx, s.src.Digest(blobs[i].Digest.String()))
 		if err != nil {
 			return netErr(fmt.Sprintf("reading blob %s", blobs[i].Digest), err)
@@ -550,7 +550,7 @@ func (s *session) prove(ctx context.Context) (int, int64, error) {
 			}
 		}
 	}
-	err = parallel(ctx, s.o.Jobs, len(blobs), func(i int) error {
+	err = eachBlob(ctx, s.o.Jobs, len(blobs), func(i int) error {
 		b := blobs[i]
 		sum, size, err := hashURL(ctx, rt, base+"/blobs/"+b.Digest.String(), b.Size)
 		if err != nil {
@@ -745,35 +745,22 @@ func netErr(op string, err error) error {
 	return fail.Transientf("%s: %w; nothing was tagged, run the promotion again to complete it", op, err)
 }
 
-// parallel runs fn for 0..n-1 on up to jobs goroutines and returns the first
-// error (sorted, so the message does not depend on scheduling).
-func parallel(ctx context.Context, jobs, n int, fn func(i int) error) error {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
+// eachBlob runs fn for 0..n-1 on up to jobs goroutines. Every blob is tried
+// even after one fails; the first error in sorted order is returned, so the
+// message does not depend on scheduling.
+func eachBlob(ctx context.Context, jobs, n int, fn func(i int) error) error {
+	results := make([]error, n)
+	err := parallel.Each(ctx, n, jobs, func(_ context.Context, i int) error {
+		results[i] = fn(i)
+		return nil
+	})
 	var errs []error
-	next := make(chan int)
-	for w := 0; w < jobs && w < n; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := fn(i); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		if ctx.Err() != nil {
-			break
+	for _, e := range results {
+		if e != nil {
+			errs = append(errs, e)
 		}
-		next <- i
 	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil && len(errs) == 0 {
+	if err != nil && len(errs) == 0 {
 		return fail.Transientf("promotion interrupted: %w", err)
 	}
 	if len(errs) == 0 {

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 )
 
@@ -104,3 +106,36 @@ func ReferenceTo(f Format, fileName, sha256Hex string, size int64, components in
 		Components:        components,
 	})
 }
+
+// DocumentPredicateType is the in-toto predicate type of an SBOM document
+// given as JSON, recognised as actions/attest recognises one: SPDX when it has
+// spdxVersion and SPDXID (https://spdx.dev/Document/vMAJOR.MINOR, from its
+// own spdxVersion), CycloneDX when it has bomFormat, serialNumber and
+// specVersion (https://cyclonedx.org/bom). Anything else is an error.
+func DocumentPredicateType(doc []byte) (string, error) {
+	var d struct {
+		SPDXVersion  string `json:"spdxVersion"`
+		SPDXID       string `json:"SPDXID"`
+		BOMFormat    string `json:"bomFormat"`
+		SerialNumber string `json:"serialNumber"`
+		SpecVersion  string `json:"specVersion"`
+	}
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return "", fmt.Errorf("not a JSON SBOM (SPDX or CycloneDX JSON): %w", err)
+	}
+	switch {
+	case d.SPDXVersion != "" && d.SPDXID != "":
+		// The version names the type: only "SPDX-MAJOR.MINOR" is taken, so
+		// a document cannot put an arbitrary string into the type URI.
+		v, ok := strings.CutPrefix(d.SPDXVersion, "SPDX-")
+		if !ok || !spdxVersionRE.MatchString(v) {
+			return "", fmt.Errorf("SPDX document has spdxVersion %.40q: want SPDX-MAJOR.MINOR such as SPDX-2.3", d.SPDXVersion)
+		}
+		return "https://spdx.dev/Document/v" + v, nil
+	case d.BOMFormat != "" && d.SerialNumber != "" && d.SpecVersion != "":
+		return CycloneDXPredicateType, nil
+	}
+	return "", fmt.Errorf("unsupported SBOM format: want SPDX JSON (with spdxVersion and SPDXID) or CycloneDX JSON (with bomFormat, serialNumber and specVersion)")
+}
+
+var spdxVersionRE = regexp.MustCompile(`^[0-9]{1,3}\.[0-9]{1,3}$`)

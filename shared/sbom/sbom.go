@@ -18,8 +18,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -40,6 +38,7 @@ import (
 	// pure-Go driver it expects, as syft's own CLI does.
 	_ "modernc.org/sqlite"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/fail"
 )
 
@@ -484,31 +483,15 @@ type Written struct {
 // so a failure leaves nothing behind and the document is never held in memory.
 func (s *SBOM) WriteFile(path string, f Format, opts Options) (Written, error) {
 	start := opts.now()
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".paved-sbom-*.tmp")
-	if err != nil {
-		return Written{}, err
-	}
 	h := sha256.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<16)
-	err = s.Encode(bw, f)
-	if err == nil {
-		err = bw.Flush()
-	}
-	var size int64
-	if err == nil {
-		size, err = tmp.Seek(0, io.SeekCurrent)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
+	size, err := atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(io.MultiWriter(w, h), 1<<16)
+		if err := s.Encode(bw, f); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 	if err != nil {
-		_ = os.Remove(tmp.Name())
 		return Written{}, err
 	}
 	fmt.Fprintf(opts.progress(), "sbom: encoded %s, %d bytes (%s)\n", f, size, since(opts, start))

@@ -30,6 +30,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/workspace"
 )
 
 // opened is a syft source and what must be cleaned up after cataloging.
@@ -166,10 +167,10 @@ func (l *linkCheck) leaves(link, within string) bool {
 	if err == nil {
 		target, err = filepath.Abs(target)
 	}
-	if err != nil || !inside(l.root, target) {
+	if err != nil || !workspace.Within(l.root, target) {
 		return true
 	}
-	if inside(within, target) {
+	if workspace.Within(within, target) {
 		return false // indexed anyway, and its own links are checked there
 	}
 	st, err := os.Stat(target)
@@ -193,11 +194,6 @@ func (l *linkCheck) leaves(link, within string) bool {
 	})
 	l.verdict[target] = leaks
 	return leaks
-}
-
-func inside(dir, p string) bool {
-	rel, err := filepath.Rel(dir, p)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // globEscape quotes the metacharacters of a doublestar pattern.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/bounded"
 
 	"github.com/paved-dev/paved/shared/fail"
@@ -39,7 +40,7 @@ func (f *File) Put(_ context.Context, b Bundle) (Receipt, error) {
 		r.Existed = true
 		return r, nil
 	}
-	if err := writeAtomic(f.Path, b.JSON); err != nil {
+	if err := atomicfile.WriteFile(f.Path, b.JSON, 0o644); err != nil {
 		return Receipt{}, fail.Configf("writing %s: %w", f.Path, err)
 	}
 	cur, err := bounded.ReadFile(f.Path, maxBundle)
@@ -86,7 +87,7 @@ func (j *JSONLines) Put(_ context.Context, b Bundle) (Receipt, error) {
 	}
 	out.Write(compact.Bytes())
 	out.WriteByte('\n')
-	if err := writeAtomic(j.Path, out.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(j.Path, out.Bytes(), 0o644); err != nil {
 		return Receipt{}, fail.Configf("writing %s: %w", j.Path, err)
 	}
 	back, err := readLines(j.Path)
@@ -176,23 +177,4 @@ func readLines(path string) ([][]byte, error) {
 		}
 	}
 	return lines, sc.Err()
-}
-
-// writeAtomic writes data through a temporary file in the same directory.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".paved-*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	if err := errors.Join(werr, f.Close(), os.Chmod(tmp, 0o644)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }

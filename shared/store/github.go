@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -19,9 +20,6 @@ import (
 
 	"github.com/paved-dev/paved/shared/fail"
 )
-
-// GitHubAPIVersion is the REST API version Paved speaks.
-const GitHubAPIVersion = "2022-11-28"
 
 // maxPages bounds how many pages of a listing are followed.
 const maxPages = 50
@@ -65,10 +63,10 @@ func NewGitHub(repository string, o GitHubOptions) (*GitHub, error) {
 		return nil, fail.Configf("GitHub repository %q: want OWNER/NAME", repository)
 	}
 	if o.APIURL == "" {
-		o.APIURL = "https://api.github.com"
+		o.APIURL = githubapi.PublicAPIURL
 	}
 	if o.ServerURL == "" {
-		o.ServerURL = "https://github.com"
+		o.ServerURL = githubapi.PublicServerURL
 	}
 	if _, err := url.Parse(o.APIURL); err != nil {
 		return nil, fail.Configf("GitHub API URL: %w", err)
@@ -107,7 +105,7 @@ func (g *GitHub) request(ctx context.Context, method, u string, body []byte) (*h
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/vnd.github+json")
-	req.Header.Set("X-GitHub-Api-Version", GitHubAPIVersion)
+	req.Header.Set("X-GitHub-Api-Version", githubapi.APIVersion)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -328,14 +326,14 @@ func (g *GitHub) statusError(op string, resp *http.Response, body []byte) error 
 	msg = logtext.Line(msg)
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
-		return fail.Configf("%s: GitHub rejected the token (HTTP 401%s): pass a valid github-token", op, msg)
+		return fail.As(fail.Config, noAccess{fmt.Errorf("%s: GitHub rejected the token (HTTP 401%s): pass a valid github-token", op, msg)})
 	case http.StatusForbidden:
 		if resp.Header.Get("X-RateLimit-Remaining") == "0" {
 			return fail.Transientf("%s: GitHub API rate limit exhausted (HTTP 403%s); retry after %s", op, msg, resp.Header.Get("X-RateLimit-Reset"))
 		}
-		return fail.Configf("%s in %s/%s: GitHub refused (HTTP 403%s): add 'permissions: attestations: write' (with id-token: write and contents: read) to the job, or give the token the Attestations repository permission (write)", op, g.owner, g.repo, msg)
+		return fail.As(fail.Config, noAccess{fmt.Errorf("%s in %s/%s: GitHub refused (HTTP 403%s): add 'permissions: attestations: write' (with id-token: write and contents: read) to the job, or give the token the Attestations repository permission (write)", op, g.owner, g.repo, msg)})
 	case http.StatusNotFound:
-		return fail.Configf("%s: repository %s/%s not found at %s (HTTP 404%s): check the repository and that the token can see it", op, g.owner, g.repo, g.o.APIURL, msg)
+		return fail.As(fail.Config, noAccess{fmt.Errorf("%s: repository %s/%s not found at %s (HTTP 404%s): check the repository and that the token can see it (a job token without 'permissions: attestations: write' gets this answer too)", op, g.owner, g.repo, g.o.APIURL, msg)})
 	case http.StatusUnprocessableEntity:
 		return fail.Configf("%s: GitHub rejected the bundle (HTTP 422%s)", op, msg)
 	}
@@ -344,6 +342,20 @@ func (g *GitHub) statusError(op string, resp *http.Response, body []byte) error 
 	}
 	return fail.Transientf("%s: unexpected HTTP %d%s", op, resp.StatusCode, msg)
 }
+
+// ErrNoAccess matches (with errors.Is) GitHub's answers that the token may not
+// write the repository's attestations: HTTP 401, 403 other than a rate
+// limit, and 404, which GitHub gives a token that cannot see the repository
+// or lacks 'permissions: attestations: write' ("Resource not accessible by
+// integration"). Callers that store with GitHub only when they can tell
+// these apart from an outage.
+var ErrNoAccess = errors.New("GitHub refused access to the repository's attestations")
+
+// noAccess marks an error as ErrNoAccess, keeping its message.
+type noAccess struct{ error }
+
+func (e noAccess) Unwrap() error      { return e.error }
+func (noAccess) Is(target error) bool { return target == ErrNoAccess }
 
 // redactURL drops credentials and query strings (signed URLs carry secrets there).
 func redactURL(s string) string {

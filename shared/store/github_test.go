@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/klauspost/compress/snappy"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/githubapi"
 	"github.com/paved-dev/paved/shared/store"
 )
 
@@ -93,7 +95,7 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.jsonError(w, q[0], "try again")
 		return
 	}
-	if r.Header.Get("X-GitHub-Api-Version") != store.GitHubAPIVersion || r.Header.Get("Accept") != "application/vnd.github+json" {
+	if r.Header.Get("X-GitHub-Api-Version") != githubapi.APIVersion || r.Header.Get("Accept") != "application/vnd.github+json" {
 		f.jsonError(w, http.StatusBadRequest, "missing API version or Accept headers")
 		return
 	}
@@ -245,10 +247,13 @@ func TestGitHubErrors(t *testing.T) {
 		bundle  func(t *testing.T) store.Bundle
 		class   fail.Class
 		message string
+		// noAccess: the answer says the token may not write there
+		// (store.ErrNoAccess), which attest's default storage warns about.
+		noAccess bool
 	}{
-		{name: "403 names the permission", setup: func(f *fakeGitHub) { f.forbidden = true }, class: fail.Config, message: "permissions: attestations: write"},
-		{name: "401 bad token", token: "ghs_wrong_wrong_wrong_wrong", class: fail.Config, message: "rejected the token"},
-		{name: "404 unknown repository", repo: "paved-dev/other", class: fail.Config, message: "repository paved-dev/other not found"},
+		{name: "403 names the permission", setup: func(f *fakeGitHub) { f.forbidden = true }, class: fail.Config, message: "permissions: attestations: write", noAccess: true},
+		{name: "401 bad token", token: "ghs_wrong_wrong_wrong_wrong", class: fail.Config, message: "rejected the token", noAccess: true},
+		{name: "404 unknown repository", repo: "paved-dev/other", class: fail.Config, message: "repository paved-dev/other not found", noAccess: true},
 		{name: "422 says what was rejected", bundle: func(t *testing.T) store.Bundle {
 			b := fakeBundle(t, slsa, randomDigest())
 			b.JSON = []byte(`{"mediaType":"nonsense"}`)
@@ -286,6 +291,9 @@ func TestGitHubErrors(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), token) {
 				t.Fatal("the token is in the error")
+			}
+			if got := errors.Is(err, store.ErrNoAccess); got != tc.noAccess {
+				t.Fatalf("errors.Is(err, ErrNoAccess) = %v, want %v: %v", got, tc.noAccess, err)
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -38,7 +39,8 @@ const maxBundle = 32 << 20
 type Bundle struct {
 	// JSON is the bundle as written to disk.
 	JSON []byte
-	// Subjects are the digests of the artifacts the bundle is about, "sha256:HEX".
+	// Subjects are the digests of the artifacts the bundle is about,
+	// "sha256:HEX" (or "sha512:HEX" for a subject with no sha256 digest).
 	Subjects []string
 	// PredicateType is the statement's predicate type ("" for a message signature).
 	PredicateType string
@@ -49,6 +51,9 @@ type Bundle struct {
 // signatures, or the message signature): two copies of one bundle have the same
 // key however a service re-serialises them. Targets use it to stay idempotent.
 func (b Bundle) Key() string { return b.key }
+
+// digestSize is the size in bytes of each subject digest algorithm stored.
+var digestSize = map[string]int{"sha256": sha256.Size, "sha512": sha512.Size}
 
 // Parse reads a bundle and the subjects of the statement it signs.
 func Parse(data []byte) (Bundle, error) {
@@ -93,15 +98,20 @@ func Parse(data []byte) (Bundle, error) {
 			return Bundle{}, fmt.Errorf("bundle statement: %w", err)
 		}
 		for _, s := range st.Subject {
-			d := strings.ToLower(s.Digest["sha256"])
-			if d == "" {
-				continue
+			// A subject is stored under its sha256 digest, else its sha512
+			// one (actions/attest and sha512sum files give only that).
+			for _, alg := range []string{"sha256", "sha512"} {
+				d := strings.ToLower(s.Digest[alg])
+				if d == "" {
+					continue
+				}
+				// Subjects name files and URLs in the targets: only digests pass.
+				if raw, err := hex.DecodeString(d); err != nil || len(raw) != digestSize[alg] {
+					return Bundle{}, fmt.Errorf("bundle statement: subject digest %s:%q is not %d hex digits", alg, d, 2*digestSize[alg])
+				}
+				b.Subjects = append(b.Subjects, alg+":"+d)
+				break
 			}
-			// Subjects name files and URLs in the targets: only digests pass.
-			if raw, err := hex.DecodeString(d); err != nil || len(raw) != sha256.Size {
-				return Bundle{}, fmt.Errorf("bundle statement: subject digest sha256:%q is not 64 hex digits", d)
-			}
-			b.Subjects = append(b.Subjects, "sha256:"+d)
 		}
 		b.PredicateType = st.PredicateType
 		h.Write([]byte("dsse\x00" + w.DSSE.PayloadType + "\x00" + w.DSSE.Payload))
@@ -124,13 +134,13 @@ func Parse(data []byte) (Bundle, error) {
 		return Bundle{}, errors.New("bundle has neither a DSSE envelope nor a message signature")
 	}
 	if len(b.Subjects) == 0 {
-		return Bundle{}, errors.New("bundle names no sha256 subject")
+		return Bundle{}, errors.New("bundle names no sha256 or sha512 subject")
 	}
 	b.key = hex.EncodeToString(h.Sum(nil))
 	return b, nil
 }
 
-// About reports whether the bundle has a subject with digest ("sha256:HEX").
+// About reports whether the bundle has a subject with digest ("sha256:HEX" or "sha512:HEX").
 func (b Bundle) About(digest string) bool {
 	for _, s := range b.Subjects {
 		if s == strings.ToLower(digest) {

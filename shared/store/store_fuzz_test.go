@@ -34,13 +34,18 @@ func publicBundles(f *testing.F) [][]byte {
 }
 
 func isDigest(s string) bool {
+	size := 32
 	h, ok := strings.CutPrefix(s, "sha256:")
+	if !ok {
+		size = 64
+		h, ok = strings.CutPrefix(s, "sha512:")
+	}
 	raw, err := hex.DecodeString(h)
-	return ok && err == nil && len(raw) == 32 && h == strings.ToLower(h)
+	return ok && err == nil && len(raw) == size && h == strings.ToLower(h)
 }
 
 // FuzzStoreParse feeds arbitrary bytes to the bundle reader every target uses:
-// an accepted bundle names only well-formed sha256 subjects (they become file
+// an accepted bundle names only well-formed sha256 or sha512 subjects (they become file
 // names and URLs), has a 64-hex-digit key, is about each of its subjects, and
 // is the same bundle as itself re-indented.
 func FuzzStoreParse(f *testing.F) {

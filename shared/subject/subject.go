@@ -14,12 +14,12 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/paved-dev/paved/shared/bounded"
+	"github.com/paved-dev/paved/shared/parallel"
 
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/workspace"
@@ -37,6 +37,37 @@ type Subject struct {
 // SHA256 returns the subject's sha256 digest in hex, or "".
 func (s Subject) SHA256() string { return s.Digest["sha256"] }
 
+// DigestString returns the subject's digest as "ALG:HEX": sha256 when the
+// subject has one, else sha512 (subjects given by a sha512 checksum or
+// digest have only that).
+func (s Subject) DigestString() string {
+	for _, alg := range Algorithms {
+		if h := s.Digest[alg]; h != "" {
+			return alg + ":" + h
+		}
+	}
+	return ""
+}
+
+// Algorithms are the digest algorithms a subject may be given in, in order
+// of preference, with the hex length of each: the two actions/attest and
+// the shasum tools accept.
+var Algorithms = []string{"sha256", "sha512"}
+
+// hexLen is the length in hex digits of a digest of each algorithm.
+var hexLen = map[string]int{"sha256": 64, "sha512": 128}
+
+// ParseDigest reads "ALG:HEX" (sha256 or sha512) and returns the algorithm
+// and the lower-case hex, or false.
+func ParseDigest(d string) (alg, hexv string, ok bool) {
+	alg, hexv, ok = strings.Cut(d, ":")
+	hexv = strings.ToLower(hexv)
+	if n, known := hexLen[alg]; !ok || !known || len(hexv) != n || !hexRE.MatchString(hexv) {
+		return "", "", false
+	}
+	return alg, hexv, true
+}
+
 // Spec names the subjects. At least one field must be set.
 type Spec struct {
 	// Paths are files or glob patterns; a file subject is named by its base name,
@@ -46,8 +77,14 @@ type Spec struct {
 	Paths []string
 	// ChecksumsFiles are files in `sha256sum` format: "<hex>  <name>" per line.
 	ChecksumsFiles []string
-	// Digests are explicit subjects "name@sha256:<hex>".
+	// Digests are explicit subjects "name@sha256:<hex>" or "name@sha512:<hex>",
+	// or, with Name set, a bare "sha256:<hex>" or "sha512:<hex>" as
+	// actions/attest takes its subject-digest.
 	Digests []string
+	// Name names the bare digests of Digests (actions/attest's subject-name).
+	// With Paths it replaces the base names of the files, as actions/attest
+	// does; it then fits one file only.
+	Name string
 }
 
 // Empty reports whether the spec names nothing.
@@ -62,7 +99,7 @@ type Options struct {
 	Workers int
 }
 
-var hexRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var hexRE = regexp.MustCompile(`^[0-9a-f]+$`)
 
 // Resolve returns the subjects of spec, sorted by name, without duplicates.
 func Resolve(ctx context.Context, spec Spec, opts Options) ([]Subject, error) {
@@ -78,13 +115,25 @@ func Resolve(ctx context.Context, spec Spec, opts Options) ([]Subject, error) {
 		defer w.Close()
 		ws = w
 	}
+	if spec.Name != "" {
+		if err := CheckName(spec.Name); err != nil {
+			return nil, fmt.Errorf("subject-name: %w", err)
+		}
+	}
 	var out []Subject
+	bare := 0
 	for _, d := range spec.Digests {
-		s, err := parseDigest(d)
+		s, err := parseDigest(d, spec.Name)
 		if err != nil {
 			return nil, err
 		}
+		if !strings.Contains(d, "@") {
+			bare++
+		}
 		out = append(out, s)
+	}
+	if spec.Name != "" && bare == 0 && len(spec.Paths) == 0 {
+		return nil, fail.Configf("subject-name %q names nothing: it names a subject-digest given as sha256:<hex> (or sha512:<hex>), or the one file of subject-path", spec.Name)
 	}
 	for _, f := range spec.ChecksumsFiles {
 		subs, err := readChecksums(ws, f)
@@ -104,6 +153,12 @@ func Resolve(ctx context.Context, spec Spec, opts Options) ([]Subject, error) {
 	digested, err := digestFiles(ctx, ws, files, opts.Workers)
 	if err != nil {
 		return nil, err
+	}
+	if spec.Name != "" && len(digested) > 0 {
+		if len(digested) > 1 {
+			return nil, fail.Configf("subject-name %q with a subject-path that matches %d files: one name cannot name several artifacts; drop subject-name to name each by its file name", spec.Name, len(digested))
+		}
+		digested[0].Name = spec.Name
 	}
 	out = append(out, digested...)
 	for _, s := range out {
@@ -129,18 +184,21 @@ func CheckName(name string) error {
 	return nil
 }
 
-func parseDigest(d string) (Subject, error) {
-	at := strings.LastIndex(d, "@")
-	if at <= 0 {
-		return Subject{}, fail.Configf("subject digest %q: want name@sha256:<64 hex digits>", d)
+// parseDigest reads "name@ALG:HEX", or a bare "ALG:HEX" named name.
+func parseDigest(d, name string) (Subject, error) {
+	dig := d
+	if at := strings.LastIndex(d, "@"); at >= 0 {
+		name, dig = d[:at], d[at+1:]
+	} else if name == "" {
+		if _, _, ok := ParseDigest(d); ok {
+			return Subject{}, fail.Configf("subject digest %q has no name: set subject-name (as with actions/attest), or write name@%s", d, d)
+		}
 	}
-	name, dig := d[:at], d[at+1:]
-	alg, hexv, ok := strings.Cut(dig, ":")
-	hexv = strings.ToLower(hexv)
-	if !ok || alg != "sha256" || !hexRE.MatchString(hexv) {
-		return Subject{}, fail.Configf("subject digest %q: want name@sha256:<64 hex digits>", d)
+	alg, hexv, ok := ParseDigest(dig)
+	if !ok || name == "" {
+		return Subject{}, fail.Configf("subject digest %q: want name@sha256:<64 hex digits> or name@sha512:<128 hex digits> (or the digest alone with subject-name)", d)
 	}
-	return Subject{Name: name, Digest: map[string]string{"sha256": hexv}}, nil
+	return Subject{Name: name, Digest: map[string]string{alg: hexv}}, nil
 }
 
 func readChecksums(ws *workspace.Workspace, path string) ([]Subject, error) {
@@ -160,15 +218,23 @@ func readChecksums(ws *workspace.Workspace, path string) ([]Subject, error) {
 			continue
 		}
 		hexv, name, ok := strings.Cut(text, " ")
-		name = strings.TrimLeft(strings.TrimSpace(name), "*")
+		name = strings.TrimPrefix(strings.TrimSpace(name), "*")
 		hexv = strings.ToLower(hexv)
-		if !ok || name == "" || !hexRE.MatchString(hexv) {
-			return nil, fail.Configf("checksums file %s line %d: want \"<64 hex digits>  <name>\" as written by sha256sum", path, line)
+		// The algorithm is the one whose digests have this length, as
+		// sha256sum and sha512sum (and shasum -a 256/512) write them.
+		alg := ""
+		for a, n := range hexLen {
+			if len(hexv) == n {
+				alg = a
+			}
+		}
+		if !ok || name == "" || alg == "" || !hexRE.MatchString(hexv) {
+			return nil, fail.Configf("checksums file %s line %d: want \"<64 or 128 hex digits>  <name>\" as written by sha256sum or sha512sum", path, line)
 		}
 		if err := CheckName(name); err != nil {
 			return nil, fail.Configf("checksums file %s line %d: %w", path, line, err)
 		}
-		out = append(out, Subject{Name: name, Digest: map[string]string{"sha256": hexv}})
+		out = append(out, Subject{Name: name, Digest: map[string]string{alg: hexv}})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fail.Configf("reading checksums file %s: %w", path, err)
@@ -217,44 +283,29 @@ func digestFiles(ctx context.Context, ws *workspace.Workspace, files []workspace
 	if len(files) == 0 {
 		return nil, nil
 	}
-	if workers <= 0 {
-		workers = runtime.NumCPU()
-	}
 	out := make([]Subject, len(files))
 	errs := make([]error, len(files))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers && w < len(files); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 1<<20)
-			for i := range next {
-				e := files[i]
-				f, err := ws.OpenEntry(e)
-				if err != nil {
-					errs[i] = fmt.Errorf("subject: %w", err)
-					continue
-				}
-				sum, err := Digest(ctx, f, e.Path, buf)
-				f.Close()
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				out[i] = Subject{Name: filepath.Base(e.Path), Digest: map[string]string{"sha256": sum}, Path: e.Path}
-			}
-		}()
-	}
-	for i := range files {
-		if ctx.Err() != nil {
-			break
+	buffers := sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+	// Every file is digested even after one fails, so that all bad names are
+	// reported at once: errors are recorded by index, not returned.
+	if err := parallel.Each(ctx, len(files), workers, func(ctx context.Context, i int) error {
+		e := files[i]
+		f, err := ws.OpenEntry(e)
+		if err != nil {
+			errs[i] = fmt.Errorf("subject: %w", err)
+			return nil
 		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+		defer f.Close()
+		buf := buffers.Get().(*[]byte)
+		defer buffers.Put(buf)
+		sum, err := Digest(ctx, f, e.Path, *buf)
+		if err != nil {
+			errs[i] = err
+			return nil
+		}
+		out[i] = Subject{Name: filepath.Base(e.Path), Digest: map[string]string{"sha256": sum}, Path: e.Path}
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	if err := fail.Join(errs); err != nil {
@@ -311,8 +362,8 @@ func dedupe(in []Subject) ([]Subject, error) {
 	byName := map[string]Subject{}
 	for _, s := range in {
 		if prev, ok := byName[s.Name]; ok {
-			if prev.SHA256() != s.SHA256() {
-				return nil, fail.Configf("subject %s is named twice with different digests (sha256 %s and %s): give the artifacts distinct names", s.Name, prev.SHA256(), s.SHA256())
+			if prev.DigestString() != s.DigestString() {
+				return nil, fail.Configf("subject %s is named twice with different digests (%s and %s): give the artifacts distinct names", s.Name, prev.DigestString(), s.DigestString())
 			}
 			continue
 		}

@@ -11,9 +11,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/paved-dev/paved/shared/bounded"
+	"github.com/paved-dev/paved/shared/parallel"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -320,12 +320,24 @@ type Failure struct {
 type Outcome struct {
 	Target   Target
 	Verified bool
-	// Result, Candidate and Root are set when Verified.
+	// Result, Candidate and Root are set when Verified: the first bundle
+	// that verified the target.
 	Result    *Result
 	Candidate *Candidate
 	Root      string
+	// More are the other bundles that verified the target, in the order they
+	// were tried, when Options.Every asked for them.
+	More []Verification
 	// Failures say why each candidate bundle was refused.
 	Failures []Failure
+}
+
+// Verification is one bundle that verified a target, and the root it
+// verified under.
+type Verification struct {
+	Result    *Result
+	Candidate *Candidate
+	Root      string
 }
 
 // All verifies every target against the candidate bundles about it, under each
@@ -342,32 +354,30 @@ func All(ctx context.Context, roots []Root, targets []Target, cands []Candidate,
 		workers = 4
 	}
 	out := make([]Outcome, len(targets))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers && w < len(targets); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				var idx []int
-				seen := map[int]bool{}
-				for _, a := range append([]Artifact{targets[i].Artifact}, targets[i].Alternates...) {
-					for _, j := range byDigest[a.String()] {
-						if !seen[j] {
-							seen[j] = true
-							idx = append(idx, j)
-						}
-					}
+	done := make([]bool, len(targets))
+	err := parallel.Each(ctx, len(targets), workers, func(ctx context.Context, i int) error {
+		var idx []int
+		seen := map[int]bool{}
+		for _, a := range append([]Artifact{targets[i].Artifact}, targets[i].Alternates...) {
+			for _, j := range byDigest[a.String()] {
+				if !seen[j] {
+					seen[j] = true
+					idx = append(idx, j)
 				}
-				out[i] = one(ctx, roots, targets[i], cands, idx, ids, o)
 			}
-		}()
+		}
+		out[i] = one(ctx, roots, targets[i], cands, idx, ids, o)
+		done[i] = true
+		return nil
+	})
+	if err != nil {
+		// The run was cancelled: a target not reached is not verified.
+		for i := range out {
+			if !done[i] {
+				out[i] = Outcome{Target: targets[i], Failures: []Failure{{Reason: fmt.Sprintf("not verified: %v", err)}}}
+			}
+		}
 	}
-	for i := range targets {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 	return out
 }
 
@@ -396,6 +406,7 @@ func one(ctx context.Context, roots []Root, t Target, cands []Candidate, idx []i
 			}
 		}
 		var reasons []string
+		ok := false
 		for _, r := range roots {
 			if ctx.Err() != nil {
 				oc.Failures = append(oc.Failures, Failure{Source: c.Source, Reason: ctx.Err().Error()})
@@ -403,10 +414,21 @@ func one(ctx context.Context, roots []Root, t Target, cands []Candidate, idx []i
 			}
 			res, err := Bundle(r.Material, c.Bundle, art, ids, o)
 			if err == nil {
-				oc.Verified, oc.Result, oc.Candidate, oc.Root = true, res, c, r.Name
-				return oc
+				ok = true
+				if !oc.Verified {
+					oc.Verified, oc.Result, oc.Candidate, oc.Root = true, res, c, r.Name
+				} else {
+					oc.More = append(oc.More, Verification{Result: res, Candidate: c, Root: r.Name})
+				}
+				break
 			}
 			reasons = append(reasons, fmt.Sprintf("%s: %v", r.Name, err))
+		}
+		if oc.Verified && !o.Every {
+			return oc
+		}
+		if ok {
+			continue
 		}
 		if len(roots) == 1 {
 			reasons[0] = strings.TrimPrefix(reasons[0], roots[0].Name+": ")

@@ -111,6 +111,11 @@ type Options struct {
 	// MaxFailures bounds the failures All lists per artifact
 	// (default DefaultMaxFailures); the rest are counted.
 	MaxFailures int
+	// Every makes All try each candidate bundle of an artifact after one has
+	// verified it, and list the others that verify in Outcome.More, as gh
+	// attestation verify lists every attestation that verifies (default:
+	// stop at the first).
+	Every bool
 }
 
 func (o Options) maxCandidates() int { return cmp.Or(max(o.MaxCandidates, 0), DefaultMaxCandidates) }

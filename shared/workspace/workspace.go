@@ -148,6 +148,28 @@ func escapes(rel string) bool {
 	return rel == ".." || strings.HasPrefix(rel, "../")
 }
 
+// Within reports whether the path p is dir or lies below it, lexically: both
+// are taken as given (resolve symlinks first where they matter). It is the one
+// "is this path inside that directory" test of the project.
+func Within(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && !escapes(rel)
+}
+
+// Confine refuses a path that leaves the workspace, with an *OutsideError:
+// lexically, then with symlinks resolved when the path exists. A path that
+// does not exist yet (an output to create) passes on the lexical check.
+func (w *Workspace) Confine(p string) error {
+	if _, err := w.Rel(p); err != nil {
+		return err
+	}
+	var out *OutsideError
+	if _, err := w.Stat(p); errors.As(err, &out) {
+		return err
+	}
+	return nil
+}
+
 // Display is how a root-relative path reads from the working directory.
 func (w *Workspace) Display(rel string) string {
 	r, err := filepath.Rel(filepath.FromSlash(w.wd), filepath.FromSlash(rel))

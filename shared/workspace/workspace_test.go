@@ -182,3 +182,55 @@ func TestGlobManyDoubleStarsStaysFast(t *testing.T) {
 		t.Fatalf("a pattern of many ** took %v", d)
 	}
 }
+
+func TestWithin(t *testing.T) {
+	for _, tc := range []struct {
+		dir, p string
+		want   bool
+	}{
+		{"/ws", "/ws", true},
+		{"/ws", "/ws/a/b", true},
+		{"/ws", "/ws/..a", true},
+		{"/ws", "/ws/a/../../x", false},
+		{"/ws", "/wsx/a", false},
+		{"/ws", "/", false},
+		{"/ws/a", "/ws", false},
+		{"ws", "/ws/a", false},
+		{".", "a/b", true},
+		{".", "../a", false},
+	} {
+		if got := workspace.Within(tc.dir, tc.p); got != tc.want {
+			t.Errorf("Within(%q, %q) = %v, want %v", tc.dir, tc.p, got, tc.want)
+		}
+	}
+}
+
+func TestConfine(t *testing.T) {
+	base := t.TempDir()
+	ws := filepath.Join(base, "ws")
+	write(t, filepath.Join(ws, "in.txt"), "x")
+	write(t, filepath.Join(base, "secret"), "s")
+	if err := os.Symlink(filepath.Join(base, "secret"), filepath.Join(ws, "link")); err != nil {
+		t.Fatal(err)
+	}
+	w := open(t, ws, ws)
+	for _, tc := range []struct {
+		path    string
+		outside bool
+	}{
+		{"in.txt", false},
+		{"new/out.json", false},
+		{"../secret", true},
+		{"link", true},
+		{filepath.Join(base, "secret"), true},
+	} {
+		err := w.Confine(tc.path)
+		var out *workspace.OutsideError
+		if got := errors.As(err, &out); got != tc.outside {
+			t.Errorf("Confine(%q) = %v, want outside=%v", tc.path, err, tc.outside)
+		}
+		if tc.outside && fail.ClassOf(err) != fail.Config {
+			t.Errorf("Confine(%q) = %v, want a configuration error", tc.path, err)
+		}
+	}
+}

@@ -123,7 +123,7 @@ func TestAttestGitHubJob(t *testing.T) {
 	}
 	bundle := filepath.Join(ws, "attestation.sigstore.json")
 	outputs, _ := os.ReadFile(ghOut)
-	if !strings.Contains(string(outputs), "bundle-path<<ghadelimiter_") || !strings.Contains(string(outputs), "\nattestation.sigstore.json\n") {
+	if !strings.Contains(string(outputs), "bundle-path<<ghadelimiter_") || !strings.Contains(string(outputs), "\n"+bundle+"\n") {
 		t.Fatalf("GITHUB_OUTPUT lacks bundle-path:\n%s", outputs)
 	}
 	if !strings.Contains(string(outputs), "signer-identity<<") || !strings.Contains(string(outputs), ghSAN) {

@@ -658,7 +658,7 @@ func TestGitLabPipelineExecutionPolicyExample(t *testing.T) {
 
 // TestPavedImage does what the image job of .github/workflows/release.yml
 // does, on a real registry on loopback: build the components' image without a
-// Docker daemon (test/cmd/paved-image) and push it, SBOM it from the registry,
+// Docker daemon (tools/paved-image) and push it, SBOM it from the registry,
 // attach the SBOM and provenance attestations to it, signed as release.yml of
 // paved-dev/paved; then docs/gitlab.md's command to verify the image, run as
 // written, accepts it (and the SBOM attestation verifies too).
@@ -669,7 +669,7 @@ func TestPavedImage(t *testing.T) {
 	ws := t.TempDir()
 	repo := startRegistry(t) + "/paved-dev/paved"
 	build := execIn(t, repoRoot(t), []string{"GOCACHE=" + goEnv(t, "GOCACHE"), "GOMODCACHE=" + goEnv(t, "GOMODCACHE"), "GOTOOLCHAIN=local"},
-		"go", "run", "./test/cmd/paved-image", "-out", filepath.Join(ws, "image-layout"), "-version", "v9.9.9", "-push", repo+":v9.9.9", "-insecure")
+		"go", "run", "./tools/paved-image", "-out", filepath.Join(ws, "image-layout"), "-version", "v9.9.9", "-push", repo+":v9.9.9", "-insecure")
 	if build.code != 0 {
 		t.Fatalf("paved-image: %s", build)
 	}

@@ -422,7 +422,7 @@ func TestReleaseCommitPinsItsBinaries(t *testing.T) {
 
 	// The release's components default to its image, and the release tree's
 	// generated files are what its generator writes.
-	if r := execIn(t, tagged, nil, "go", "run", "./test/cmd/paved-gen", "-check"); r.code != 0 {
+	if r := execIn(t, tagged, nil, "go", "run", "./tools/paved-gen", "-check"); r.code != 0 {
 		t.Errorf("the release commit's generated files are stale: %s", r)
 	}
 	home := catalogFrom(t, tagged)

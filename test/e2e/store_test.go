@@ -92,7 +92,7 @@ func (g *githubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.stored = append(g.stored, req.Bundle)
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprintf(w, `{"id":%d}`, len(g.stored))
-	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, prefix+"/sha256:"):
+	case r.Method == http.MethodGet && (strings.HasPrefix(r.URL.Path, prefix+"/sha256:") || strings.HasPrefix(r.URL.Path, prefix+"/sha512:")):
 		digest := strings.TrimPrefix(r.URL.Path, prefix+"/")
 		var out []map[string]any
 		for _, b := range g.stored {

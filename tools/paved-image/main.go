@@ -7,7 +7,7 @@
 // config). It prints the manifest digest.
 //
 //	apt-get install busybox-static   # provides /bin/busybox
-//	go run ./test/cmd/paved-image -out dist/paved-image [-push REGISTRY/paved:TAG]
+//	go run ./tools/paved-image -out dist/paved-image [-push REGISTRY/paved:TAG]
 //
 // Without -paved it builds paved from -src with CGO_ENABLED=0. The release
 // pipeline then SBOMs the layout (paved sbom --source-type oci-layout) and
