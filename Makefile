@@ -51,7 +51,7 @@ trust-root:
 	go run ./tools/paved-trust-root
 
 # The tools the tests run; the benchmark also needs the syft CLI.
-TEST_TOOLS := fulcio tsa rekor cosign gh act registry actionlint gitlab-ci-local action-validator busybox
+TEST_TOOLS := fulcio tsa rekor cosign gh act registry actionlint gitlab-ci-local action-validator actions-artifact busybox
 
 tools:
 	tools/install.sh $(TEST_TOOLS)
@@ -92,5 +92,5 @@ demo: build
 bench: tools build
 	tools/install.sh syft osv-scanner
 	PATH="$(PAVED_TOOLS_BIN):$$PATH" go run ./test/cmd/paved-bench
-	PATH="$(PAVED_TOOLS_BIN):$$PATH" go run ./test/cmd/paved-sbom-bench
+	PATH="$(PAVED_TOOLS_BIN):$$PATH" go run ./test/cmd/paved-sbom-bench -json bench.json
 	go run ./test/cmd/paved-policy-bench

@@ -51,7 +51,7 @@ for spec in "${specs[@]}"; do
   ln -sf "$out" "$bin/$name"
 done
 
-if selected gitlab-ci-local || selected action-validator; then
+if selected gitlab-ci-local || selected action-validator || selected actions-artifact; then
   # gitlab-ci-local copies the project with rsync and git.
   for pkg in rsync git; do
     if ! command -v "$pkg" >/dev/null 2>&1; then
@@ -85,6 +85,8 @@ SH
 exec "$dest/node_modules/.bin/node" "$dest/node_modules/@action-validator/cli/cli.mjs" "\$@"
 SH
   chmod +x "$bin/action-validator"
+  # The upload-artifact stand-in of the e2e tests requires this client library.
+  ln -sfn "$dest/node_modules/@actions/artifact" "$bin/actions-artifact"
 fi
 # A static busybox gives the Paved image its /bin/sh (tools/paved-image).
 if selected busybox && [ ! -x /bin/busybox ]; then

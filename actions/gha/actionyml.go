@@ -43,7 +43,7 @@ func ArtifactInputs(cmd *command.Command) []ArtifactInput {
 	return []ArtifactInput{
 		{Name: "upload-artifact", Description: "upload the files written as a workflow artifact with actions/upload-artifact", Default: strconv.FormatBool(a.Default)},
 		{Name: "upload-artifact-retention", Description: "days the workflow artifact is kept (1-90; 0 or empty: the repository's setting)", Default: "0"},
-		{Name: "artifact-name", Description: "name of the workflow artifact (default " + a.Prefix + "-JOB-INDEX, INDEX being the matrix job's index; name each one when a job uploads twice)"},
+		{Name: "artifact-name", Description: "name of the workflow artifact (default " + a.Prefix + "-JOB, or " + a.Prefix + "-JOB-INDEX in a matrix, as anchore/sbom-action; name each one when a job uploads twice)"},
 	}
 }
 
@@ -103,7 +103,7 @@ func ActionYAML(cmd *command.Command, title, description, source string) string 
 		// Uploading is the runner's business: the pinned upload action, with
 		// paths that only paved's own outputs name.
 		fmt.Fprintf(&b, "    - name: Upload the files as a workflow artifact\n      if: inputs.upload-artifact == 'true'\n      uses: %s # v4.6.2\n      with:\n", UploadArtifact)
-		fmt.Fprintf(&b, "        name: ${{ inputs.artifact-name || format('%s-{0}-{1}', github.job, strategy.job-index) }}\n        path: |\n", a.Prefix)
+		fmt.Fprintf(&b, "        name: ${{ inputs.artifact-name || format('%s-{0}{1}', github.job, strategy.job-total > 1 && format('-{0}', strategy.job-index) || '') }}\n        path: |\n", a.Prefix)
 		for _, o := range a.Outputs {
 			fmt.Fprintf(&b, "          ${{ steps.paved.outputs.%s }}\n", o)
 		}

@@ -137,3 +137,21 @@ func TestRegistryKeychain(t *testing.T) {
 		t.Fatalf("keychain %+v", d.RegistryKeychain())
 	}
 }
+
+// TestReleaseTag reads the release's tag from a release event's payload only.
+func TestReleaseTag(t *testing.T) {
+	dir := t.TempDir()
+	payload := filepath.Join(dir, "event.json")
+	os.WriteFile(payload, []byte(`{"action":"published","release":{"id":1,"tag_name":"v1.2.3","upload_url":"https://uploads.github.com/repos/o/r/releases/1/assets{?name,label}"}}`), 0o644)
+	for _, tc := range []struct{ event, path, want string }{
+		{"release", payload, "v1.2.3"},
+		{"push", payload, ""},
+		{"release", filepath.Join(dir, "missing.json"), ""},
+		{"release", "", ""},
+	} {
+		d := gha.New(gha.Options{Getenv: env(map[string]string{"GITHUB_EVENT_NAME": tc.event, "GITHUB_EVENT_PATH": tc.path, "GITHUB_WORKFLOW": "release"}), Stdout: io.Discard, Stderr: io.Discard})
+		if got := d.ReleaseTag(); got != tc.want || d.Workflow() != "release" {
+			t.Errorf("%s %s: tag %q, want %q", tc.event, tc.path, got, tc.want)
+		}
+	}
+}

@@ -41,6 +41,9 @@ type Env struct {
 	// is redrawn in place (default logtext.IsTerminal, which a logtext.Writer
 	// made with Options.Terminal answers, so tests can fake a terminal).
 	Terminal func(io.Writer) bool
+	// Getenv reads the process environment (nil: an empty one), for what
+	// lives outside any input: the local image daemons' addresses.
+	Getenv func(string) string
 
 	// shared is the signer of an enclosing command (paved supply-chain), so
 	// one run signs everything with one certificate.
@@ -124,7 +127,7 @@ func Main(ctx context.Context, door Door, args []string, getenv func(string) str
 		door.ReportError(cmd, err)
 		return fail.Config.ExitCode()
 	}
-	env := Env{Platform: door, Workspace: door.Workspace()}
+	env := Env{Platform: door, Workspace: door.Workspace(), Getenv: getenv}
 	files, err := workspace.Current(env.Workspace)
 	if err != nil {
 		fmt.Fprintf(stderr, "paved %s: %v\n", cmd.Name, err)

@@ -29,8 +29,8 @@ func Sbom() *Command {
 		Args:      "[DIR|FILE|IMAGE]",
 		ArgsInput: "source",
 		Inputs: append([]Input{
-			{Name: "source", Default: ".", Usage: "what to scan: a directory, a file or archive, an OCI layout, a docker-archive tarball or an image reference (registry host included)"},
-			{Name: "source-type", Default: string(sbom.Auto), Usage: "auto, dir, file, oci-layout, docker-archive or registry"},
+			{Name: "source", Default: ".", Usage: "what to scan: a directory, a file or archive, an OCI layout, a docker-archive tarball or an image reference (registry host included: read from the local Docker or containerd daemon when one runs, else pulled from the registry; docker:IMAGE or containerd:IMAGE reads that daemon only, registry:IMAGE pulls only)"},
+			{Name: "source-type", Default: string(sbom.Auto), Usage: "auto, dir, file, oci-layout, docker-archive, registry (pull, never a daemon) or daemon (the local Docker or containerd daemon only)"},
 			{Name: "format", List: true, Default: "spdx-json,cyclonedx-json", Usage: "SBOM formats to write from one scan, as syft and anchore/sbom-action name them: spdx-json, cyclonedx-json, spdx (SPDX tag-value), cyclonedx (CycloneDX XML), syft-json"},
 			{Name: "output-file", Usage: "with one format: the exact path the SBOM is written to, as in anchore/sbom-action (default OUTPUT-DIR/NAME.EXT)"},
 			{Name: "output-dir", Default: ".", Usage: "directory the SBOMs (NAME.spdx.json, NAME.cdx.json, NAME.spdx, NAME.cdx.xml, NAME.syft.json) and bundles are written to"},
@@ -173,6 +173,7 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 		Network:          o.Network,
 		Credentials:      sbom.Credentials{Username: o.RegistryUsername, Password: o.RegistryPassword, Keychain: env.keychain()},
 		Platform:         o.Platform,
+		Daemons:          sbom.DetectDaemons(env.Getenv, nil),
 		Progress:         env.log(),
 		Bar:              env.terminal(),
 		Now:              env.Now,
@@ -185,7 +186,7 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 	subjects := explicit
 	if attest && len(subjects) == 0 {
 		if s.Source.Digest == "" {
-			return nil, fail.Configf("--attest on a directory needs --subject-path or --subject-digest: name the artifacts the SBOM describes (a directory has no digest of its own)")
+			return nil, fail.Configf("--attest on a %s needs --subject-path or --subject-digest: name the artifacts the SBOM describes (a directory has no digest of its own, and a daemon's image ID is not the registry's manifest digest)", s.Source.Type)
 		}
 		subjects = []subject.Subject{{Name: s.Source.Name, Digest: map[string]string{"sha256": strings.TrimPrefix(s.Source.Digest, "sha256:")}}}
 	}
@@ -236,8 +237,8 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 		}
 	}
 	outputs["sbom-paths"] = strings.Join(all, "\n")
-	pkgs := s.Packages()
-	outputs["components"] = strconv.Itoa(len(pkgs))
+	count := s.Count()
+	outputs["components"] = strconv.Itoa(count)
 
 	var notices, bundles, attestLines, commands []string
 	text := Report{Title: sbomTitle(s)}
@@ -250,7 +251,7 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 			return nil, cleanup(err)
 		}
 		for _, d := range docs {
-			predType, pred, inline, err := sbomPredicate(d, len(pkgs), limit, env.now())
+			predType, pred, inline, err := sbomPredicate(d, count, limit, env.now())
 			if err != nil {
 				return nil, cleanup(err)
 			}

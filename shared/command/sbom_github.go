@@ -189,15 +189,31 @@ func (g *sbomGitHub) submit(ctx context.Context, s *sbom.SBOM, root string, now 
 	return fmt.Sprintf("dependency snapshot %d: %d packages in %d manifests (%s)", r.ID, n, len(snap.Manifests), r.Result), nil
 }
 
-// sbomRoot is the scanned directory relative to the workspace, in slash form.
+// sbomRoot is the scanned directory relative to the repository: the
+// workspace in CI, else the working directory; "" when it lies outside.
 func sbomRoot(env Env, dir string) (string, error) {
 	files, err := env.files()
 	if err != nil {
 		return "", err
 	}
-	rel, err := files.Rel(dir)
+	if files.Confined() {
+		rel, err := files.Rel(dir)
+		if err != nil {
+			return "", fail.Configf("--source: %w", err)
+		}
+		return filepath.ToSlash(rel), nil
+	}
+	wd, err := os.Getwd()
 	if err != nil {
-		return "", fail.Configf("--source: %w", err)
+		return "", nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", nil
+	}
+	rel, err := filepath.Rel(wd, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", nil
 	}
 	return filepath.ToSlash(rel), nil
 }

@@ -218,6 +218,9 @@ func TestGenerateSources(t *testing.T) {
 			for _, p := range s.Packages() {
 				got[p.Name] = p
 			}
+			if n := len(s.Packages()); s.Count() != n || n < len(tt.want) {
+				t.Errorf("Count() = %d, Packages() has %d, want at least %d", s.Count(), n, len(tt.want))
+			}
 			for _, w := range tt.want {
 				p, ok := got[w.Name]
 				if !ok {

@@ -61,11 +61,29 @@ func openSource(ctx context.Context, input string, opts Options) (*opened, error
 	if !validType(typ) {
 		return nil, fail.Configf("unknown source type %q: want one of %s", typ, typeList())
 	}
-	if typ == Auto {
+	if scheme, daemon, rest := ParseScheme(input); scheme != "" && (typ == Auto || typ == scheme) {
+		if _, err := os.Stat(input); err != nil {
+			if scheme == Registry {
+				return openImage(ctx, rest, Registry, opts)
+			}
+			return daemonSource(ctx, rest, []string{daemon}, opts)
+		}
+	}
+	switch typ {
+	case Auto:
 		var err error
 		if typ, err = detect(input); err != nil {
 			return nil, err
 		}
+		if typ == Registry {
+			return imageFromDaemonOrRegistry(ctx, input, opts)
+		}
+	case Daemon:
+		daemons := opts.Daemons
+		if len(daemons) == 0 {
+			return nil, fail.Configf("source type daemon: no Docker or containerd daemon socket found (DOCKER_HOST, /var/run/docker.sock, CONTAINERD_ADDRESS, /run/containerd/containerd.sock): start one, or use source-type registry")
+		}
+		return daemonSource(ctx, input, daemons, opts)
 	}
 	if typ != Registry {
 		st, err := os.Stat(input)

@@ -169,7 +169,7 @@ func New(repository string, o Options) (*Client, error) {
 		return nil, fail.Configf("submitting a dependency snapshot needs a token: pass github-token: ${{ github.token }} with 'permissions: contents: write', or set --github-token")
 	}
 	if o.APIURL == "" {
-		o.APIURL = "https://api.github.com"
+		o.APIURL = githubapi.PublicAPIURL
 	}
 	u, err := url.Parse(o.APIURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
@@ -197,7 +197,7 @@ func (c *Client) Submit(ctx context.Context, s Snapshot) (Result, error) {
 		return Result{}, fail.Configf("dependency snapshot request: %v", c.redact(err.Error()))
 	}
 	req.Header.Set("Accept", "application/vnd.github+json")
-	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
+	req.Header.Set("X-GitHub-Api-Version", githubapi.APIVersion)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+c.o.Token)
 	op := fmt.Sprintf("submitting the dependency snapshot to %s/%s", c.owner, c.repo)

@@ -161,7 +161,12 @@ func WriteTree(dir string) error {
 }
 
 // Image builds a linux/amd64 image of two layers holding ImagePackages.
-func Image() (v1.Image, error) {
+func Image() (v1.Image, error) { return ImageWithNodeModules(0) }
+
+// ImageWithNodeModules builds Image with extra generated packages (gen-pkg-N,
+// a nested dependency every tenth) installed under /usr/lib/node_modules, for
+// benchmarks.
+func ImageWithNodeModules(extra int) (v1.Image, error) {
 	base, err := crane.Layer(map[string][]byte{
 		"etc/os-release": []byte("NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.0\nPRETTY_NAME=\"Alpine Linux v3.20\"\n"),
 		"lib/apk/db/installed": []byte("C:Q1mUMyAe1CqVTxm1jyE0c2GgpX/vI=\nP:musl\nV:1.2.5-r0\nA:x86_64\nS:411777\nI:644096\n" +
@@ -180,7 +185,7 @@ func Image() (v1.Image, error) {
 		"usr/lib/python3.12/site-packages/requests-2.32.3.dist-info/top_level.txt": []byte("requests\n"),
 		"usr/lib/python3.12/site-packages/requests/__init__.py":                    []byte("# requests\n"),
 	}
-	for p, c := range nodeFiles("usr/lib/node_modules", 0) {
+	for p, c := range nodeFiles("usr/lib/node_modules", extra) {
 		if strings.Contains(p, "@babel") {
 			continue
 		}

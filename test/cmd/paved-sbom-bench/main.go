@@ -1,11 +1,16 @@
 // Command paved-sbom-bench compares `paved sbom` with the syft CLI of the same
 // syft version (tools/syft) on generated inputs with thousands of packages —
-// a Go module tree and an installed node_modules tree — and prints, in one
-// run on this machine:
+// a Go module tree, an installed node_modules tree and a docker-archive image
+// tarball built in-process — and prints, in one run on this machine:
 //
-//   - wall time and peak RSS of paved over syft, for the same input and format;
+//   - wall time and peak RSS of paved over syft, for the same input and format,
+//     as min/median/max of the per-run ratios (goal: <= 0.5x wall, <= 1.0x RSS);
 //   - the cost of the second format: what writing SPDX and CycloneDX from the
 //     one scan adds over writing SPDX alone.
+//
+// Before timing, it checks that both tools find the same package set (name,
+// version and syft package type) in every input: a faster scan that finds
+// less is no comparison. The results are also written as JSON (-json).
 //
 // Both tools get the same configuration: no network lookups, no update check,
 // the same cataloger selection. Run it with
@@ -25,10 +30,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/paved-dev/paved/shared/sbom/sbomtest"
 )
@@ -40,6 +49,12 @@ func main() {
 	}
 }
 
+// Goals of the SBOM path, from the project's issue: paved over the syft CLI.
+const (
+	wallGoal = 0.5
+	rssGoal  = 1.0
+)
+
 // sample is one measured process.
 type sample struct {
 	wall   time.Duration
@@ -48,10 +63,73 @@ type sample struct {
 	stderr string
 }
 
+// stats are the minimum, median and maximum of a series.
+type stats struct {
+	Min    float64 `json:"min"`
+	Median float64 `json:"median"`
+	Max    float64 `json:"max"`
+}
+
+func summarize(xs []float64) stats {
+	c := append([]float64(nil), xs...)
+	sort.Float64s(c)
+	return stats{Min: c[0], Median: c[len(c)/2], Max: c[len(c)-1]}
+}
+
+// tool is one tool's measurements on one input.
+type tool struct {
+	WallSeconds stats `json:"wall_seconds"`
+	CPUSeconds  stats `json:"cpu_seconds"`
+	PeakRSSMiB  stats `json:"peak_rss_mib"`
+}
+
+// result is one input's comparison, as written to the JSON file.
+type result struct {
+	Input    string `json:"input"`
+	Kind     string `json:"kind"`
+	Packages int    `json:"packages"`
+	Paved    tool   `json:"paved"`
+	Syft     tool   `json:"syft"`
+	// WallRatio and RSSRatio are paved over syft, per run (runs pair up).
+	WallRatio stats `json:"wall_ratio"`
+	RSSRatio  stats `json:"rss_ratio"`
+	CPURatio  stats `json:"cpu_ratio"`
+	// SecondFormatPercent is paved's CycloneDX encoding time over the wall
+	// time of an SPDX-only run (median; -1 when not measured).
+	SecondFormatPercent float64 `json:"second_format_percent"`
+	// GoalMet is whether the median ratios meet both goals.
+	GoalMet bool `json:"goal_met"`
+}
+
+// report is the JSON file.
+type report struct {
+	SyftVersion string    `json:"syft_version"`
+	Runs        int       `json:"runs"`
+	CPUs        int       `json:"cpus"`
+	GOOS        string    `json:"goos"`
+	GOARCH      string    `json:"goarch"`
+	Date        time.Time `json:"date"`
+	WallGoal    float64   `json:"wall_ratio_goal"`
+	RSSGoal     float64   `json:"rss_ratio_goal"`
+	Results     []result  `json:"results"`
+}
+
+// input is one thing both tools scan.
+type input struct {
+	name       string
+	kind       string
+	path       string
+	syftSource string   // syft's SCHEME:PATH
+	pavedArgs  []string // paved's source flags
+	catalogers string   // same selection for both tools
+}
+
 func run() error {
 	goMods := flag.Int("go-modules", 3000, "modules required by the generated Go module")
 	npmPkgs := flag.Int("npm-packages", 3000, "packages in the generated node_modules (plus a nested one every tenth)")
-	runs := flag.Int("runs", 5, "runs of each command; the median is reported")
+	imagePkgs := flag.Int("image-npm-packages", 3000, "generated npm packages installed in the image archive (plus a nested one every tenth)")
+	runs := flag.Int("runs", 5, "runs of each command; min, median and max are reported")
+	jsonPath := flag.String("json", "bench.json", "file the results are written to as JSON")
 	flag.Parse()
 	if *runs < 1 || *runs > 20 {
 		return fmt.Errorf("-runs must be between 1 and 20")
@@ -69,99 +147,185 @@ func run() error {
 	if out, err := exec.Command("go", "build", "-o", paved, ".").CombinedOutput(); err != nil {
 		return fmt.Errorf("building paved: %v\n%s", err, out)
 	}
-	version, err := exec.Command(syft, "version").Output()
+	version, err := syftVersion()
 	if err != nil {
-		return fmt.Errorf("syft version: %w", err)
+		return err
 	}
 
-	goTree, nodeTree := filepath.Join(work, "gomod"), filepath.Join(work, "node")
-	if err := sbomtest.WriteGoModule(goTree, *goMods); err != nil {
+	inputs, err := writeInputs(work, *goMods, *npmPkgs, *imagePkgs)
+	if err != nil {
 		return err
 	}
-	if err := sbomtest.WriteNodeModules(nodeTree, *npmPkgs); err != nil {
-		return err
-	}
-	fmt.Printf("paved sbom vs syft CLI (%s), median of %d runs, this machine\n\n", syftVersion(version), *runs)
-	fmt.Printf("%-34s %10s %10s %8s %10s %10s %8s %12s\n", "input", "paved", "syft", "time", "paved RSS", "syft RSS", "memory", "2nd format")
-	cases := []struct {
-		name       string
-		dir        string
-		catalogers string // same selection for both tools
-	}{
-		{fmt.Sprintf("Go module, %d modules", *goMods), goTree, ""},
-		{fmt.Sprintf("node_modules, %d packages", *npmPkgs+(*npmPkgs+9)/10), nodeTree, "+javascript-package-cataloger"},
-	}
-	for _, c := range cases {
-		out := filepath.Join(work, "out")
-		if err := os.MkdirAll(out, 0o755); err != nil {
-			return err
-		}
-		pavedArgs := func(formats string) []string {
-			a := []string{"sbom", c.dir, "--output-dir", out, "--format", formats}
-			if c.catalogers != "" {
-				a = append(a, "--catalogers", c.catalogers)
-			}
-			return a
-		}
-		syftArgs := []string{"scan", "dir:" + c.dir, "-q", "-o", "spdx-json=" + filepath.Join(out, "syft.spdx.json")}
-		if c.catalogers != "" {
-			syftArgs = append(syftArgs, "--select-catalogers", c.catalogers)
-		}
-		var p1, s1, p2 []sample
-		for i := range *runs {
-			// Alternate the order so neither tool always runs on a warmer cache.
-			order := []func() error{
-				func() error { s, err := measure(paved, pavedArgs("spdx-json")); p1 = append(p1, s); return err },
-				func() error { s, err := measure(syft, syftArgs); s1 = append(s1, s); return err },
-				func() error {
-					s, err := measure(paved, pavedArgs("spdx-json,cyclonedx-json"))
-					p2 = append(p2, s)
-					return err
-				},
-			}
-			if i%2 == 1 {
-				order[0], order[1] = order[1], order[0]
-			}
-			for _, f := range order {
-				if err := f(); err != nil {
-					return fmt.Errorf("%s: %w", c.name, err)
-				}
-			}
-		}
-		pc, err := countSPDX(filepath.Join(out, filepath.Base(c.dir)+".spdx.json"))
+	rep := report{SyftVersion: version, Runs: *runs, CPUs: runtime.NumCPU(), GOOS: runtime.GOOS,
+		GOARCH: runtime.GOARCH, Date: time.Now().UTC().Truncate(time.Second), WallGoal: wallGoal, RSSGoal: rssGoal}
+	fmt.Printf("paved sbom vs syft CLI (%s), %d runs each, this machine (%d CPUs)\n\n", rep.SyftVersion, *runs, rep.CPUs)
+	fmt.Printf("%-38s %8s %8s %-20s %7s %7s %-20s %8s\n", "input (packages found by both)", "paved", "syft",
+		"wall min/med/max", "paved", "syft", "RSS min/med/max", "2nd fmt")
+	for _, in := range inputs {
+		r, err := compare(paved, syft, work, in, *runs)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", in.name, err)
 		}
-		sc, err := countSPDX(filepath.Join(out, "syft.spdx.json"))
-		if err != nil {
-			return err
-		}
-		if pc != sc {
-			return fmt.Errorf("%s: paved found %d packages, syft %d: the comparison is not like for like", c.name, pc, sc)
-		}
-		pm, sm, pb := median(p1), median(s1), median(p2)
-		second := secondFormatCost(p2, pm.wall)
-		fmt.Printf("%-34s %10s %10s %7.2fx %8.0fMB %8.0fMB %7.2fx %11.1f%%\n", c.name+fmt.Sprintf(" (%d found)", pc),
-			pm.wall.Round(time.Millisecond), sm.wall.Round(time.Millisecond), pm.wall.Seconds()/sm.wall.Seconds(),
-			float64(pm.rssKiB)/1024, float64(sm.rssKiB)/1024, float64(pm.rssKiB)/float64(sm.rssKiB), second)
-		fmt.Printf("%-34s CPU time: paved %s, syft %s (%.2fx); both formats: %s wall (%+.1f%% over SPDX alone)\n", "",
-			pm.cpu.Round(time.Millisecond), sm.cpu.Round(time.Millisecond), pm.cpu.Seconds()/sm.cpu.Seconds(),
-			pb.wall.Round(time.Millisecond), 100*(pb.wall.Seconds()-pm.wall.Seconds())/pm.wall.Seconds())
+		rep.Results = append(rep.Results, r)
+		fmt.Printf("%-38s %7.2fs %7.2fs %-20s %6.0fM %6.0fM %-20s %7.1f%%\n", fmt.Sprintf("%s (%d)", in.name, r.Packages),
+			r.Paved.WallSeconds.Median, r.Syft.WallSeconds.Median, ratios(r.WallRatio),
+			r.Paved.PeakRSSMiB.Median, r.Syft.PeakRSSMiB.Median, ratios(r.RSSRatio), r.SecondFormatPercent)
+		fmt.Printf("%-38s CPU %.2fs vs %.2fs (%s)\n", "", r.Paved.CPUSeconds.Median, r.Syft.CPUSeconds.Median, ratios(r.CPURatio))
 	}
 	fmt.Println()
-	fmt.Println("time and memory: paved / syft, same input and format (goal <= 1.00x); wall time is noisy on a shared")
-	fmt.Println("machine, CPU time (user+system) less so;")
-	fmt.Println("2nd format: paved's timing of the CycloneDX encoding from the same scan, over the wall time of an SPDX-only run (goal < 10%).")
+	fmt.Printf("wall and RSS: paved / syft per run, same input and format (goal: wall <= %.2fx, peak RSS <= %.2fx);\n", wallGoal, rssGoal)
+	fmt.Println("wall time is noisy on a shared machine, CPU time (user+system) less so;")
+	fmt.Println("2nd fmt: paved's timing of the CycloneDX encoding from the same scan, over the wall time of an SPDX-only run.")
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*jsonPath, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("results written to %s\n", *jsonPath)
 	return nil
 }
 
-func syftVersion(out []byte) string {
-	for _, line := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(line, "Version:"); ok {
-			return "syft " + strings.TrimSpace(v)
+func ratios(s stats) string {
+	return fmt.Sprintf("%.2f/%.2f/%.2fx", s.Min, s.Median, s.Max)
+}
+
+// writeInputs generates the three inputs under work.
+func writeInputs(work string, goMods, npmPkgs, imagePkgs int) ([]input, error) {
+	goTree, nodeTree := filepath.Join(work, "gomod"), filepath.Join(work, "node")
+	if err := sbomtest.WriteGoModule(goTree, goMods); err != nil {
+		return nil, err
+	}
+	if err := sbomtest.WriteNodeModules(nodeTree, npmPkgs); err != nil {
+		return nil, err
+	}
+	img, err := sbomtest.ImageWithNodeModules(imagePkgs)
+	if err != nil {
+		return nil, err
+	}
+	archive := filepath.Join(work, "image.tar")
+	tag, err := name.NewTag("paved.invalid/bench/image:latest")
+	if err != nil {
+		return nil, err
+	}
+	if err := tarball.WriteToFile(archive, tag, img); err != nil {
+		return nil, fmt.Errorf("writing the image archive: %w", err)
+	}
+	return []input{
+		{name: fmt.Sprintf("Go module, %d modules", goMods), kind: "dir", path: goTree, syftSource: "dir:" + goTree},
+		{name: fmt.Sprintf("node_modules, %d packages", npmPkgs+(npmPkgs+9)/10), kind: "dir", path: nodeTree,
+			syftSource: "dir:" + nodeTree, catalogers: "+javascript-package-cataloger"},
+		{name: fmt.Sprintf("image archive, %d npm packages", imagePkgs+(imagePkgs+9)/10), kind: "docker-archive", path: archive,
+			syftSource: "docker-archive:" + archive, pavedArgs: []string{"--source-type", "docker-archive"}},
+	}, nil
+}
+
+// compare checks that both tools find the same packages in the input, then
+// measures them runs times each.
+func compare(paved, syft, work string, in input, runs int) (result, error) {
+	out := filepath.Join(work, "out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return result{}, err
+	}
+	pavedArgs := func(formats string) []string {
+		a := append([]string{"sbom", in.path, "--output-dir", out, "--output-name", "paved", "--format", formats}, in.pavedArgs...)
+		if in.catalogers != "" {
+			a = append(a, "--catalogers", in.catalogers)
+		}
+		return a
+	}
+	syftArgs := func(format, path string) []string {
+		a := []string{"scan", in.syftSource, "-q", "-o", format + "=" + path}
+		if in.catalogers != "" {
+			a = append(a, "--select-catalogers", in.catalogers)
+		}
+		return a
+	}
+
+	// The same package set, compared on syft JSON: it carries syft's package type.
+	if _, err := measure(paved, pavedArgs("syft-json")); err != nil {
+		return result{}, err
+	}
+	if _, err := measure(syft, syftArgs("syft-json", filepath.Join(out, "syft.syft.json"))); err != nil {
+		return result{}, err
+	}
+	ps, err := packageSet(filepath.Join(out, "paved.syft.json"))
+	if err != nil {
+		return result{}, err
+	}
+	ss, err := packageSet(filepath.Join(out, "syft.syft.json"))
+	if err != nil {
+		return result{}, err
+	}
+	if diff := setDiff(ps, ss); diff != "" {
+		return result{}, fmt.Errorf("paved and syft found different packages (%d and %d): %s; the comparison is not like for like", len(ps), len(ss), diff)
+	}
+	if len(ps) == 0 {
+		return result{}, fmt.Errorf("neither tool found a package: the input is wrong")
+	}
+
+	var p1, s1, p2 []sample
+	for i := range runs {
+		// Alternate the order so neither tool always runs on a warmer cache.
+		order := []func() error{
+			func() error { s, err := measure(paved, pavedArgs("spdx-json")); p1 = append(p1, s); return err },
+			func() error {
+				s, err := measure(syft, syftArgs("spdx-json", filepath.Join(out, "syft.spdx.json")))
+				s1 = append(s1, s)
+				return err
+			},
+			func() error {
+				s, err := measure(paved, pavedArgs("spdx-json,cyclonedx-json"))
+				p2 = append(p2, s)
+				return err
+			},
+		}
+		if i%2 == 1 {
+			order[0], order[1] = order[1], order[0]
+		}
+		for _, f := range order {
+			if err := f(); err != nil {
+				return result{}, err
+			}
 		}
 	}
-	return "syft"
+	r := result{Input: in.name, Kind: in.kind, Packages: len(ps), Paved: toolStats(p1), Syft: toolStats(s1)}
+	var wall, rss, cpu []float64
+	for i := range p1 {
+		wall = append(wall, p1[i].wall.Seconds()/s1[i].wall.Seconds())
+		rss = append(rss, float64(p1[i].rssKiB)/float64(s1[i].rssKiB))
+		cpu = append(cpu, p1[i].cpu.Seconds()/s1[i].cpu.Seconds())
+	}
+	r.WallRatio, r.RSSRatio, r.CPURatio = summarize(wall), summarize(rss), summarize(cpu)
+	r.SecondFormatPercent = secondFormatCost(p2, time.Duration(r.Paved.WallSeconds.Median*float64(time.Second)))
+	r.GoalMet = r.WallRatio.Median <= wallGoal && r.RSSRatio.Median <= rssGoal
+	return r, nil
+}
+
+func toolStats(s []sample) tool {
+	var wall, cpu, rss []float64
+	for _, x := range s {
+		wall = append(wall, x.wall.Seconds())
+		cpu = append(cpu, x.cpu.Seconds())
+		rss = append(rss, float64(x.rssKiB)/1024)
+	}
+	return tool{WallSeconds: summarize(wall), CPUSeconds: summarize(cpu), PeakRSSMiB: summarize(rss)}
+}
+
+// syftVersion is the version tools/syft pins, which tools/install.sh builds
+// (a source build reports no version of its own).
+func syftVersion() (string, error) {
+	data, err := os.ReadFile(filepath.Join("tools", "syft", "go.mod"))
+	if err != nil {
+		return "", fmt.Errorf("reading the pinned syft version: %w (run from the repository root)", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "github.com/anchore/syft" {
+			return "syft " + f[1], nil
+		}
+	}
+	return "", fmt.Errorf("tools/syft/go.mod does not require github.com/anchore/syft")
 }
 
 // measure runs one command with no network lookups and no update check, and
@@ -188,28 +352,7 @@ func measure(bin string, args []string) (sample, error) {
 	return sample{wall: wall, cpu: cpu, rssKiB: ru.Maxrss, stderr: stderr.String()}, nil
 }
 
-func median(s []sample) sample {
-	c := append([]sample(nil), s...)
-	sort.Slice(c, func(i, j int) bool { return c[i].wall < c[j].wall })
-	m := c[len(c)/2]
-	cpu := make([]time.Duration, len(s))
-	for i, x := range s {
-		cpu[i] = x.cpu
-	}
-	sort.Slice(cpu, func(i, j int) bool { return cpu[i] < cpu[j] })
-	m.cpu = cpu[len(cpu)/2]
-	rss := make([]int64, len(s))
-	for i, x := range s {
-		rss[i] = x.rssKiB
-	}
-	sort.Slice(rss, func(i, j int) bool { return rss[i] < rss[j] })
-	m.rssKiB = rss[len(rss)/2]
-	return m
-}
-
-var (
-	encodedRE = regexp.MustCompile(`sbom: encoded cyclonedx-json, \d+ bytes \(([^)]+)\)`)
-)
+var encodedRE = regexp.MustCompile(`sbom: encoded cyclonedx-json, \d+ bytes \(([^)]+)\)`)
 
 // secondFormatCost is the median, over the runs that wrote both formats, of
 // paved's own timing of the CycloneDX encoding (the second format) as a
@@ -230,28 +373,48 @@ func secondFormatCost(runs []sample, scan time.Duration) float64 {
 	if len(pct) == 0 {
 		return -1
 	}
-	sort.Float64s(pct)
-	return pct[len(pct)/2]
+	return summarize(pct).Median
 }
 
-func countSPDX(path string) (int, error) {
+// packageSet reads a syft JSON document's packages as name@version@type.
+func packageSet(path string) (map[string]bool, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var doc struct {
-		Packages []struct {
-			SPDXID string `json:"SPDXID"`
-		} `json:"packages"`
+		Artifacts []struct {
+			Name    string `json:"name"`
+			Version string `json:"version"`
+			Type    string `json:"type"`
+		} `json:"artifacts"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return 0, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	n := 0
-	for _, p := range doc.Packages {
-		if !strings.HasPrefix(p.SPDXID, "SPDXRef-DocumentRoot") {
-			n++
+	set := map[string]bool{}
+	for _, a := range doc.Artifacts {
+		set[a.Name+"@"+a.Version+"@"+a.Type] = true
+	}
+	return set, nil
+}
+
+// setDiff names up to five packages only one side found ("" when equal).
+func setDiff(paved, syft map[string]bool) string {
+	var only []string
+	for k := range paved {
+		if !syft[k] {
+			only = append(only, "only paved: "+k)
 		}
 	}
-	return n, nil
+	for k := range syft {
+		if !paved[k] {
+			only = append(only, "only syft: "+k)
+		}
+	}
+	sort.Strings(only)
+	if len(only) > 5 {
+		only = append(only[:5], fmt.Sprintf("and %d more", len(only)-5))
+	}
+	return strings.Join(only, ", ")
 }
