@@ -86,8 +86,8 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 			res.Outputs["bundle-path"] = abs
 		}
 	}
-	for _, in := range []string{"subject-version", "create-storage-record"} {
-		if v.Set(in) {
+	for in, set := range map[string]bool{"subject-version": v.Set("subject-version"), "create-storage-record": v.Set("create-storage-record")} {
+		if set {
 			res.Notices = append(res.Notices, "paved: "+in+" is ignored: actions/attest uses it only for GitHub's artifact metadata storage records, which Paved does not create")
 		}
 	}

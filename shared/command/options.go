@@ -95,7 +95,8 @@ func checkFields(cmd *Command, t reflect.Type, complete bool) error {
 		held[f.input] = held[f.input] || !f.set
 	}
 	for _, in := range cmd.Inputs {
-		if complete && !held[in.Name] {
+		// The front door reads --output itself, for every command.
+		if complete && !held[in.Name] && in.Name != outputInput.Name {
 			problems = append(problems, fmt.Sprintf("input %q has no field", in.Name))
 		}
 	}
