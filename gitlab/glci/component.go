@@ -145,7 +145,7 @@ func ComponentYAML(cmd *command.Command, image string) string {
 	fmt.Fprintf(&b, "#\n# include:\n#   - component: $CI_SERVER_FQDN/paved-dev/paved/%s@v1\n#     inputs:\n#       needs: [build]\n", cmd.Name)
 	fmt.Fprintf(&b, "#\n# The job runs `paved %s` in the image input (default: %s).\n", cmd.Name, imageDoc)
 	b.WriteString("# On a shell runner the image is ignored and the paved input names the\n# binary. ")
-	fmt.Fprintf(&b, "Outputs are a dotenv report (%s). Set the CI/CD\n# variable %s to \"true\" to leave the job out. See docs/gitlab.md.\n", cmd.OutputEnv("NAME"), disabled)
+	fmt.Fprintf(&b, "Outputs are a dotenv report (%s). Set the CI/CD\n# variable %s to \"true\" to leave the job out. See docs/gitlab.md.\n", cmd.OutputEnv("<output>"), disabled)
 	fmt.Fprintf(&b, "# Generated from the declaration of `paved %s` by `go generate`; do not edit.\n", cmd.Name)
 	stage := cmd.CI.Stage
 	if stage == "" {
@@ -153,7 +153,7 @@ func ComponentYAML(cmd *command.Command, image string) string {
 	}
 	b.WriteString("spec:\n  inputs:\n")
 	fmt.Fprintf(&b, "    stage:\n      description: %s\n      default: %s\n      regex: %s\n", q("stage of the paved "+cmd.Name+" job"), q(stage), q(StagePattern))
-	fmt.Fprintf(&b, "    job-prefix:\n      description: %s\n      default: \"paved\"\n      regex: %s\n", q("the job is named PREFIX-"+cmd.Name+"SUFFIX"), q(PrefixPattern))
+	fmt.Fprintf(&b, "    job-prefix:\n      description: %s\n      default: \"paved\"\n      regex: %s\n", q("the job is named PREFIX-"+cmd.Name+", then the job-suffix"), q(PrefixPattern))
 	fmt.Fprintf(&b, "    job-suffix:\n      description: %s\n      default: \"\"\n      regex: %s\n", q("appended to the job name, to include the component more than once"), q(SuffixPattern))
 	fmt.Fprintf(&b, "    needs:\n      description: %s\n      type: array\n      default: []\n", q("jobs whose artifacts the paved "+cmd.Name+" job needs; empty: it starts at once, with no artifacts of earlier jobs"))
 	fmt.Fprintf(&b, "    rules:\n      description: %s\n      type: array\n      default:\n        - when: on_success\n", q("rules of the job, after the one that leaves it out when "+disabled+" is true or 1"))

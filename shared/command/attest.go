@@ -114,16 +114,15 @@ func runAttest(ctx context.Context, env Env, o attestOptions) (*Result, error) {
 			res.Outputs["bundle-path"] = abs
 		}
 	}
-	for _, in := range []struct {
-		name string
-		set  bool
-	}{{"subject-version", o.SubjectVersionSet}, {"create-storage-record", o.CreateStorageRecordSet}} {
-		if in.set {
-			res.Notices = append(res.Notices, "paved: "+in.name+" is ignored: actions/attest uses it only for GitHub's artifact metadata storage records, which Paved does not create")
-		}
+	const storageRecord = " is ignored: actions/attest uses it only for GitHub's artifact metadata storage records, which Paved does not create"
+	if o.SubjectVersionSet {
+		res.Notices = append(res.Notices, "paved: subject-version"+storageRecord)
+	}
+	if o.CreateStorageRecordSet {
+		res.Notices = append(res.Notices, "paved: create-storage-record"+storageRecord)
 	}
 	if !o.ShowSummary {
-		res.Summary, res.Text = "", ""
+		res.Summary = ""
 	}
 	return res, err
 }

@@ -126,7 +126,7 @@ func TestSupplyChainStepOptions(t *testing.T) {
 	bindOptions(v, &o)
 	so := o.sbomOptions()
 	if so.Source != "dist" || !slices.Equal(so.Sources, []string{"dist"}) || !so.Attest || so.TrustedRoot != "root.json" || so.GitHubToken != "tok" ||
-		!slices.Equal(so.SubjectPaths, []string{"app"}) || so.OutputDir != "." || so.InlineLimit != "2MiB" || !so.UploadReleaseAssets {
+		!slices.Equal(so.SubjectPaths, []string{"app"}) || so.OutputDir != "." || so.InlineLimit != "2MiB" || so.UploadReleaseAssets || so.DependencySnapshot {
 		t.Errorf("sbom step options %+v", so)
 	}
 	po := o.policyOptions("x.cdx.json", "out/paved-policy.sigstore.json")

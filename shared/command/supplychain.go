@@ -131,7 +131,7 @@ func runSupplyChain(ctx context.Context, env Env, o supplyChainOptions) (*Result
 	if err != nil {
 		return res, err
 	}
-	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Reports: res.Reports, Text: res.Text, Notices: res.Notices, Annotations: res.Annotations}
+	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Reports: res.Reports, Notices: res.Notices, Annotations: res.Annotations}
 	if !doSBOM {
 		return out, nil
 	}
@@ -169,6 +169,8 @@ func (o supplyChainOptions) sbomOptions() sbomOptions {
 		so.Source, so.Sources = o.SBOMSource, []string{o.SBOMSource}
 	}
 	so.Attest = true
+	// The all-in-one step attests; publishing SBOMs elsewhere is actions/sbom's.
+	so.UploadReleaseAssets, so.DependencySnapshot = false, false
 	so.SubjectPaths, so.SubjectDigests = o.SubjectPaths, o.SubjectDigests
 	return so
 }
@@ -200,9 +202,6 @@ func (o supplyChainOptions) policyOptions(sbomPath, bundlePath string) policyOpt
 
 func (r *Result) merge(o *Result) {
 	r.Reports = append(r.Reports, o.Reports...)
-	if o.Text != "" {
-		r.Text = strings.TrimLeft(strings.TrimRight(r.Text, "\n")+"\n", "\n") + o.Text
-	}
 	if o.Summary != "" {
 		r.Summary = strings.TrimRight(r.Summary, "\n") + "\n\n" + o.Summary
 	}

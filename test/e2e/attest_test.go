@@ -232,7 +232,7 @@ func TestAttestGitLabJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(dotenv), "PAVED_ATTEST_BUNDLE_PATH=release.sigstore.json\n") || !strings.Contains(string(dotenv), "PAVED_ATTEST_SIGNER_IDENTITY="+glSAN+"\n") {
+	if !strings.Contains(string(dotenv), "PAVED_ATTEST_BUNDLE_PATH="+filepath.Join(ws, "release.sigstore.json")+"\n") || !strings.Contains(string(dotenv), "PAVED_ATTEST_SIGNER_IDENTITY="+glSAN+"\n") {
 		t.Fatalf("dotenv report:\n%s", dotenv)
 	}
 	bundle := filepath.Join(ws, "release.sigstore.json")

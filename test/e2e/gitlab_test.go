@@ -352,12 +352,12 @@ func TestGitLabSupplyChainComponent(t *testing.T) {
 
 	arts := filepath.Join(dir, ".gitlab-ci-local", "artifacts", "paved-supply-chain")
 	artifact := filepath.Join(dir, "dist", "app-amd64")
-	for name, res := range verifiers(t, filepath.Join(arts, sc["PAVED_SUPPLY_CHAIN_BUNDLE_PATH"]), artifact, glSAN, stk.GitLabIssuer, "") {
+	for name, res := range verifiers(t, filepath.Join(arts, filepath.Base(sc["PAVED_SUPPLY_CHAIN_BUNDLE_PATH"])), artifact, glSAN, stk.GitLabIssuer, "") {
 		if res.code != 0 {
 			t.Errorf("%s rejects the provenance the component signed: %s", name, res)
 		}
 	}
-	bundles := []string{sc["PAVED_SUPPLY_CHAIN_BUNDLE_PATH"], sc["PAVED_SUPPLY_CHAIN_POLICY_BUNDLE_PATH"]}
+	bundles := []string{filepath.Base(sc["PAVED_SUPPLY_CHAIN_BUNDLE_PATH"]), filepath.Base(sc["PAVED_SUPPLY_CHAIN_POLICY_BUNDLE_PATH"])}
 	sboms, _ := filepath.Glob(filepath.Join(arts, "*.cdx.json.sigstore.json"))
 	spdx, _ := filepath.Glob(filepath.Join(arts, "*.spdx.json.sigstore.json"))
 	for _, b := range append(sboms, spdx...) {
@@ -378,7 +378,7 @@ func TestGitLabSupplyChainComponent(t *testing.T) {
 	// and the local stack for public-good Sigstore and gitlab.com's issuer.
 	hand := t.TempDir()
 	os.MkdirAll(filepath.Join(hand, "dist"), 0o755)
-	for src, dst := range map[string]string{artifact: "dist/app-amd64", filepath.Join(arts, sc["PAVED_SUPPLY_CHAIN_BUNDLE_PATH"]): "attestation.sigstore.json"} {
+	for src, dst := range map[string]string{artifact: "dist/app-amd64", filepath.Join(arts, filepath.Base(sc["PAVED_SUPPLY_CHAIN_BUNDLE_PATH"])): "attestation.sigstore.json"} {
 		if b, err := os.ReadFile(src); err != nil || os.WriteFile(filepath.Join(hand, dst), b, 0o644) != nil {
 			t.Fatal(err)
 		}
@@ -471,7 +471,7 @@ func TestGitLabSeparateComponents(t *testing.T) {
 	arts := func(job string) string { return filepath.Join(dir, ".gitlab-ci-local", "artifacts", job) }
 	at := dotenv(t, dir, "paved-attest")
 	// One subject: the bundle is named after it.
-	if at["PAVED_ATTEST_SIGNER_IDENTITY"] != glSAN || at["PAVED_ATTEST_BUNDLE_PATH"] != "app-amd64.sigstore.json" {
+	if at["PAVED_ATTEST_SIGNER_IDENTITY"] != glSAN || filepath.Base(at["PAVED_ATTEST_BUNDLE_PATH"]) != "app-amd64.sigstore.json" {
 		t.Errorf("dotenv of paved-attest: %q", at)
 	}
 	sb := dotenv(t, dir, "paved-sbom")
@@ -492,13 +492,13 @@ func TestGitLabSeparateComponents(t *testing.T) {
 		t.Errorf("dependency-scanning report of paved-policy (%v):\n%s", err, raw)
 	}
 	artifact := filepath.Join(dir, "dist", "app-amd64")
-	for name, res := range verifiers(t, filepath.Join(arts("paved-attest"), at["PAVED_ATTEST_BUNDLE_PATH"]), artifact, glSAN, stk.GitLabIssuer, "") {
+	for name, res := range verifiers(t, filepath.Join(arts("paved-attest"), filepath.Base(at["PAVED_ATTEST_BUNDLE_PATH"])), artifact, glSAN, stk.GitLabIssuer, "") {
 		if res.code != 0 {
 			t.Errorf("%s rejects what the attest component signed: %s", name, res)
 		}
 	}
 	sbomBundles, _ := filepath.Glob(filepath.Join(arts("paved-sbom"), "*.sigstore.json"))
-	for _, p := range append(sbomBundles, filepath.Join(arts("paved-policy"), pol["PAVED_POLICY_BUNDLE_PATH"])) {
+	for _, p := range append(sbomBundles, filepath.Join(arts("paved-policy"), filepath.Base(pol["PAVED_POLICY_BUNDLE_PATH"]))) {
 		v := execIn(t, dir, nil, paved, "verify", artifact, "--bundle", p, "--project", glProject,
 			"--cert-oidc-issuer", stk.GitLabIssuer, "--trusted-root", stk.TrustedRootPath, "--predicate-type", predicateTypeOf(t, p))
 		if v.code != 0 {
