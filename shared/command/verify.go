@@ -1,7 +1,6 @@
 package command
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,7 +18,6 @@ import (
 	"github.com/itchyny/gojq"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/provenance"
@@ -241,7 +239,7 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 			return nil, err
 		}
 	}
-	readKit := kit != "" && fileExists(filepath.Join(kit, kitPolicy))
+	readKit := kit != "" && fileExists(filepath.Join(kit, verify.KitPolicy))
 	pol, err := verifyPolicy(env, o.identityOptions, o.TrustedRoots, kit, readKit, o.AnyIdentityUnsafe)
 	if err != nil {
 		return nil, err
@@ -260,7 +258,7 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 
 	bundlePaths := o.Bundles
 	if readKit {
-		bundlePaths = append(bundlePaths, filepath.Join(kit, kitBundles))
+		bundlePaths = append(bundlePaths, filepath.Join(kit, verify.KitBundles))
 	}
 	from := o.BundleFrom
 	if o.BundleFromOCI && !slices.Contains(from, "registry") {
@@ -381,7 +379,7 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 		return res, fail.Verificationf("%d of %d artifact(s) have no attestation that verifies under the policy; the report above (the step summary in CI) says what was expected and what was found", failed, len(rep.Artifacts))
 	}
 	if kit != "" && !readKit {
-		if err := writeKit(kit, outcomes, roots, pol); err != nil {
+		if err := verify.WriteKit(kit, outcomes, roots, pol); err != nil {
 			return res, err
 		}
 		res.Notices = append(res.Notices, fmt.Sprintf("verification kit written to %s: verify again offline with 'paved verify --kit %s ARTIFACT'", kit, kit))
@@ -500,7 +498,7 @@ func verifyPolicy(env Env, o identityOptions, trustedRoots []string, kit string,
 		if path != "" || flagsSet {
 			return nil, fail.Configf("--kit %s already holds a policy: drop --policy and the identity flags, or use a new kit directory", kit)
 		}
-		path = filepath.Join(kit, kitPolicy)
+		path = filepath.Join(kit, verify.KitPolicy)
 	}
 	if path != "" {
 		if flagsSet {
@@ -600,7 +598,7 @@ const maxTUFRoot = 1 << 20
 
 func verifyRoots(ctx context.Context, env Env, names []string, kit string, readKit bool, policyPath string) ([]verify.Root, error) {
 	if readKit {
-		matches, _ := filepath.Glob(filepath.Join(kit, "trusted_root*.json"))
+		matches := verify.KitRoots(kit)
 		names, policyPath = matches, ""
 		if len(names) == 0 {
 			return nil, fail.Configf("kit %s has no trusted_root*.json", kit)
@@ -761,63 +759,6 @@ func shortDigest(d string) string {
 		h = h[:16] + "…"
 	}
 	return alg + ":" + h
-}
-
-// Verification kit layout.
-const (
-	kitPolicy  = "policy.yaml"
-	kitBundles = "bundles.jsonl"
-)
-
-// writeKit writes what verified each artifact — the bundles, the trusted roots
-// and the policy — into dir, so anyone can verify again offline.
-func writeKit(dir string, outcomes []verify.Outcome, roots []verify.Root, pol *verify.PolicyFile) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fail.Configf("creating kit directory: %w", err)
-	}
-	var bundles strings.Builder
-	seen := map[string]bool{}
-	used := map[string]bool{}
-	for _, oc := range outcomes {
-		var line bytes.Buffer
-		if err := json.Compact(&line, oc.Candidate.JSON); err != nil {
-			return fmt.Errorf("compacting bundle for the kit: %w", err)
-		}
-		if !seen[line.String()] {
-			seen[line.String()] = true
-			bundles.Write(line.Bytes())
-			bundles.WriteByte('\n')
-		}
-		used[oc.Root] = true
-	}
-	kp := *pol
-	kp.TrustedRoots = nil
-	for i, r := range roots {
-		if !used[r.Name] {
-			continue
-		}
-		name := fmt.Sprintf("trusted_root-%d.json", i)
-		if err := atomicfile.WriteFile(filepath.Join(dir, name), r.JSON, 0o644); err != nil {
-			return fail.Configf("writing kit: %w", err)
-		}
-		kp.TrustedRoots = append(kp.TrustedRoots, name)
-	}
-	polYAML, err := yaml.Marshal(kp)
-	if err != nil {
-		return err
-	}
-	header := "# Paved verification kit: verify again offline with\n#   paved verify --kit DIR ARTIFACT\n"
-	if err := atomicfile.WriteFile(filepath.Join(dir, kitBundles), []byte(bundles.String()), 0o644); err != nil {
-		return fail.Configf("writing kit: %w", err)
-	}
-	return writeKitPolicy(filepath.Join(dir, kitPolicy), append([]byte(header), polYAML...))
-}
-
-func writeKitPolicy(path string, data []byte) error {
-	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
-		return fail.Configf("writing kit: %w", err)
-	}
-	return nil
 }
 
 func fileExists(p string) bool {
