@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/promote"
@@ -129,7 +127,10 @@ func runPromote(ctx context.Context, env Env, o promoteOptions) (*Result, error)
 		Transport:     env.Transport,
 		Log:           env.log(),
 		Admit: func(ctx context.Context, s promote.Source) error {
-			verified, err = admit(ctx, s, files, roots, ids, pol, httpo, env.keychain())
+			verified, err = promote.Admission{
+				Bundles: files, Roots: roots, Identities: ids, PredicateType: pol.PredicateType,
+				CheckStatement: provenanceAgrees, HTTP: httpo, Keychain: env.keychain(),
+			}.Admit(ctx, s)
 			return err
 		},
 		BeforeTag: func(ctx context.Context, res *promote.Result) error {
@@ -193,50 +194,6 @@ func promoteEnds(o promoteOptions) (string, string, error) {
 		return "", "", fail.Configf("name the image and where to promote it: paved promote SOURCE DESTINATION (or --source and --destination)")
 	}
 	return srcs[0], dst, nil
-}
-
-// admit verifies the source's attestations — its referrers and any --bundle
-// files — against the policy, by the resolved digest only.
-func admit(ctx context.Context, s promote.Source, files []verify.Candidate, roots []verify.Root, ids []verify.Identity, pol *verify.PolicyFile, httpo store.HTTPOptions, kc authn.Keychain) (promote.Verification, error) {
-	oci, err := store.NewOCI([]string{s.Reference}, store.OCIOptions{Keychain: kc, HTTPOptions: httpo})
-	if err != nil {
-		return promote.Verification{}, err
-	}
-	docs, err := oci.Fetch(ctx, s.Digest)
-	if err != nil {
-		return promote.Verification{}, fmt.Errorf("reading the attestations attached to %s: %w", s.Reference, err)
-	}
-	cands := append([]verify.Candidate(nil), files...)
-	for i, d := range docs {
-		c, err := verify.ParseBundles(d, fmt.Sprintf("referrer #%d of %s", i+1, s.Reference))
-		if err != nil {
-			return promote.Verification{}, err
-		}
-		cands = append(cands, c...)
-	}
-	art, err := verify.ParseDigest(s.Digest)
-	if err != nil {
-		return promote.Verification{}, err
-	}
-	oc := verify.All(ctx, roots, []verify.Target{{Name: s.Reference, Artifact: art}}, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees}, 0)[0]
-	if !oc.Verified {
-		return promote.Verification{}, fail.Verificationf("refusing to promote %s: no attestation of type %s verifies under the policy (%d found attached or given): %s",
-			s.Reference, pol.PredicateType, len(cands), failureReasons(oc))
-	}
-	return verificationOf(oc, ids), nil
-}
-
-// verificationOf records the verification that admitted a promotion.
-func verificationOf(oc verify.Outcome, ids []verify.Identity) promote.Verification {
-	out := promote.Verification{PredicateType: oc.Result.PredicateType, Attestation: oc.Candidate.Source, TrustedRoot: oc.Root}
-	for _, id := range ids {
-		out.Policy = append(out.Policy, id.String())
-	}
-	if sg := oc.Result.Signer; sg != nil {
-		out.Signer, out.Issuer = sg.SubjectAlternativeName, sg.Extensions.Issuer
-		out.SourceRepository, out.SourceRef = sg.Extensions.SourceRepositoryURI, sg.Extensions.SourceRepositoryRef
-	}
-	return out
 }
 
 // promotionSigned is what the summary tells about the promotion attestation.
@@ -418,7 +375,7 @@ func promoteFile(ctx context.Context, env Env, o promoteOptions, path string, ds
 	// signing failure leaves the destination untouched; it is uploaded beside
 	// the file as NAME.promotion-<bundle digest prefix>.sigstore.json, so that
 	// a rerun adds its own attestation instead of colliding with an earlier one.
-	ver := verificationOf(oc, ids)
+	ver := promote.VerificationOf(oc, ids)
 	subj := subject.Subject{Name: name, Digest: map[string]string{"sha256": strings.TrimPrefix(f.Digest, "sha256:")}}
 	to := up.Name() + ", file " + name
 	signed, data, err := signPromotionStatement(ctx, env, o.signingOptions, subj, func(run promote.Run) ([]byte, error) {
@@ -527,20 +484,7 @@ func fileRefusal(path, digest, predicateType string, cands []verify.Candidate, o
 		return fail.Verificationf("refusing to promote %s: its digest %s is not attested by any of the %d bundle(s) given (they attest %s): the file was rebuilt or altered after it was attested; promote the attested bytes; nothing was uploaded",
 			path, digest, len(cands), strings.Join(attested, ", "))
 	}
-	return fail.Verificationf("refusing to promote %s (%s): no attestation of type %s verifies under the policy; nothing was uploaded: %s", path, digest, predicateType, failureReasons(oc))
-}
-
-// failureReasons lists why each candidate bundle failed, "SOURCE: REASON; …".
-func failureReasons(oc verify.Outcome) string {
-	var why []string
-	for _, f := range oc.Failures {
-		r := f.Reason
-		if f.Source != "" {
-			r = f.Source + ": " + r
-		}
-		why = append(why, r)
-	}
-	return strings.Join(why, "; ")
+	return fail.Verificationf("refusing to promote %s (%s): no attestation of type %s verifies under the policy; nothing was uploaded: %s", path, digest, predicateType, oc.FailureReasons())
 }
 
 // fileUploader builds the destination of a release file before anything is

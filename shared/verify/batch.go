@@ -455,3 +455,16 @@ func clip(s string, n int) string {
 	}
 	return bounded.Prefix(s, n) + "… (cut)"
 }
+
+// FailureReasons lists why each candidate bundle failed, "SOURCE: REASON; …".
+func (oc Outcome) FailureReasons() string {
+	var why []string
+	for _, f := range oc.Failures {
+		r := f.Reason
+		if f.Source != "" {
+			r = f.Source + ": " + r
+		}
+		why = append(why, r)
+	}
+	return strings.Join(why, "; ")
+}
