@@ -3,14 +3,11 @@ package command
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/paved-dev/paved/shared/atomicfile"
 	"github.com/paved-dev/paved/shared/bounded"
@@ -24,10 +21,7 @@ import (
 )
 
 // VSAPredicateType is the SLSA Verification Summary Attestation predicate type.
-const VSAPredicateType = "https://slsa.dev/verification_summary/v1"
-
-// policyVerifierID names Paved's policy gate as the verifier in a VSA.
-const policyVerifierID = "https://github.com/paved-dev/paved/policy"
+const VSAPredicateType = policy.VSAPredicateType
 
 // DependencyScanningReport is where the GitLab components have paved policy
 // write the GitLab dependency-scanning report, and declare it under
@@ -267,7 +261,7 @@ func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
 	res := &Result{Outputs: outputs}
 	vsaCommand := ""
 	if o.VSA {
-		pred, err := vsaPredicate(rep, pol, verdict, sbomPath, sbomRaw, subjects, env.now())
+		pred, err := json.Marshal(policy.NewVSA(rep, pol, verdict, subjects[0].Name, sbomPath, sbomRaw, Version(), env.now()))
 		if err != nil {
 			return nil, err
 		}
@@ -404,31 +398,6 @@ func deniedMessage(rep *policy.Report) string {
 	return fmt.Sprintf("the policy denies %d finding(s) in %d components (each listed above, and in the reports): fix them, "+
 		"or excuse them under exceptions: in the policy (purl, rule, reason, expires); --mode warn reports without failing",
 		rep.Count(policy.Deny), rep.Components)
-}
-
-// vsaPredicate builds a SLSA Verification Summary (v1) naming the policy by
-// digest, the SBOM as the input evaluated, and the verdict.
-func vsaPredicate(rep *policy.Report, pol *policy.Policy, verdict, sbomPath string, sbomRaw []byte, subjects []subject.Subject, now time.Time) ([]byte, error) {
-	sum := sha256.Sum256(sbomRaw)
-	levels := []string{"PAVED_DEPENDENCY_POLICY"}
-	if verdict != "PASSED" {
-		levels = []string{"FAILED"}
-	}
-	resource := subjects[0].Name
-	pred := map[string]any{
-		"verifier":           map[string]any{"id": policyVerifierID, "version": map[string]string{"paved": Version()}},
-		"timeVerified":       now.UTC().Format(time.RFC3339),
-		"resourceUri":        resource,
-		"policy":             map[string]any{"uri": filepath.Base(pol.Name), "digest": map[string]string{"sha256": pol.Digest}},
-		"inputAttestations":  []any{map[string]any{"uri": filepath.Base(sbomPath), "digest": map[string]string{"sha256": hex.EncodeToString(sum[:])}}},
-		"verificationResult": verdict,
-		"verifiedLevels":     levels,
-		"paved": map[string]any{
-			"sbomFormat": rep.SBOMFormat, "components": rep.Components,
-			"denied": rep.Count(policy.Deny), "warnings": rep.Count(policy.Warn), "excused": rep.Count(policy.Excused),
-		},
-	}
-	return json.Marshal(pred)
 }
 
 // readInput reads a regular file the user named, relative to the working
