@@ -86,13 +86,15 @@ func runAttest(ctx context.Context, env Env, v Values) (*Result, error) {
 			res.Outputs["bundle-path"] = abs
 		}
 	}
-	for in, set := range map[string]bool{"subject-version": v.Set("subject-version"), "create-storage-record": v.Set("create-storage-record")} {
-		if set {
-			res.Notices = append(res.Notices, "paved: "+in+" is ignored: actions/attest uses it only for GitHub's artifact metadata storage records, which Paved does not create")
-		}
+	const storageRecord = " is ignored: actions/attest uses it only for GitHub's artifact metadata storage records, which Paved does not create"
+	if v.Set("subject-version") {
+		res.Notices = append(res.Notices, "paved: subject-version"+storageRecord)
+	}
+	if v.Set("create-storage-record") {
+		res.Notices = append(res.Notices, "paved: create-storage-record"+storageRecord)
 	}
 	if !v.Bool("show-summary") {
-		res.Summary, res.Text = "", ""
+		res.Summary = ""
 	}
 	return res, err
 }

@@ -192,7 +192,7 @@ func render(cmd *Command, door Door, res *Result, mode string, stdout, stderr io
 }
 
 // writeText prints the result for a person: each report's headline, its
-// ✓/✗ rows as a compact table, its lines, then the Text.
+// ✓/✗ rows as a compact table, then its lines.
 func writeText(w io.Writer, res *Result) error {
 	for _, r := range res.Reports {
 		if r.Title != "" {
@@ -207,10 +207,6 @@ func writeText(w io.Writer, res *Result) error {
 		for _, l := range r.Lines {
 			fmt.Fprintln(w, l)
 		}
-	}
-	if res.Text != "" {
-		_, err := io.WriteString(w, res.Text)
-		return err
 	}
 	return nil
 }

@@ -290,10 +290,10 @@ func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
 		shown = "FAILED (warn mode: not enforced)"
 	}
 	res.Summary = boundedSummary(rep, shown)
-	res.Text, res.Reports = policyText(rep, shown, mode, outputs)
+	res.Reports = policyText(rep, shown, mode, outputs)
 	if vsaCommand != "" {
 		res.Summary += fmt.Sprintf("\nVerification summary attestation: %s. Verify it:\n\n```sh\n%s\n```\n", logtext.Code(o.BundlePath), vsaCommand)
-		res.Text += fmt.Sprintf("verification summary attestation: %s; verify it with:\n  %s\n", o.BundlePath, vsaCommand)
+		res.Reports = append(res.Reports, Report{Lines: []string{"verification summary attestation: " + logtext.Line(o.BundlePath) + "; verify it with:", "  " + vsaCommand}})
 	}
 	for _, f := range rep.Findings {
 		if f.Action == policy.Excused {
@@ -322,8 +322,8 @@ func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
 // annotations already printed one per line: where the reports are, and the
 // verdict as a ✓ (or ! when not enforced) row unless the run fails, whose
 // error is then the one verdict line.
-func policyText(rep *policy.Report, verdict, mode string, outputs map[string]string) (string, []Report) {
-	var b strings.Builder
+func policyText(rep *policy.Report, verdict, mode string, outputs map[string]string) []Report {
+	var out []Report
 	var reports []string
 	for _, k := range []string{"sarif", "junit", "json"} {
 		if p := outputs[k]; p != "" {
@@ -331,18 +331,18 @@ func policyText(rep *policy.Report, verdict, mode string, outputs map[string]str
 		}
 	}
 	if len(reports) > 0 {
-		fmt.Fprintf(&b, "reports: %s\n", logtext.Line(strings.Join(reports, ", ")))
+		out = append(out, Report{Lines: []string{"reports: " + logtext.Line(strings.Join(reports, ", "))}})
 	}
 	if rep.Denied && mode == "enforce" {
-		return b.String(), nil
+		return out
 	}
 	status := logtext.OK
 	if rep.Denied || rep.Count(policy.Warn) > 0 {
 		status = logtext.Warning
 	}
-	row := logtext.Row{Status: status, Cells: []string{"paved policy: " + verdict + ":", fmt.Sprintf("%d components, %d denied, %d warnings, %d excused",
-		rep.Components, rep.Count(policy.Deny), rep.Count(policy.Warn), rep.Count(policy.Excused))}}
-	return b.String(), []Report{{Rows: []logtext.Row{row}}}
+	line := fmt.Sprintf("paved policy: %s: %d components, %d denied, %d warnings, %d excused",
+		verdict, rep.Components, rep.Count(policy.Deny), rep.Count(policy.Warn), rep.Count(policy.Excused))
+	return append(out, Report{Rows: []logtext.Row{{Status: status, Cells: []string{line}}}})
 }
 
 // noticeLine is one finding on one line, for logs and CI annotations.

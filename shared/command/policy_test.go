@@ -175,17 +175,27 @@ func TestPolicyPrintsEachFindingOnce(t *testing.T) {
 			var verdicts []string
 			for _, line := range strings.Split(stderr, "\n") {
 				if strings.Contains(line, "finding(s)") || strings.Contains(line, "PASSED") || strings.Contains(line, "FAILED") {
-					verdicts = append(verdicts, line)
+					verdicts = append(verdicts, unmarked(line))
 				}
 			}
 			if len(verdicts) != 1 || !strings.HasPrefix(verdicts[0], tc.verdict) {
 				t.Errorf("verdict lines %q, want one starting %q", verdicts, tc.verdict)
 			}
-			if lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n"); !strings.HasPrefix(lines[len(lines)-1], tc.verdict) {
+			if lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n"); !strings.HasPrefix(unmarked(lines[len(lines)-1]), tc.verdict) {
 				t.Errorf("the last line is not the verdict:\n%s", stderr)
 			}
 		})
 	}
+}
+
+// unmarked drops the ✓, ✗ or ! a terminal row starts with.
+func unmarked(line string) string {
+	for _, m := range []string{"✓ ", "✗ ", "! "} {
+		if s, ok := strings.CutPrefix(line, m); ok {
+			return s
+		}
+	}
+	return line
 }
 
 func TestPolicyInvalidFileNamesLine(t *testing.T) {

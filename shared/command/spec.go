@@ -191,11 +191,9 @@ type Result struct {
 	Summary string
 	// Reports are the plain-text counterpart of Summary for a person at a
 	// terminal: a plain shell (or --output text) prints them instead of the
-	// Markdown, which only goes to CI summaries.
-	Reports []Report
-	// Text follows the Reports on a terminal. It never repeats what
+	// Markdown, which only goes to CI summaries. They never repeat what
 	// Annotations already print.
-	Text string
+	Reports []Report
 	// Notices are one-line messages worth showing in any log.
 	Notices []string
 	// Annotations are findings worth pointing at one by one: GitHub shows them

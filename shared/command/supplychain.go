@@ -92,6 +92,8 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 		m := map[string][]string{
 			"source": {v.String("sbom-source")}, "attest": {"true"},
 			"subject-path": v.List("subject-path"), "subject-digest": v.List("subject-digest"),
+			// The all-in-one step attests; publishing SBOMs elsewhere is actions/sbom's.
+			"upload-release-assets": {"false"}, "dependency-snapshot": {"false"},
 		}
 		if sv, err = subValuesWith(Sbom(), v, m); err != nil {
 			return nil, err
@@ -120,7 +122,7 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Reports: res.Reports, Text: res.Text, Notices: res.Notices, Annotations: res.Annotations}
+	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Reports: res.Reports, Notices: res.Notices, Annotations: res.Annotations}
 	if doSBOM {
 		var so sbomOptions
 		bindOptions(sv, &so)
@@ -173,9 +175,6 @@ func runSupplyChain(ctx context.Context, env Env, v Values) (*Result, error) {
 
 func (r *Result) merge(o *Result) {
 	r.Reports = append(r.Reports, o.Reports...)
-	if o.Text != "" {
-		r.Text = strings.TrimLeft(strings.TrimRight(r.Text, "\n")+"\n", "\n") + o.Text
-	}
 	if o.Summary != "" {
 		r.Summary = strings.TrimRight(r.Summary, "\n") + "\n\n" + o.Summary
 	}

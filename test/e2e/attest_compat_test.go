@@ -39,9 +39,12 @@ func TestAttestTakesActionsAttestInputs(t *testing.T) {
 		ws := workspace(t)
 		summary := filepath.Join(t.TempDir(), "summary")
 		r, out := step(t, ws, summary, "INPUT_SUBJECT_NAME=app-linux-amd64", "INPUT_SUBJECT_DIGEST=sha512:"+hex.EncodeToString(sum512[:]),
-			"INPUT_PREDICATE_TYPE=https://example.com/predicate/v1", "INPUT_PREDICATE={\"purl\":\"pkg:generic/app\"}")
+			"INPUT_PREDICATE_TYPE=https://example.com/predicate/v1", "INPUT_PREDICATE={\"purl\":\"pkg:generic/app\"}", "INPUT_SUBJECT_VERSION=1.2.3")
 		if r.code != 0 {
 			t.Fatalf("paved attest: %s", r)
+		}
+		if !strings.Contains(r.stdout+r.stderr, "subject-version is ignored") {
+			t.Errorf("subject-version must be noticed as ignored: %s", r)
 		}
 		if !filepath.IsAbs(out["bundle-path"]) || out["bundle-path"] != filepath.Join(ws, "app-linux-amd64.sigstore.json") {
 			t.Fatalf("bundle-path %q: want the absolute path of the bundle", out["bundle-path"])

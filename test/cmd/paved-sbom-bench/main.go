@@ -159,7 +159,7 @@ func run() error {
 	rep := report{SyftVersion: version, Runs: *runs, CPUs: runtime.NumCPU(), GOOS: runtime.GOOS,
 		GOARCH: runtime.GOARCH, Date: time.Now().UTC().Truncate(time.Second), WallGoal: wallGoal, RSSGoal: rssGoal}
 	fmt.Printf("paved sbom vs syft CLI (%s), %d runs each, this machine (%d CPUs)\n\n", rep.SyftVersion, *runs, rep.CPUs)
-	fmt.Printf("%-38s %8s %8s %-20s %7s %7s %-20s %8s\n", "input (packages found by both)", "paved", "syft",
+	fmt.Printf("%-42s %8s %8s %-20s %7s %7s %-20s %8s\n", "input (packages found by both)", "paved", "syft",
 		"wall min/med/max", "paved", "syft", "RSS min/med/max", "2nd fmt")
 	for _, in := range inputs {
 		r, err := compare(paved, syft, work, in, *runs)
@@ -167,10 +167,10 @@ func run() error {
 			return fmt.Errorf("%s: %w", in.name, err)
 		}
 		rep.Results = append(rep.Results, r)
-		fmt.Printf("%-38s %7.2fs %7.2fs %-20s %6.0fM %6.0fM %-20s %7.1f%%\n", fmt.Sprintf("%s (%d)", in.name, r.Packages),
+		fmt.Printf("%-42s %7.2fs %7.2fs %-20s %6.0fM %6.0fM %-20s %7.1f%%\n", fmt.Sprintf("%s (%d)", in.name, r.Packages),
 			r.Paved.WallSeconds.Median, r.Syft.WallSeconds.Median, ratios(r.WallRatio),
 			r.Paved.PeakRSSMiB.Median, r.Syft.PeakRSSMiB.Median, ratios(r.RSSRatio), r.SecondFormatPercent)
-		fmt.Printf("%-38s CPU %.2fs vs %.2fs (%s)\n", "", r.Paved.CPUSeconds.Median, r.Syft.CPUSeconds.Median, ratios(r.CPURatio))
+		fmt.Printf("%-42s CPU %.2fs vs %.2fs (%s)\n", "", r.Paved.CPUSeconds.Median, r.Syft.CPUSeconds.Median, ratios(r.CPURatio))
 	}
 	fmt.Println()
 	fmt.Printf("wall and RSS: paved / syft per run, same input and format (goal: wall <= %.2fx, peak RSS <= %.2fx);\n", wallGoal, rssGoal)
