@@ -59,7 +59,7 @@ check:
   script:
     - test -s "$PAVED_ATTEST_BUNDLE_PATH"
     - echo "verified from the package registry=$PAVED_VERIFY_VERIFIED"
-    - echo "dotenv bundle=$PAVED_ATTEST_BUNDLE_PATH jsonl=$PAVED_ATTEST_BUNDLES_JSONL package=$PAVED_ATTEST_GITLAB_PACKAGE_URL"
+    - echo "dotenv bundle=$(basename "$PAVED_ATTEST_BUNDLE_PATH") jsonl=$(basename "$PAVED_ATTEST_BUNDLES_JSONL") package=$PAVED_ATTEST_GITLAB_PACKAGE_URL"
     - echo "promoted file=$PAVED_PROMOTE_FILE_URL digest=$PAVED_PROMOTE_DIGEST"
 `
 

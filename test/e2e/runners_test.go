@@ -183,7 +183,7 @@ check:
   needs: [paved-attest]
   script:
     - test -s "$PAVED_ATTEST_BUNDLE_PATH"
-    - echo "dotenv bundle=$PAVED_ATTEST_BUNDLE_PATH signer=$PAVED_ATTEST_SIGNER_IDENTITY"
+    - echo "dotenv bundle=$(basename "$PAVED_ATTEST_BUNDLE_PATH") signer=$PAVED_ATTEST_SIGNER_IDENTITY"
     - mkdir -p "$OUT_DIR" && cp "$PAVED_ATTEST_BUNDLE_PATH" dist/app-amd64 "$OUT_DIR/"
 `
 
