@@ -103,6 +103,7 @@ func (g *GitLab) URL(file string) string {
 func (g *GitLab) Put(ctx context.Context, b store.Bundle) (store.Receipt, error) {
 	name := bundleFile(b)
 	r := store.Receipt{Target: g.Name(), ID: name, URL: g.URL(name), Existed: true}
+	r.Outputs = map[string]string{store.OutputGitLabPackageURL: r.URL}
 	cur, err := g.download(ctx, name)
 	if err != nil {
 		return store.Receipt{}, err

@@ -226,7 +226,6 @@ func (s *storing) put(ctx context.Context, env Env, bundleJSON []byte, subjects 
 	outputs := map[string]string{}
 	var warnings []Annotation
 	results := store.PutAll(ctx, b, s.writers)
-	var refs []string
 	for i, r := range results {
 		if r.Err != nil && i == s.githubOptional && errors.Is(r.Err, store.ErrNoAccess) {
 			warnings = append(warnings, Annotation{
@@ -251,18 +250,12 @@ func (s *storing) put(ctx context.Context, env Env, bundleJSON []byte, subjects 
 			where = r.Receipt.URL
 		}
 		fmt.Fprintf(env.log(), "paved: %s in %s: %s\n", state, r.Target, where)
-		switch w := r.Target; {
-		case w == "GitHub attestations":
-			outputs["attestation-id"] = r.Receipt.ID
-			outputs["attestation-url"] = r.Receipt.URL
-		case w == "OCI registry":
-			refs = append(refs, r.Receipt.Locations...)
-		case strings.HasPrefix(w, "GitLab"):
-			outputs["gitlab-package-url"] = r.Receipt.URL
+		for k, val := range r.Receipt.Outputs {
+			if prev := outputs[k]; prev != "" {
+				val = prev + "\n" + val
+			}
+			outputs[k] = val
 		}
-	}
-	if len(refs) > 0 {
-		outputs["registry-referrer"] = strings.Join(refs, "\n")
 	}
 	if err := store.Errors(results); err != nil {
 		return outputs, warnings, fmt.Errorf("the bundle is signed, but storing it failed, so %s (run the job again once the store is reachable): %w", s.notWritten(bundlePath), err)
@@ -298,9 +291,9 @@ func (s *storing) notWritten(bundlePath string) string {
 func storeOutputs() []Output {
 	return []Output{
 		{Name: "bundles-jsonl", Usage: "the JSON Lines file of this run's bundles"},
-		{Name: "attestation-id", Usage: "id of the attestation stored with GitHub's attestations API"},
-		{Name: "attestation-url", Usage: "where GitHub shows that attestation"},
-		{Name: "registry-referrer", Usage: "the referrer manifests attached to the images, one IMAGE@sha256:HEX per line"},
-		{Name: "gitlab-package-url", Usage: "the bundle in the GitLab generic package registry"},
+		{Name: store.OutputAttestationID, Usage: "id of the attestation stored with GitHub's attestations API"},
+		{Name: store.OutputAttestationURL, Usage: "where GitHub shows that attestation"},
+		{Name: store.OutputRegistryReferrer, Usage: "the referrer manifests attached to the images, one IMAGE@sha256:HEX per line"},
+		{Name: store.OutputGitLabPackageURL, Usage: "the bundle in the GitLab generic package registry"},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/paved-dev/paved/shared/command"
+	"github.com/paved-dev/paved/shared/store"
 )
 
 // TestStoreInputsFailBeforeSigning: wrong storage inputs are configuration
@@ -44,5 +45,26 @@ func TestStoreInputsFailBeforeSigning(t *testing.T) {
 				t.Fatalf("files left behind: %v", entries)
 			}
 		})
+	}
+}
+
+// TestReceiptOutputsAreDeclared fails when a store answers an output key that
+// the commands storing bundles do not declare: the step would set an output
+// no workflow can read.
+func TestReceiptOutputsAreDeclared(t *testing.T) {
+	for _, name := range []string{"attest", "supply-chain"} {
+		cmd, ok := command.Find(name)
+		if !ok {
+			t.Fatalf("no command %s", name)
+		}
+		declared := map[string]bool{}
+		for _, o := range cmd.Outputs {
+			declared[o.Name] = true
+		}
+		for _, k := range store.OutputKeys {
+			if !declared[k] {
+				t.Errorf("paved %s does not declare output %q, which a store's receipt sets", name, k)
+			}
+		}
 	}
 }

@@ -118,6 +118,14 @@ func (g *GitHub) request(ctx context.Context, method, u string, body []byte) (*h
 // Put implements Writer: the bundle is created unless the repository already
 // has it for its first subject, then looked up until it is found.
 func (g *GitHub) Put(ctx context.Context, b Bundle) (Receipt, error) {
+	r, err := g.put(ctx, b)
+	if err == nil {
+		r.Outputs = map[string]string{OutputAttestationID: r.ID, OutputAttestationURL: r.URL}
+	}
+	return r, err
+}
+
+func (g *GitHub) put(ctx context.Context, b Bundle) (Receipt, error) {
 	r := Receipt{Target: g.Name()}
 	found, id, err := g.find(ctx, b)
 	if err != nil {

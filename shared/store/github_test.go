@@ -211,6 +211,9 @@ func TestGitHubAttestations(t *testing.T) {
 			if r.ID != "1003" || r.URL != "https://ghes.example/paved-dev/demo/attestations/1003" || r.Existed {
 				t.Fatalf("receipt %+v", r)
 			}
+			if r.Outputs[store.OutputAttestationID] != r.ID || r.Outputs[store.OutputAttestationURL] != r.URL || len(r.Outputs) != 2 {
+				t.Fatalf("receipt outputs %v", r.Outputs)
+			}
 			again, err := g.Put(ctx, b)
 			if err != nil || !again.Existed || f.posts != 4 {
 				t.Fatalf("re-run: %+v, %v, %d posts", again, err, f.posts)

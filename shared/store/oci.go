@@ -147,6 +147,14 @@ func manifest(b Bundle, subject v1.Descriptor) (referrer, error) {
 // is already listed, then read back through the referrers list and compared by
 // digest.
 func (t *OCI) Put(ctx context.Context, b Bundle) (Receipt, error) {
+	r, err := t.put(ctx, b)
+	if err == nil && len(r.Locations) > 0 {
+		r.Outputs = map[string]string{OutputRegistryReferrer: strings.Join(r.Locations, "\n")}
+	}
+	return r, err
+}
+
+func (t *OCI) put(ctx context.Context, b Bundle) (Receipt, error) {
 	r := Receipt{Target: t.Name(), Existed: true}
 	opts := t.opts(ctx)
 	for _, img := range t.images {

@@ -164,7 +164,23 @@ type Receipt struct {
 	Locations []string
 	// Existed is true when the bundle was already stored and nothing was written.
 	Existed bool
+	// Outputs are the step outputs the write answers, by output key
+	// (OutputAttestationID, ...). Several targets giving the same key add a
+	// line each.
+	Outputs map[string]string
 }
+
+// The output keys a Receipt can carry: the outputs of the commands that
+// store bundles (paved attest, sbom --attest, supply-chain).
+const (
+	OutputAttestationID    = "attestation-id"
+	OutputAttestationURL   = "attestation-url"
+	OutputRegistryReferrer = "registry-referrer"
+	OutputGitLabPackageURL = "gitlab-package-url"
+)
+
+// OutputKeys lists every key a Receipt's Outputs may hold.
+var OutputKeys = []string{OutputAttestationID, OutputAttestationURL, OutputRegistryReferrer, OutputGitLabPackageURL}
 
 // Writer stores bundles in one target. Put confirms the write by reading the
 // bundle back, does nothing when the bundle is already there, and never puts a
