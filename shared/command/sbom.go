@@ -92,48 +92,51 @@ type sbomOptions struct {
 }
 
 func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
-	sources := o.Sources
-	if len(sources) > 1 {
-		return nil, fail.Configf("one source at a time, got %d: %q", len(sources), sources)
-	}
-	input := o.Source
-	typ := sbom.SourceType(strings.ToLower(o.SourceType))
-	formats, err := sbomFormats(o.Formats)
+	p, err := planSbom(ctx, env, o)
 	if err != nil {
 		return nil, err
 	}
-	limit, err := parseSize(o.InlineLimit)
+	s, err := sbom.Generate(ctx, p.input, p.opts)
 	if err != nil {
+		return nil, redact(err, o.RegistryPassword)
+	}
+	return p.finish(ctx, env, s)
+}
+
+// sbomRun is one paved sbom, checked before the scan: everything a wrong
+// input can break fails here, before any network or file is touched.
+type sbomRun struct {
+	o        sbomOptions
+	input    string
+	formats  []sbom.Format
+	limit    int64
+	opts     sbom.Options
+	gh       *sbomGitHub
+	subjects []subject.Subject // named by --subject-*; empty: the scanned image
+	// written are the files this run wrote, removed again when it fails.
+	written []string
+}
+
+// planSbom checks the inputs and resolves the explicit subjects.
+func planSbom(ctx context.Context, env Env, o sbomOptions) (*sbomRun, error) {
+	if len(o.Sources) > 1 {
+		return nil, fail.Configf("one source at a time, got %d: %q", len(o.Sources), o.Sources)
+	}
+	p := &sbomRun{o: o, input: o.Source}
+	typ := sbom.SourceType(strings.ToLower(o.SourceType))
+	var err error
+	if p.formats, err = sbomFormats(o.Formats); err != nil {
+		return nil, err
+	}
+	if p.limit, err = parseSize(o.InlineLimit); err != nil {
 		return nil, fail.Configf("--inline-limit %q: %v", o.InlineLimit, err)
 	}
-	outDir := o.OutputDir
-	if err := checkOutputDir(filepath.Join(outDir, "x"), "output-dir"); err != nil {
+	if err := checkSbomOutputs(env, o, len(p.formats)); err != nil {
 		return nil, err
-	}
-	if err := insideWorkspace(env, outDir, "output-dir"); err != nil {
-		return nil, err
-	}
-	outFile := o.OutputFile
-	if outFile != "" {
-		if len(formats) != 1 {
-			return nil, fail.Configf("--output-file names one file, but %d formats were asked for: write one --format, or drop --output-file and use --output-dir", len(formats))
-		}
-		if strings.HasSuffix(outFile, "/") {
-			return nil, fail.Configf("--output-file %q names a directory: name the SBOM file, or use --output-dir", outFile)
-		}
-		if err := checkOutputDir(outFile, "output-file"); err != nil {
-			return nil, err
-		}
-		if err := insideWorkspace(env, outFile, "output-file"); err != nil {
-			return nil, err
-		}
-		if st, err := os.Stat(outFile); err == nil && st.IsDir() {
-			return nil, fail.Configf("--output-file %s is a directory: name the SBOM file, or use --output-dir", outFile)
-		}
 	}
 	var confineTo string
 	if typ != sbom.Registry {
-		if confineTo, err = sbomSource(env, input); err != nil {
+		if confineTo, err = sbomSource(env, p.input); err != nil {
 			return nil, err
 		}
 	}
@@ -141,30 +144,27 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	gh, err := newSbomGitHub(env, o.sbomGitHubOptions)
-	if err != nil {
+	if p.gh, err = newSbomGitHub(env, o.sbomGitHubOptions); err != nil {
 		return nil, err
 	}
-	attest := o.Attest
 	spec := subject.Spec{Paths: o.SubjectPaths, Digests: o.SubjectDigests}
-	var explicit []subject.Subject
-	if attest && !spec.Empty() {
+	switch {
+	case o.Attest && !spec.Empty():
 		// Resolved before the scan, so a wrong subject fails fast.
 		files, err := env.files()
 		if err != nil {
 			return nil, err
 		}
-		if explicit, err = subject.Resolve(ctx, spec, subject.Options{Files: files}); err != nil {
+		if p.subjects, err = subject.Resolve(ctx, spec, subject.Options{Files: files}); err != nil {
 			return nil, err
 		}
-	} else if !spec.Empty() {
+	case !spec.Empty():
 		return nil, fail.Configf("--subject-path and --subject-digest name what an attestation is about: add --attest, or drop them")
 	}
 	if pw := o.RegistryPassword; pw != "" && env.Platform != nil {
 		env.Platform.Mask(pw)
 	}
-
-	opts := sbom.Options{
+	p.opts = sbom.Options{
 		ConfineTo:        confineTo,
 		Type:             typ,
 		Catalogers:       append(o.Catalogers, scfg.DefaultCatalogers...),
@@ -178,58 +178,90 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 		Bar:              env.terminal(),
 		Now:              env.Now,
 	}
-	s, err := sbom.Generate(ctx, input, opts)
-	if err != nil {
-		return nil, redact(err, o.RegistryPassword)
-	}
+	return p, nil
+}
 
-	subjects := explicit
-	if attest && len(subjects) == 0 {
+// checkSbomOutputs checks --output-dir and --output-file: inside the
+// workspace, in a directory that exists, and one file for one format.
+func checkSbomOutputs(env Env, o sbomOptions, formats int) error {
+	if err := checkOutputDir(filepath.Join(o.OutputDir, "x"), "output-dir"); err != nil {
+		return err
+	}
+	if err := insideWorkspace(env, o.OutputDir, "output-dir"); err != nil {
+		return err
+	}
+	outFile := o.OutputFile
+	if outFile == "" {
+		return nil
+	}
+	if formats != 1 {
+		return fail.Configf("--output-file names one file, but %d formats were asked for: write one --format, or drop --output-file and use --output-dir", formats)
+	}
+	if strings.HasSuffix(outFile, "/") {
+		return fail.Configf("--output-file %q names a directory: name the SBOM file, or use --output-dir", outFile)
+	}
+	if err := checkOutputDir(outFile, "output-file"); err != nil {
+		return err
+	}
+	if err := insideWorkspace(env, outFile, "output-file"); err != nil {
+		return err
+	}
+	if st, err := os.Stat(outFile); err == nil && st.IsDir() {
+		return fail.Configf("--output-file %s is a directory: name the SBOM file, or use --output-dir", outFile)
+	}
+	return nil
+}
+
+// path is where format f of the SBOM of source is written.
+func (p *sbomRun) path(src sbom.Source, f sbom.Format) string {
+	if p.o.OutputFile != "" {
+		return p.o.OutputFile
+	}
+	name := p.o.OutputName
+	if name == "" {
+		name = outputName(src)
+	}
+	return filepath.Join(p.o.OutputDir, name+f.Extension())
+}
+
+// fail removes what this run wrote, then returns err: everything is written
+// or nothing.
+func (p *sbomRun) fail(err error) error {
+	for _, path := range p.written {
+		_ = os.Remove(path)
+	}
+	return err
+}
+
+// finish writes the SBOMs of s, attests them when asked, and hands them to
+// GitHub (release assets, dependency snapshot) when asked.
+func (p *sbomRun) finish(ctx context.Context, env Env, s *sbom.SBOM) (*Result, error) {
+	if p.o.Attest && len(p.subjects) == 0 {
 		if s.Source.Digest == "" {
 			return nil, fail.Configf("--attest on a %s needs --subject-path or --subject-digest: name the artifacts the SBOM describes (a directory has no digest of its own, and a daemon's image ID is not the registry's manifest digest)", s.Source.Type)
 		}
-		subjects = []subject.Subject{{Name: s.Source.Name, Digest: map[string]string{"sha256": strings.TrimPrefix(s.Source.Digest, "sha256:")}}}
-	}
-
-	name := o.OutputName
-	if name == "" {
-		name = outputName(s.Source)
+		p.subjects = []subject.Subject{{Name: s.Source.Name, Digest: map[string]string{"sha256": strings.TrimPrefix(s.Source.Digest, "sha256:")}}}
 	}
 	var planned []string
-	for _, f := range formats {
-		p := filepath.Join(outDir, name+f.Extension())
-		if outFile != "" {
-			p = outFile
-		}
-		planned = append(planned, p)
-		if attest {
-			planned = append(planned, p+".sigstore.json")
+	for _, f := range p.formats {
+		planned = append(planned, p.path(s.Source, f))
+		if p.o.Attest {
+			planned = append(planned, p.path(s.Source, f)+".sigstore.json")
 		}
 	}
-	if err := gh.checkAssetNames(planned); err != nil {
+	if err := p.gh.checkAssetNames(planned); err != nil {
 		return nil, err
-	}
-	// Everything is written or nothing: on failure, remove what this run wrote.
-	var written []string
-	cleanup := func(err error) error {
-		for _, p := range written {
-			_ = os.Remove(p)
-		}
-		return err
 	}
 	outputs := map[string]string{}
 	var docs []sbom.Written
 	var all []string
-	for _, f := range formats {
-		path := filepath.Join(outDir, name+f.Extension())
-		if outFile != "" {
-			path = outFile
-		}
-		w, err := s.WriteFile(path, f, opts)
+	for _, f := range p.formats {
+		path := p.path(s.Source, f)
+		w, err := s.WriteFile(path, f, p.opts)
 		if err != nil {
-			return nil, cleanup(fail.Configf("writing %s: %w", path, err))
+			return nil, p.fail(fail.Configf("writing %s: %w", path, err))
 		}
-		written = append(written, path)
+		p.written = append(p.written, path)
 		docs = append(docs, w)
 		all = append(all, path)
 		if key := formatOutput(f); outputs[key] == "" || f.JSON() {
@@ -240,71 +272,96 @@ func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
 	count := s.Count()
 	outputs["components"] = strconv.Itoa(count)
 
-	var notices, bundles, attestLines, commands []string
 	text := Report{Title: sbomTitle(s)}
 	for _, d := range docs {
 		text.Rows = append(text.Rows, logtext.Row{Status: logtext.OK, Cells: []string{d.Path, string(d.Format)}})
 	}
-	if attest {
-		sg, err := newSigning(ctx, env, o.signingOptions)
-		if err != nil {
-			return nil, cleanup(err)
+	var att sbomAttested
+	if p.o.Attest {
+		var err error
+		if att, err = p.attest(ctx, env, docs, count, &text); err != nil {
+			return nil, p.fail(err)
 		}
-		for _, d := range docs {
-			predType, pred, inline, err := sbomPredicate(d, count, limit, env.now())
-			if err != nil {
-				return nil, cleanup(err)
-			}
-			bundlePath := d.Path + ".sigstore.json"
-			data, err := sg.sign(ctx, subjects, predType, pred)
-			if err != nil {
-				return nil, cleanup(err)
-			}
-			if err := writeBundle(bundlePath, data); err != nil {
-				return nil, cleanup(err)
-			}
-			written = append(written, bundlePath)
-			bundles = append(bundles, bundlePath)
-			how := "inline"
-			if !inline {
-				how = fmt.Sprintf("by reference (%d bytes is over --inline-limit %d; keep %s beside the bundle)", d.Size, limit, filepath.Base(d.Path))
-				notices = append(notices, fmt.Sprintf("paved sbom: %s attested %s", d.Path, how))
-			}
-			attestLines = append(attestLines, fmt.Sprintf("| %s | %s | %s |", logtext.Code(bundlePath), logtext.Code(predType), logtext.Cell(how)))
-			text.Rows = append(text.Rows, logtext.Row{Status: logtext.OK, Cells: []string{bundlePath, "attestation, SBOM " + strings.SplitN(how, " (", 2)[0]}})
-			commands = append(commands, sg.verifyCommand(subjects[0], bundlePath, predType))
-		}
-		outputs["bundle-paths"] = strings.Join(bundles, "\n")
-		fmt.Fprintf(env.log(), "sbom: signed %d attestation(s) as %s\n", len(bundles), sg.signer.Identity())
+		outputs["bundle-paths"] = strings.Join(att.bundles, "\n")
 	}
-	// The files stay written when GitHub refuses them: they are correct, and
-	// the step fails with the reason.
-	assets, err := gh.uploadAssets(ctx, append(all, bundles...))
+	notices, err := p.publish(ctx, env, s, append(all, att.bundles...))
 	if err != nil {
 		return nil, err
 	}
-	notices = append(notices, prefixed("paved sbom: release asset ", assets)...)
+	var paths []string
+	for _, d := range docs {
+		paths = append(paths, logtext.Code(d.Path))
+	}
+	if len(att.commands) > 0 {
+		text.Lines = append(text.Lines, "verify with:", "  "+att.commands[0])
+	}
+	return &Result{Outputs: outputs, Summary: sbomSummary(s, paths, p.subjects, att.lines, att.commands), Reports: []Report{text}, Notices: append(att.notices, notices...)}, nil
+}
+
+// sbomAttested is what attesting the SBOMs produced.
+type sbomAttested struct {
+	bundles, lines, commands, notices []string
+}
+
+// attest signs one attestation per SBOM document for the subjects and
+// writes each bundle beside its SBOM.
+func (p *sbomRun) attest(ctx context.Context, env Env, docs []sbom.Written, count int, text *Report) (sbomAttested, error) {
+	var a sbomAttested
+	sg, err := newSigning(ctx, env, p.o.signingOptions)
+	if err != nil {
+		return a, err
+	}
+	for _, d := range docs {
+		predType, pred, inline, err := sbomPredicate(d, count, p.limit, env.now())
+		if err != nil {
+			return a, err
+		}
+		bundlePath := d.Path + ".sigstore.json"
+		data, err := sg.sign(ctx, p.subjects, predType, pred)
+		if err != nil {
+			return a, err
+		}
+		if err := writeBundle(bundlePath, data); err != nil {
+			return a, err
+		}
+		p.written = append(p.written, bundlePath)
+		a.bundles = append(a.bundles, bundlePath)
+		how := "inline"
+		if !inline {
+			how = fmt.Sprintf("by reference (%d bytes is over --inline-limit %d; keep %s beside the bundle)", d.Size, p.limit, filepath.Base(d.Path))
+			a.notices = append(a.notices, fmt.Sprintf("paved sbom: %s attested %s", d.Path, how))
+		}
+		a.lines = append(a.lines, fmt.Sprintf("| %s | %s | %s |", logtext.Code(bundlePath), logtext.Code(predType), logtext.Cell(how)))
+		text.Rows = append(text.Rows, logtext.Row{Status: logtext.OK, Cells: []string{bundlePath, "attestation, SBOM " + strings.SplitN(how, " (", 2)[0]}})
+		a.commands = append(a.commands, sg.verifyCommand(p.subjects[0], bundlePath, predType))
+	}
+	fmt.Fprintf(env.log(), "sbom: signed %d attestation(s) as %s\n", len(a.bundles), sg.signer.Identity())
+	return a, nil
+}
+
+// publish uploads files as release assets and submits the dependency
+// snapshot, as asked. The files stay written when GitHub refuses them: they
+// are correct, and the step fails with the reason.
+func (p *sbomRun) publish(ctx context.Context, env Env, s *sbom.SBOM, files []string) ([]string, error) {
+	assets, err := p.gh.uploadAssets(ctx, files)
+	if err != nil {
+		return nil, err
+	}
+	notices := prefixed("paved sbom: release asset ", assets)
 	root := ""
 	if s.Source.Type == sbom.Dir {
-		if root, err = sbomRoot(env, input); err != nil {
+		if root, err = sbomRoot(env, p.input); err != nil {
 			return nil, err
 		}
 	}
-	submitted, err := gh.submit(ctx, s, root, env.now())
+	submitted, err := p.gh.submit(ctx, s, root, env.now())
 	if err != nil {
 		return nil, err
 	}
 	if submitted != "" {
 		notices = append(notices, "paved sbom: "+submitted)
 	}
-	var paths []string
-	for _, d := range docs {
-		paths = append(paths, logtext.Code(d.Path))
-	}
-	if len(commands) > 0 {
-		text.Lines = append(text.Lines, "verify with:", "  "+commands[0])
-	}
-	return &Result{Outputs: outputs, Summary: sbomSummary(s, paths, subjects, attestLines, commands), Reports: []Report{text}, Notices: notices}, nil
+	return notices, nil
 }
 
 // sbomPredicate attests a written SBOM: inline when it fits the limit (read
