@@ -122,98 +122,15 @@ type policyOptions struct {
 }
 
 func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
-	sbomPath, source := o.SBOM, o.Source
-	switch {
-	case sbomPath != "" && source != "":
-		return nil, fail.Configf("--sbom and --source both name what to evaluate: keep one (an SBOM file, or a tree or image to scan)")
-	case sbomPath == "" && source == "":
-		return nil, fail.Configf("no SBOM: pass it as the argument (paved policy sbom.cdx.json), set --sbom, or --source DIR|IMAGE to scan one first")
-	}
-	if o.Policy == "" {
-		return nil, fail.Configf("no policy: set --policy to a policy file (YAML, version: 1)")
-	}
-	mode := o.Mode
-	for _, out := range []struct{ name, path string }{{"sarif", o.SARIF}, {"junit", o.JUnit}, {"json", o.JSON}, {"dependency-scanning", o.DependencyScanning}} {
-		if out.path != "" {
-			if err := checkOutputDir(out.path, out.name); err != nil {
-				return nil, err
-			}
-		}
-	}
-	var sbomRaw []byte
-	var err error
-	if source != "" {
-		if sbomRaw, sbomPath, err = scanForPolicy(ctx, env, source, o.SBOMOutput); err != nil {
-			return nil, err
-		}
-	} else if sbomRaw, err = readInput(env, sbomPath, policy.MaxSBOM); err != nil {
-		return nil, fail.Configf("reading SBOM: %w", err)
-	}
-	sb, err := policy.ReadSBOM(bytes.NewReader(sbomRaw))
+	in, err := readPolicyInputs(ctx, env, o)
 	if err != nil {
-		return nil, fail.Configf("SBOM %s: %w", sbomPath, err)
+		return nil, err
 	}
-	polRaw, err := readInput(env, o.Policy, policy.MaxPolicy)
+	opts, err := policyEvalOptions(ctx, env, o, in)
 	if err != nil {
-		return nil, fail.Configf("reading policy: %w", err)
+		return nil, err
 	}
-	pol, err := policy.Parse(o.Policy, polRaw)
-	if err != nil {
-		return nil, fail.Configf("invalid policy: %w", err)
-	}
-	var subjects []subject.Subject
-	if o.VSA {
-		if err := checkOutputDir(o.BundlePath, "bundle-path"); err != nil {
-			return nil, err
-		}
-		spec := subject.Spec{Paths: o.SubjectPaths, Digests: o.SubjectDigests}
-		if spec.Empty() {
-			spec.Paths = []string{sbomPath}
-		}
-		files, err := env.files()
-		if err != nil {
-			return nil, err
-		}
-		if subjects, err = subject.Resolve(ctx, spec, subject.Options{Files: files}); err != nil {
-			return nil, err
-		}
-	}
-	opts := policy.Options{Now: env.Now}
-	var dbPaths []string
-	for _, p := range o.OSVDB {
-		if p, err = confine(env, p); err != nil {
-			return nil, fail.Configf("--osv-db: %w", err)
-		}
-		dbPaths = append(dbPaths, p)
-	}
-	if len(dbPaths) > 0 {
-		if opts.DB, err = policy.LoadOSV(ctx, dbPaths, sb.Components, policy.LoadOptions{CacheDir: o.CacheDir, Log: env.log()}); err != nil {
-			return nil, fail.Configf("loading the OSV database: %w", err)
-		}
-	}
-	if d := o.Data; d != "" {
-		raw, err := readInput(env, d, policy.MaxData)
-		if err != nil {
-			return nil, fail.Configf("reading --data: %w", err)
-		}
-		if opts.Data, err = policy.ParseData(d, raw); err != nil {
-			return nil, fail.Configf("--data: %w", err)
-		}
-	}
-	if o.Online {
-		pol.SetOnline(true)
-	}
-	if useOSV, useDepsDev := pol.Sources(opts.DB != nil, opts.Data != nil); useOSV || useDepsDev {
-		if env.Retry.PerTry, err = serviceTimeout(o.ServiceTimeout); err != nil {
-			return nil, err
-		}
-		opts.Online = policy.NewClient(policy.ClientOptions{
-			OSVURL: o.OSVAPIURL, DepsDevURL: o.DepsDevURL,
-			Transport: env.Transport, Retry: env.Retry,
-			CacheDir: o.CacheDir, Now: env.Now,
-		})
-	}
-	rep, err := policy.Evaluate(ctx, sb, pol, opts)
+	rep, err := policy.Evaluate(ctx, in.sbom, in.policy, opts)
 	if err != nil {
 		var se *policy.SourceError
 		if errors.As(err, &se) {
@@ -226,59 +143,193 @@ func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
 		verdict = "FAILED"
 	}
 	outputs := map[string]string{
-		"verdict": verdict, "sbom": sbomPath, "policy-digest": "sha256:" + pol.Digest,
+		"verdict": verdict, "sbom": in.sbomPath, "policy-digest": "sha256:" + in.policy.Digest,
 		"denied": fmt.Sprint(rep.Count(policy.Deny)), "warnings": fmt.Sprint(rep.Count(policy.Warn)), "excused": fmt.Sprint(rep.Count(policy.Excused)),
 	}
+	if err := writePolicyReports(o, rep, in.sbomPath, outputs); err != nil {
+		return nil, err
+	}
+	vsaCommand := ""
+	if o.VSA {
+		if vsaCommand, err = signVSA(ctx, env, o, in, rep, verdict); err != nil {
+			return nil, err
+		}
+		outputs["bundle-path"] = o.BundlePath
+	}
+	res := policyResult(o, rep, verdict, outputs, vsaCommand)
+	if rep.Denied && o.Mode == "enforce" {
+		return res, fail.Verificationf("%s", deniedMessage(rep))
+	}
+	return res, nil
+}
+
+// policyInputs are what paved policy evaluates: the SBOM, the policy and,
+// for a VSA, its subjects.
+type policyInputs struct {
+	sbomPath string
+	sbomRaw  []byte
+	sbom     *policy.SBOM
+	policy   *policy.Policy
+	subjects []subject.Subject
+}
+
+// readPolicyInputs checks the inputs and reads (or scans) the SBOM, the
+// policy and the VSA's subjects, before anything is evaluated.
+func readPolicyInputs(ctx context.Context, env Env, o policyOptions) (*policyInputs, error) {
+	in := &policyInputs{sbomPath: o.SBOM}
+	switch {
+	case o.SBOM != "" && o.Source != "":
+		return nil, fail.Configf("--sbom and --source both name what to evaluate: keep one (an SBOM file, or a tree or image to scan)")
+	case o.SBOM == "" && o.Source == "":
+		return nil, fail.Configf("no SBOM: pass it as the argument (paved policy sbom.cdx.json), set --sbom, or --source DIR|IMAGE to scan one first")
+	}
+	if o.Policy == "" {
+		return nil, fail.Configf("no policy: set --policy to a policy file (YAML, version: 1)")
+	}
+	for _, out := range []struct{ name, path string }{{"sarif", o.SARIF}, {"junit", o.JUnit}, {"json", o.JSON}, {"dependency-scanning", o.DependencyScanning}} {
+		if out.path != "" {
+			if err := checkOutputDir(out.path, out.name); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var err error
+	if o.Source != "" {
+		if in.sbomRaw, in.sbomPath, err = scanForPolicy(ctx, env, o.Source, o.SBOMOutput); err != nil {
+			return nil, err
+		}
+	} else if in.sbomRaw, err = readInput(env, in.sbomPath, policy.MaxSBOM); err != nil {
+		return nil, fail.Configf("reading SBOM: %w", err)
+	}
+	if in.sbom, err = policy.ReadSBOM(bytes.NewReader(in.sbomRaw)); err != nil {
+		return nil, fail.Configf("SBOM %s: %w", in.sbomPath, err)
+	}
+	polRaw, err := readInput(env, o.Policy, policy.MaxPolicy)
+	if err != nil {
+		return nil, fail.Configf("reading policy: %w", err)
+	}
+	if in.policy, err = policy.Parse(o.Policy, polRaw); err != nil {
+		return nil, fail.Configf("invalid policy: %w", err)
+	}
+	if !o.VSA {
+		return in, nil
+	}
+	if err := checkOutputDir(o.BundlePath, "bundle-path"); err != nil {
+		return nil, err
+	}
+	spec := subject.Spec{Paths: o.SubjectPaths, Digests: o.SubjectDigests}
+	if spec.Empty() {
+		spec.Paths = []string{in.sbomPath}
+	}
+	files, err := env.files()
+	if err != nil {
+		return nil, err
+	}
+	if in.subjects, err = subject.Resolve(ctx, spec, subject.Options{Files: files}); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// policyEvalOptions loads the offline data and, when the policy needs
+// sources they do not cover, the online client.
+func policyEvalOptions(ctx context.Context, env Env, o policyOptions, in *policyInputs) (policy.Options, error) {
+	opts := policy.Options{Now: env.Now}
+	var dbPaths []string
+	for _, p := range o.OSVDB {
+		p, err := confine(env, p)
+		if err != nil {
+			return opts, fail.Configf("--osv-db: %w", err)
+		}
+		dbPaths = append(dbPaths, p)
+	}
+	var err error
+	if len(dbPaths) > 0 {
+		if opts.DB, err = policy.LoadOSV(ctx, dbPaths, in.sbom.Components, policy.LoadOptions{CacheDir: o.CacheDir, Log: env.log()}); err != nil {
+			return opts, fail.Configf("loading the OSV database: %w", err)
+		}
+	}
+	if d := o.Data; d != "" {
+		raw, err := readInput(env, d, policy.MaxData)
+		if err != nil {
+			return opts, fail.Configf("reading --data: %w", err)
+		}
+		if opts.Data, err = policy.ParseData(d, raw); err != nil {
+			return opts, fail.Configf("--data: %w", err)
+		}
+	}
+	if o.Online {
+		in.policy.SetOnline(true)
+	}
+	if useOSV, useDepsDev := in.policy.Sources(opts.DB != nil, opts.Data != nil); useOSV || useDepsDev {
+		if env.Retry.PerTry, err = serviceTimeout(o.ServiceTimeout); err != nil {
+			return opts, err
+		}
+		opts.Online = policy.NewClient(policy.ClientOptions{
+			OSVURL: o.OSVAPIURL, DepsDevURL: o.DepsDevURL,
+			Transport: env.Transport, Retry: env.Retry,
+			CacheDir: o.CacheDir, Now: env.Now,
+		})
+	}
+	return opts, nil
+}
+
+// writePolicyReports writes each report file asked for and names it in
+// outputs.
+func writePolicyReports(o policyOptions, rep *policy.Report, sbomPath string, outputs map[string]string) error {
 	ropts := policyreport.Options{SBOMPath: filepath.ToSlash(sbomPath), ToolVersion: Version()}
 	writers := []struct {
-		input, path string
-		write       func(*bytes.Buffer) error
+		input, output, path string
+		write               func(*bytes.Buffer) error
 	}{
-		{"sarif", o.SARIF, func(b *bytes.Buffer) error { return policyreport.SARIF(b, rep, ropts) }},
-		{"junit", o.JUnit, func(b *bytes.Buffer) error { return policyreport.JUnit(b, rep) }},
-		{"json", o.JSON, func(b *bytes.Buffer) error { return policyreport.JSON(b, rep) }},
-		{"dependency-scanning", o.DependencyScanning, func(b *bytes.Buffer) error { return policyreport.GitLabDependencyScanning(b, rep, ropts) }},
+		{"sarif", "sarif", o.SARIF, func(b *bytes.Buffer) error { return policyreport.SARIF(b, rep, ropts) }},
+		{"junit", "junit", o.JUnit, func(b *bytes.Buffer) error { return policyreport.JUnit(b, rep) }},
+		{"json", "json", o.JSON, func(b *bytes.Buffer) error { return policyreport.JSON(b, rep) }},
+		// Named apart from supply-chain's policy-dependency-scanning input.
+		{"dependency-scanning", "dependency-scanning-report", o.DependencyScanning, func(b *bytes.Buffer) error { return policyreport.GitLabDependencyScanning(b, rep, ropts) }},
 	}
 	for _, w := range writers {
-		path := w.path
-		if path == "" {
+		if w.path == "" {
 			continue
 		}
 		var buf bytes.Buffer
 		if err := w.write(&buf); err != nil {
-			return nil, fmt.Errorf("rendering the %s report: %w", w.input, err)
+			return fmt.Errorf("rendering the %s report: %w", w.input, err)
 		}
-		if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			return nil, fail.Configf("writing --%s %s: %w", w.input, path, err)
+		if err := atomicfile.WriteFile(w.path, buf.Bytes(), 0o644); err != nil {
+			return fail.Configf("writing --%s %s: %w", w.input, w.path, err)
 		}
-		if w.input == "dependency-scanning" {
-			// Named apart from supply-chain's policy-dependency-scanning input.
-			outputs["dependency-scanning-report"] = path
-			continue
-		}
-		outputs[w.input] = path
+		outputs[w.output] = w.path
 	}
+	return nil
+}
+
+// signVSA signs the verification summary for the subjects, writes its
+// bundle at --bundle-path and returns the command that verifies it.
+func signVSA(ctx context.Context, env Env, o policyOptions, in *policyInputs, rep *policy.Report, verdict string) (string, error) {
+	pred, err := json.Marshal(policy.NewVSA(rep, in.policy, verdict, in.subjects[0].Name, in.sbomPath, in.sbomRaw, Version(), env.now()))
+	if err != nil {
+		return "", err
+	}
+	sg, err := newSigning(ctx, env, o.signingOptions)
+	if err != nil {
+		return "", err
+	}
+	data, err := sg.sign(ctx, in.subjects, VSAPredicateType, pred)
+	if err != nil {
+		return "", err
+	}
+	if err := writeBundle(o.BundlePath, data); err != nil {
+		return "", err
+	}
+	return sg.verifyCommand(in.subjects[0], o.BundlePath, VSAPredicateType), nil
+}
+
+// policyResult is what paved policy shows: the summary, the terminal
+// report, an annotation per finding (bounded) and the notes.
+func policyResult(o policyOptions, rep *policy.Report, verdict string, outputs map[string]string, vsaCommand string) *Result {
+	mode := o.Mode
 	res := &Result{Outputs: outputs}
-	vsaCommand := ""
-	if o.VSA {
-		pred, err := json.Marshal(policy.NewVSA(rep, pol, verdict, subjects[0].Name, sbomPath, sbomRaw, Version(), env.now()))
-		if err != nil {
-			return nil, err
-		}
-		sg, err := newSigning(ctx, env, o.signingOptions)
-		if err != nil {
-			return nil, err
-		}
-		data, err := sg.sign(ctx, subjects, VSAPredicateType, pred)
-		if err != nil {
-			return nil, err
-		}
-		if err := writeBundle(o.BundlePath, data); err != nil {
-			return nil, err
-		}
-		outputs["bundle-path"] = o.BundlePath
-		vsaCommand = sg.verifyCommand(subjects[0], o.BundlePath, VSAPredicateType)
-	}
 	shown := verdict
 	if rep.Denied && mode == "warn" {
 		shown = "FAILED (warn mode: not enforced)"
@@ -306,10 +357,7 @@ func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
 	for _, n := range rep.Notes {
 		res.Notices = append(res.Notices, clip(n, lineBytes))
 	}
-	if rep.Denied && mode == "enforce" {
-		return res, fail.Verificationf("%s", deniedMessage(rep))
-	}
-	return res, nil
+	return res
 }
 
 // policyText is what a terminal shows after the findings, which the
