@@ -209,28 +209,9 @@ type signerReport struct {
 }
 
 func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
-	format := o.Format
-	var jq *gojq.Code
-	if q := o.JQ; q != "" {
-		if format != "json" && format != formatGHJSON {
-			return nil, fail.Configf("--jq filters JSON output: add --format gh-json (gh's schema, what gh's --jq expressions expect) or --format json (Paved's report)")
-		}
-		code, err := compileJQ(q)
-		if err != nil {
-			return nil, err
-		}
-		jq = code
-	}
-	var tmpl *outputTemplate
-	if t := o.Template; t != "" {
-		if format != "json" && format != formatGHJSON {
-			return nil, fail.Configf("--template formats JSON output: add --format gh-json (gh's schema, what gh's --template expressions expect) or --format json (Paved's report)")
-		}
-		parsed, err := parseTemplate(t, env.now)
-		if err != nil {
-			return nil, err
-		}
-		tmpl = parsed
+	shape, err := verifyShaping(env, o)
+	if err != nil {
+		return nil, err
 	}
 	kit := o.Kit
 	if kit != "" {
@@ -245,20 +226,136 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 		return nil, err
 	}
 	var notices []string
-	if o.AnyIdentityUnsafe {
-		notices = append(notices, "WARNING: --any-identity-unsafe accepts attestations signed by anyone: this proves integrity, not who built the artifact")
-	}
 	ids, err := pol.IdentityList()
 	if err != nil {
 		return nil, err
 	}
 	if o.AnyIdentityUnsafe {
+		notices = append(notices, "WARNING: --any-identity-unsafe accepts attestations signed by anyone: this proves integrity, not who built the artifact")
 		ids = []verify.Identity{{SANRegex: ".*", IssuerRegex: ".*"}}
 	}
+	targets, cands, err := verifyCandidates(ctx, env, o, readKit)
+	if err != nil {
+		return nil, err
+	}
+	if o.NoPublicGood {
+		if err := noPublicGood(pol.TrustedRoots, readKit); err != nil {
+			return nil, err
+		}
+	}
+	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, kit, readKit, o.Policy)
+	if err != nil {
+		return nil, err
+	}
 
+	outcomes := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees, Every: o.Format == formatGHJSON}, 0)
+	rep, verifiedLines := reportOutcomes(*pol, outcomes)
+	doc, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	doc = append(doc, '\n')
+	if p := o.ReportPath; p != "" {
+		if err := atomicfile.WriteFile(p, doc, 0o644); err != nil {
+			return nil, fail.Configf("writing report: %w", err)
+		}
+	}
+	res := &Result{
+		Outputs: map[string]string{"verified": fmt.Sprint(rep.Verified), "artifacts": strings.Join(verifiedLines, "\n")},
+		Summary: verifySummary(rep, roots),
+		Reports: []Report{verifyText(rep, roots)},
+		Notices: notices,
+	}
+	if err := shape.document(ctx, res, doc, rep.Verified, outcomes); err != nil {
+		return nil, err
+	}
+	if !rep.Verified {
+		failed := 0
+		for _, a := range rep.Artifacts {
+			if !a.Verified {
+				failed++
+			}
+		}
+		return res, fail.Verificationf("%d of %d artifact(s) have no attestation that verifies under the policy; the report above (the step summary in CI) says what was expected and what was found", failed, len(rep.Artifacts))
+	}
+	if kit != "" && !readKit {
+		if err := verify.WriteKit(kit, outcomes, roots, pol); err != nil {
+			return res, err
+		}
+		res.Notices = append(res.Notices, fmt.Sprintf("verification kit written to %s: verify again offline with 'paved verify --kit %s ARTIFACT'", kit, kit))
+	}
+	return res, nil
+}
+
+// verifyOutput is how paved verify prints its JSON: --format, then --jq or
+// --template over it, each checked before anything is verified.
+type verifyOutput struct {
+	format string
+	jq     *gojq.Code
+	tmpl   *outputTemplate
+}
+
+func verifyShaping(env Env, o verifyOptions) (verifyOutput, error) {
+	out := verifyOutput{format: o.Format}
+	isJSON := out.format == "json" || out.format == formatGHJSON
+	if q := o.JQ; q != "" {
+		if !isJSON {
+			return out, fail.Configf("--jq filters JSON output: add --format gh-json (gh's schema, what gh's --jq expressions expect) or --format json (Paved's report)")
+		}
+		code, err := compileJQ(q)
+		if err != nil {
+			return out, err
+		}
+		out.jq = code
+	}
+	if t := o.Template; t != "" {
+		if !isJSON {
+			return out, fail.Configf("--template formats JSON output: add --format gh-json (gh's schema, what gh's --template expressions expect) or --format json (Paved's report)")
+		}
+		parsed, err := parseTemplate(t, env.now)
+		if err != nil {
+			return out, err
+		}
+		out.tmpl = parsed
+	}
+	return out, nil
+}
+
+// document sets the result's document: Paved's report (json) or gh's schema
+// (gh-json, nothing when verification failed, as gh), then filtered.
+func (out verifyOutput) document(ctx context.Context, res *Result, report []byte, verified bool, outcomes []verify.Outcome) error {
+	var err error
+	switch out.format {
+	case "json":
+		res.Document = report
+	case formatGHJSON:
+		// gh prints nothing on standard output when verification fails.
+		res.DocumentOnly = true
+		if verified {
+			if res.Document, err = ghJSON(outcomes); err != nil {
+				return err
+			}
+		}
+	}
+	if out.jq != nil && len(res.Document) > 0 {
+		if res.Document, err = runJQ(ctx, out.jq, res.Document); err != nil {
+			return err
+		}
+	}
+	if out.tmpl != nil && len(res.Document) > 0 {
+		if res.Document, err = runTemplate(out.tmpl, res.Document); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verifyCandidates digests the artifacts and gathers the bundles that may
+// verify them: from files, the kit, and the stores --bundle-from names.
+func verifyCandidates(ctx context.Context, env Env, o verifyOptions, readKit bool) ([]verify.Target, []verify.Candidate, error) {
 	bundlePaths := o.Bundles
 	if readKit {
-		bundlePaths = append(bundlePaths, filepath.Join(kit, verify.KitBundles))
+		bundlePaths = append(bundlePaths, filepath.Join(o.Kit, verify.KitBundles))
 	}
 	from := o.BundleFrom
 	if o.BundleFromOCI && !slices.Contains(from, "registry") {
@@ -274,16 +371,16 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 		from = []string{"registry"}
 	}
 	if len(bundlePaths) == 0 && len(from) == 0 {
-		return nil, fail.Configf("no bundles to verify with: pass --bundle FILE|DIR (bundles written by paved attest, cosign or gh attestation download), or --bundle-from registry|github|gitlab")
+		return nil, nil, fail.Configf("no bundles to verify with: pass --bundle FILE|DIR (bundles written by paved attest, cosign or gh attestation download), or --bundle-from registry|github|gitlab")
 	}
 	files, err := env.files()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// One budget bounds the bundles read from files and fetched, together.
 	bundles := verify.Collector{Files: files}
 	if err := bundles.Load(bundlePaths); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	algs := verify.Algorithms(bundles.Candidates)
 	if a := o.DigestAlg; a != "" && a != "sha256" && !slices.Contains(algs, a) {
@@ -291,27 +388,21 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 	}
 	targets, err := verifyTargets(ctx, env, o.Artifacts, algs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if a := o.DigestAlg; a != "" {
 		onlyAlgorithm(targets, a)
 	}
 	if err := fetchBundles(ctx, env, o, from, images, targets, &bundles); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	cands := bundles.Candidates
-	if o.NoPublicGood {
-		if err := noPublicGood(pol.TrustedRoots, readKit); err != nil {
-			return nil, err
-		}
-	}
-	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, kit, readKit, o.Policy)
-	if err != nil {
-		return nil, err
-	}
+	return targets, bundles.Candidates, nil
+}
 
-	outcomes := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees, Every: format == formatGHJSON}, 0)
-	rep := verifyReport{Verified: true, Policy: *pol}
+// reportOutcomes is Paved's report of the outcomes, and the "DIGEST NAME"
+// line of each verified artifact.
+func reportOutcomes(pol verify.PolicyFile, outcomes []verify.Outcome) (verifyReport, []string) {
+	rep := verifyReport{Verified: true, Policy: pol}
 	var verifiedLines []string
 	for _, oc := range outcomes {
 		ar := artifactReport{Name: oc.Target.Name, Digest: oc.Target.Digest(), Verified: oc.Verified, Failures: oc.Failures}
@@ -331,60 +422,7 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 		}
 		rep.Artifacts = append(rep.Artifacts, ar)
 	}
-	doc, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	doc = append(doc, '\n')
-	if p := o.ReportPath; p != "" {
-		if err := atomicfile.WriteFile(p, doc, 0o644); err != nil {
-			return nil, fail.Configf("writing report: %w", err)
-		}
-	}
-	res := &Result{
-		Outputs: map[string]string{"verified": fmt.Sprint(rep.Verified), "artifacts": strings.Join(verifiedLines, "\n")},
-		Summary: verifySummary(rep, roots),
-		Reports: []Report{verifyText(rep, roots)},
-		Notices: notices,
-	}
-	switch {
-	case format == "json":
-		res.Document = doc
-	case format == formatGHJSON:
-		// gh prints nothing on standard output when verification fails.
-		res.DocumentOnly = true
-		if rep.Verified {
-			if res.Document, err = ghJSON(outcomes); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if jq != nil && len(res.Document) > 0 {
-		if res.Document, err = runJQ(ctx, jq, res.Document); err != nil {
-			return nil, err
-		}
-	}
-	if tmpl != nil && len(res.Document) > 0 {
-		if res.Document, err = runTemplate(tmpl, res.Document); err != nil {
-			return nil, err
-		}
-	}
-	if !rep.Verified {
-		failed := 0
-		for _, a := range rep.Artifacts {
-			if !a.Verified {
-				failed++
-			}
-		}
-		return res, fail.Verificationf("%d of %d artifact(s) have no attestation that verifies under the policy; the report above (the step summary in CI) says what was expected and what was found", failed, len(rep.Artifacts))
-	}
-	if kit != "" && !readKit {
-		if err := verify.WriteKit(kit, outcomes, roots, pol); err != nil {
-			return res, err
-		}
-		res.Notices = append(res.Notices, fmt.Sprintf("verification kit written to %s: verify again offline with 'paved verify --kit %s ARTIFACT'", kit, kit))
-	}
-	return res, nil
+	return rep, verifiedLines
 }
 
 // provenanceAgrees refuses a SLSA provenance statement with a field that
