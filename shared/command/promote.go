@@ -293,20 +293,8 @@ func promoteSummary(res *promote.Result, ver promote.Verification, environment, 
 // policy; the upload reads a private copy whose digest is checked again, so
 // bytes changed after verification are refused too.
 func promoteFile(ctx context.Context, env Env, o promoteOptions, path string, dst promote.FileDestination) (*Result, error) {
-	lastTag := ""
-	if len(o.Tags) > 0 {
-		lastTag = o.Tags[len(o.Tags)-1]
-	}
-	for _, in := range []struct {
-		name string
-		set  bool
-	}{{"tag", lastTag != "" && lastTag != "false"}, {"require-digest", o.RequireDigest}} {
-		if in.set {
-			return nil, fail.Configf("--%s applies to images; drop it to promote the release file %s", in.name, path)
-		}
-	}
-	if path == "" {
-		return nil, fail.Configf("name the release file to promote: paved promote FILE %s", dst)
+	if err := checkFilePromotion(o, path, dst); err != nil {
+		return nil, err
 	}
 	real, err := confine(env, path)
 	if err != nil {
@@ -405,10 +393,7 @@ func promoteFile(ctx context.Context, env Env, o promoteOptions, path string, ds
 		os.Remove(attPath)
 		return nil, redact(fmt.Errorf("promoting %s to %s: %w", path, dst, err), signed.token)
 	}
-	state := "uploaded and read back"
-	if res.Existed {
-		state = "already there with the same digest; nothing uploaded"
-	}
+	state := uploadState(res)
 	fmt.Fprintf(env.log(), "paved: %s: %s\n", res.URL, state)
 	attRes, err := up.Upload(ctx, attName, af)
 	if err != nil {
@@ -416,28 +401,7 @@ func promoteFile(ctx context.Context, env Env, o promoteOptions, path string, ds
 	}
 	fmt.Fprintf(env.log(), "paved: promotion attestation uploaded to %s\n", attRes.URL)
 
-	var b strings.Builder
-	fmt.Fprintf(&b, "### Paved promote\n\nPromoted release file %s (%s, %d bytes)\n\n", logtext.Code(name), logtext.Code(f.Digest), f.Size)
-	fmt.Fprintf(&b, "- to %s: %s\n- %s\n", logtext.Cell(up.Name()), logtext.Cell(res.URL), logtext.Cell(state))
-	if e := o.Environment; e != "" {
-		fmt.Fprintf(&b, "- environment: %s\n", logtext.Code(e))
-	}
-	fmt.Fprintf(&b, "- verified: %s signed by %s (%s), trust: %s\n", logtext.Code(ver.PredicateType), logtext.Code(ver.Signer), logtext.Cell(ver.Attestation), logtext.Cell(ver.TrustedRoot))
-	fmt.Fprintf(&b, "- promotion attestation: %s (%d bytes) signed by %s, uploaded beside the file: %s\n", logtext.Code(attPath), signed.size, logtext.Code(signed.signer), logtext.Cell(attRes.URL))
-	fmt.Fprintf(&b, "\nVerify the promotion:\n\n```sh\n%s\n```\n", verifyCommandLine(f.Digest, attPath, verify.SignerRule(signed.signer, signed.issuer, signed.source), promote.PredicateType, signed.trust))
-	text := Report{Title: fmt.Sprintf("paved promote: %s (%s) promoted to %s", name, shortDigest(f.Digest), up.Name())}
-	for _, cells := range [][]string{
-		{"verified", ver.PredicateType + " signed by " + ver.Signer},
-		{"uploaded", res.URL + ": " + state},
-		{"attested", attPath + " signed by " + signed.signer + ", uploaded to " + attRes.URL},
-	} {
-		text.Rows = append(text.Rows, logtext.Row{Status: logtext.OK, Cells: cells})
-	}
-	return &Result{
-		Outputs: map[string]string{"digest": f.Digest, "destination": dst.String(), "file-url": res.URL, "attestation-path": attPath},
-		Summary: b.String(),
-		Reports: []Report{text},
-	}, nil
+	return promoteFileResult(o, dst, name, attPath, f, up.Name(), res, attRes, ver, signed), nil
 }
 
 // bundleGuesses are where paved attest leaves the bundles about a file by
@@ -501,4 +465,60 @@ func fileUploader(env Env, o promoteOptions, dst promote.FileDestination) (promo
 		return env.Uploaders.FileUploader(dst.Package, dst.Version)
 	}
 	return nil, fail.Configf("destination %s: unknown kind", dst)
+}
+
+// checkFilePromotion refuses the image-only inputs and a missing file.
+func checkFilePromotion(o promoteOptions, path string, dst promote.FileDestination) error {
+	lastTag := ""
+	if len(o.Tags) > 0 {
+		lastTag = o.Tags[len(o.Tags)-1]
+	}
+	for _, in := range []struct {
+		name string
+		set  bool
+	}{{"tag", lastTag != "" && lastTag != "false"}, {"require-digest", o.RequireDigest}} {
+		if in.set {
+			return fail.Configf("--%s applies to images; drop it to promote the release file %s", in.name, path)
+		}
+	}
+	if path == "" {
+		return fail.Configf("name the release file to promote: paved promote FILE %s", dst)
+	}
+	return nil
+}
+
+// promoteFileResult is what a file promotion shows: the summary, the
+// terminal rows and the outputs.
+func promoteFileResult(o promoteOptions, dst promote.FileDestination, name, attPath string, f *promote.File, where string, res, attRes promote.Uploaded, ver promote.Verification, signed promotionSigned) *Result {
+	state := uploadState(res)
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Paved promote\n\nPromoted release file %s (%s, %d bytes)\n\n", logtext.Code(name), logtext.Code(f.Digest), f.Size)
+	fmt.Fprintf(&b, "- to %s: %s\n- %s\n", logtext.Cell(where), logtext.Cell(res.URL), logtext.Cell(state))
+	if e := o.Environment; e != "" {
+		fmt.Fprintf(&b, "- environment: %s\n", logtext.Code(e))
+	}
+	fmt.Fprintf(&b, "- verified: %s signed by %s (%s), trust: %s\n", logtext.Code(ver.PredicateType), logtext.Code(ver.Signer), logtext.Cell(ver.Attestation), logtext.Cell(ver.TrustedRoot))
+	fmt.Fprintf(&b, "- promotion attestation: %s (%d bytes) signed by %s, uploaded beside the file: %s\n", logtext.Code(attPath), signed.size, logtext.Code(signed.signer), logtext.Cell(attRes.URL))
+	fmt.Fprintf(&b, "\nVerify the promotion:\n\n```sh\n%s\n```\n", verifyCommandLine(f.Digest, attPath, verify.SignerRule(signed.signer, signed.issuer, signed.source), promote.PredicateType, signed.trust))
+	text := Report{Title: fmt.Sprintf("paved promote: %s (%s) promoted to %s", name, shortDigest(f.Digest), where)}
+	for _, cells := range [][]string{
+		{"verified", ver.PredicateType + " signed by " + ver.Signer},
+		{"uploaded", res.URL + ": " + state},
+		{"attested", attPath + " signed by " + signed.signer + ", uploaded to " + attRes.URL},
+	} {
+		text.Rows = append(text.Rows, logtext.Row{Status: logtext.OK, Cells: cells})
+	}
+	return &Result{
+		Outputs: map[string]string{"digest": f.Digest, "destination": dst.String(), "file-url": res.URL, "attestation-path": attPath},
+		Summary: b.String(),
+		Reports: []Report{text},
+	}
+}
+
+// uploadState says what an upload did.
+func uploadState(res promote.Uploaded) string {
+	if res.Existed {
+		return "already there with the same digest; nothing uploaded"
+	}
+	return "uploaded and read back"
 }

@@ -44,7 +44,7 @@ func options(t *testing.T) Options {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "paved")
-	if err := buildPaved(filepath.Join("..", "..", ".."), bin); err != nil {
+	if err := buildPaved(filepath.Join("..", ".."), bin); err != nil {
 		t.Fatal(err)
 	}
 	return Options{Busybox: bb, Applets: names, CABundle: "/etc/ssl/certs/ca-certificates.crt", Paved: bin, Version: "test"}
