@@ -44,7 +44,7 @@ func ErrorMessage(body []byte) string {
 	return s
 }
 
-var linkNext = regexp.MustCompile(`<([^>]+)>\s*;\s*rel="?next"?`)
+var linkNext = regexp.MustCompile(`<([^<>]+)>\s*;\s*rel="?next"?`)
 
 // NextLink returns the rel="next" URL of a Link header, or "".
 func NextLink(h string) string {
