@@ -25,7 +25,9 @@ func typed[T any](c *Command, run func(context.Context, Env, T) (*Result, error)
 	c.options = reflect.TypeFor[T]()
 	c.Run = func(ctx context.Context, env Env, v Values) (*Result, error) {
 		var o T
-		bindOptions(v, &o)
+		if err := bindOptions(v, &o); err != nil {
+			return nil, err
+		}
 		return run(ctx, env, o)
 	}
 	return c
@@ -40,7 +42,11 @@ func doorValue(v Values, in Input) string {
 	if _, ok := v.cmd.Input(in.Name); !ok {
 		return in.Default
 	}
-	return v.stringValue(in.Name)
+	val, err := v.stringValue(in.Name)
+	if err != nil {
+		return in.Default
+	}
+	return val
 }
 
 // optionField is one tagged field of an options struct.
@@ -116,23 +122,36 @@ func checkOptions(cmd *Command, t reflect.Type) error {
 
 // bindOptions fills the options struct opts points to from v. A struct that
 // disagrees with the command's declaration is a programming error, which
-// TestOptionsMatchDeclarations catches: it panics, naming both.
-func bindOptions(v Values, opts any) {
+// TestOptionsMatchDeclarations catches: the error names both.
+func bindOptions(v Values, opts any) error {
 	rv := reflect.ValueOf(opts).Elem()
 	if err := checkOptions(v.cmd, rv.Type()); err != nil {
-		panic(err.Error())
+		return err
 	}
 	for _, f := range optionFields(rv.Type()) {
 		field := rv.FieldByIndex(f.index)
+		var err error
 		switch {
 		case f.set:
-			field.SetBool(v.isSet(f.input))
+			var set bool
+			set, err = v.isSet(f.input)
+			field.SetBool(set)
 		case f.typ.Kind() == reflect.Bool:
-			field.SetBool(v.boolValue(f.input))
+			var b bool
+			b, err = v.boolValue(f.input)
+			field.SetBool(b)
 		case f.typ.Kind() == reflect.Slice:
-			field.Set(reflect.ValueOf(append([]string(nil), v.listValue(f.input)...)))
+			var list []string
+			list, err = v.listValue(f.input)
+			field.Set(reflect.ValueOf(append([]string(nil), list...)))
 		default:
-			field.SetString(v.stringValue(f.input))
+			var str string
+			str, err = v.stringValue(f.input)
+			field.SetString(str)
+		}
+		if err != nil {
+			return err
 		}
 	}
+	return nil
 }

@@ -9,7 +9,7 @@ import (
 
 // TestOptionsMatchDeclarations: every typed command's options struct has a
 // field for each declared input and no field for an input it does not
-// declare, each of the input's type, and binds without panicking.
+// declare, each of the input's type, and binds without an error.
 func TestOptionsMatchDeclarations(t *testing.T) {
 	for _, c := range All() {
 		if c.options == nil {
@@ -24,7 +24,9 @@ func TestOptionsMatchDeclarations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			bindOptions(v, reflect.New(c.options).Interface())
+			if err := bindOptions(v, reflect.New(c.options).Interface()); err != nil {
+				t.Fatal(err)
+			}
 		})
 	}
 }
@@ -77,7 +79,9 @@ func TestCheckOptionsRefusesDisagreement(t *testing.T) {
 		t.Fatal(err)
 	}
 	var o good
-	bindOptions(v, &o)
+	if err := bindOptions(v, &o); err != nil {
+		t.Fatal(err)
+	}
 	if o.Path != "a" || !o.PathSet || len(o.Tags) != 2 || !o.Force {
 		t.Fatalf("bound %+v", o)
 	}
@@ -123,13 +127,21 @@ func TestSupplyChainStepOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	var o supplyChainOptions
-	bindOptions(v, &o)
-	so := o.sbomOptions()
+	if err := bindOptions(v, &o); err != nil {
+		t.Fatal(err)
+	}
+	so, err := o.sbomOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if so.Source != "dist" || !slices.Equal(so.Sources, []string{"dist"}) || !so.Attest || so.TrustedRoot != "root.json" || so.GitHubToken != "tok" ||
 		!slices.Equal(so.SubjectPaths, []string{"app"}) || so.OutputDir != "." || so.InlineLimit != "2MiB" || so.UploadReleaseAssets || so.DependencySnapshot {
 		t.Errorf("sbom step options %+v", so)
 	}
-	po := o.policyOptions("x.cdx.json", "out/paved-policy.sigstore.json")
+	po, err := o.policyOptions("x.cdx.json", "out/paved-policy.sigstore.json")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if po.SBOM != "x.cdx.json" || po.Policy != "p.yaml" || !slices.Equal(po.OSVDB, []string{"a", "b"}) || po.Mode != "warn" || po.CacheDir != "cache" || po.Data != "" ||
 		!po.VSA || po.TrustedRoot != "root.json" || po.SARIF != "paved-policy.sarif" || po.BundlePath != "out/paved-policy.sigstore.json" {
 		t.Errorf("policy step options %+v", po)

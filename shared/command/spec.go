@@ -266,51 +266,58 @@ func NewValues(cmd *Command, m map[string][]string) (Values, error) {
 }
 
 // input is the declared input called name. Reading an input the command does
-// not declare is a programming error, not a user's: it panics, naming the
+// not declare is a programming error, not a user's: the error names the
 // command and the input. Only bindOptions reads Values, after checking the
 // options struct against the declaration (TestOnlyBindOptionsReadsValues).
-func (v Values) input(name string) Input {
+func (v Values) input(name string) (Input, error) {
 	if v.cmd == nil {
-		panic(fmt.Sprintf("paved: input %q read from unbound values", name))
+		return Input{}, fmt.Errorf("paved: input %q read from unbound values", name)
 	}
 	in, ok := v.cmd.Input(name)
 	if !ok {
-		panic(fmt.Sprintf("paved %s: input %q is read but not declared; declare it in the command's Inputs", v.cmd.Name, name))
+		return Input{}, fmt.Errorf("paved %s: input %q is read but not declared; declare it in the command's Inputs", v.cmd.Name, name)
 	}
-	return in
+	return in, nil
 }
 
 // stringValue returns the single value of an input, or its default.
-func (v Values) stringValue(name string) string {
-	in := v.input(name)
-	if vals := v.m[name]; len(vals) > 0 {
-		return vals[len(vals)-1]
+func (v Values) stringValue(name string) (string, error) {
+	in, err := v.input(name)
+	if err != nil {
+		return "", err
 	}
-	return in.Default
+	if vals := v.m[name]; len(vals) > 0 {
+		return vals[len(vals)-1], nil
+	}
+	return in.Default, nil
 }
 
 // listValue returns every value of an input, or its default's values.
-func (v Values) listValue(name string) []string {
-	in := v.input(name)
+func (v Values) listValue(name string) ([]string, error) {
+	in, err := v.input(name)
+	if err != nil {
+		return nil, err
+	}
 	if vals := v.m[name]; len(vals) > 0 {
-		return vals
+		return vals, nil
 	}
 	if in.Default != "" {
-		return SplitList(in.Default)
+		return SplitList(in.Default), nil
 	}
-	return nil
+	return nil, nil
 }
 
 // boolValue returns a switch input.
-func (v Values) boolValue(name string) bool {
-	s := strings.ToLower(strings.TrimSpace(v.stringValue(name)))
-	return s == "true" || s == "1" || s == "yes"
+func (v Values) boolValue(name string) (bool, error) {
+	s, err := v.stringValue(name)
+	s = strings.ToLower(strings.TrimSpace(s))
+	return s == "true" || s == "1" || s == "yes", err
 }
 
 // isSet reports whether any source set the input.
-func (v Values) isSet(name string) bool {
-	v.input(name)
-	return len(v.m[name]) > 0
+func (v Values) isSet(name string) (bool, error) {
+	_, err := v.input(name)
+	return len(v.m[name]) > 0, err
 }
 
 // Given returns a copy of the values the sources set, by input name, for a

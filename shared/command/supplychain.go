@@ -83,14 +83,13 @@ type supplyChainOptions struct {
 }
 
 // defaults are the options of cmd with no input set.
-func defaults[T any](cmd *Command) T {
+func defaults[T any](cmd *Command) (T, error) {
 	var o T
 	v, err := NewValues(cmd, nil)
 	if err != nil {
-		panic(err.Error()) // no values, so no value to refuse
+		return o, err
 	}
-	bindOptions(v, &o)
-	return o
+	return o, bindOptions(v, &o)
 }
 
 // attestOnly are the inputs of attest that supply-chain does not take.
@@ -135,7 +134,11 @@ func runSupplyChain(ctx context.Context, env Env, o supplyChainOptions) (*Result
 	if !doSBOM {
 		return out, nil
 	}
-	sres, err := runSbom(ctx, env, o.sbomOptions())
+	so, err := o.sbomOptions()
+	if err != nil {
+		return nil, err
+	}
+	sres, err := runSbom(ctx, env, so)
 	if err != nil {
 		return out, err
 	}
@@ -150,7 +153,11 @@ func runSupplyChain(ctx context.Context, env Env, o supplyChainOptions) (*Result
 	if sbomPath == "" {
 		sbomPath = sres.Outputs["spdx-path"]
 	}
-	pres, perr := runPolicy(ctx, env, o.policyOptions(sbomPath, filepath.Join(filepath.Dir(ao.BundlePath), "paved-policy.sigstore.json")))
+	po, perr := o.policyOptions(sbomPath, filepath.Join(filepath.Dir(ao.BundlePath), "paved-policy.sigstore.json"))
+	if perr != nil {
+		return nil, perr
+	}
+	pres, perr := runPolicy(ctx, env, po)
 	if pres != nil {
 		out.Outputs["policy-verdict"] = pres.Outputs["verdict"]
 		out.Outputs["policy-bundle-path"] = pres.Outputs["bundle-path"]
@@ -161,8 +168,8 @@ func runSupplyChain(ctx context.Context, env Env, o supplyChainOptions) (*Result
 
 // sbomOptions are the options of the SBOM step: paved sbom's defaults, the
 // inputs it shares with supply-chain, and an attestation about the subjects.
-func (o supplyChainOptions) sbomOptions() sbomOptions {
-	so := defaults[sbomOptions](Sbom())
+func (o supplyChainOptions) sbomOptions() (sbomOptions, error) {
+	so, err := defaults[sbomOptions](Sbom())
 	so.signingOptions = o.signingOptions
 	so.GitHubToken, so.GitHubAPIURL = o.GitHubToken, o.GitHubAPIURL
 	if o.SBOMSource != "" {
@@ -172,14 +179,14 @@ func (o supplyChainOptions) sbomOptions() sbomOptions {
 	// The all-in-one step attests; publishing SBOMs elsewhere is actions/sbom's.
 	so.UploadReleaseAssets, so.DependencySnapshot = false, false
 	so.SubjectPaths, so.SubjectDigests = o.SubjectPaths, o.SubjectDigests
-	return so
+	return so, err
 }
 
 // policyOptions are the options of the policy step: paved policy's
 // defaults, the inputs it shares with supply-chain, the SBOM the SBOM step
 // wrote and a VSA about the subjects at bundlePath.
-func (o supplyChainOptions) policyOptions(sbomPath, bundlePath string) policyOptions {
-	po := defaults[policyOptions](Policy())
+func (o supplyChainOptions) policyOptions(sbomPath, bundlePath string) (policyOptions, error) {
+	po, err := defaults[policyOptions](Policy())
 	po.signingOptions = o.signingOptions
 	po.SBOM, po.Policy, po.OSVDB = sbomPath, o.Policy, o.OSVDB
 	if o.PolicyMode != "" {
@@ -197,7 +204,7 @@ func (o supplyChainOptions) policyOptions(sbomPath, bundlePath string) policyOpt
 	po.VSA = true
 	po.SubjectPaths, po.SubjectDigests = o.SubjectPaths, o.SubjectDigests
 	po.BundlePath = bundlePath
-	return po
+	return po, err
 }
 
 func (r *Result) merge(o *Result) {
