@@ -18,11 +18,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
-	"runtime/debug"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/anchore/syft/syft"
@@ -288,71 +285,11 @@ type Package struct {
 	Type string
 }
 
-// licenseValues carries syft's license scanner. Building it compiles every
-// license text licensecheck knows (1.5 to 2 s of CPU), so a process builds it
-// once and every scan shares it; syft's API hands the scanner over only inside
-// a context, which is why a values-only context is kept here.
-var licenseValues = sync.OnceValues(func() (context.Context, error) {
-	defer collectOftenWhile()()
-	return syft.SetContextLicenseScanner(context.Background(), cataloging.DefaultLicenseConfig())
-})
-
-// buildGCPercent is the garbage collector's target while the license scanner
-// builds.
-const buildGCPercent = 50
-
-// collectOftenWhile lowers the garbage collector's target until the returned
-// function runs, which collects and restores it. The license scanner's build
-// allocates about 100 MB of short-lived maps for a result of about 20 MB, and
-// runs alongside the source walk: at the default target that garbage set the
-// process's peak memory above the syft CLI's, which builds the scanner before
-// walking rather than beside it. Collecting twice as often costs about a tenth
-// more CPU in the build. A lower target the process runs with (GOGC) is kept.
-func collectOftenWhile() (restore func()) {
-	old := debug.SetGCPercent(buildGCPercent)
-	if old <= buildGCPercent { // GOGC=off (-1) or a lower target: keep it
-		debug.SetGCPercent(old)
-		return func() {}
-	}
-	return func() {
-		// Collect before restoring: the target applies to the heap left by the
-		// last collection, which still held the build's working set.
-		runtime.GC()
-		debug.SetGCPercent(old)
-	}
-}
-
-// withValues is ctx (deadline, cancellation, values) plus the values of extra.
-type withValues struct {
-	context.Context
-	extra context.Context
-}
-
-func (c withValues) Value(key any) any {
-	if v := c.Context.Value(key); v != nil {
-		return v
-	}
-	return c.extra.Value(key)
-}
-
-// WithLicenseScanner returns ctx carrying syft's license scanner, built once
-// per process.
-func WithLicenseScanner(ctx context.Context) (context.Context, error) {
-	lv, err := licenseValues()
-	if err != nil {
-		return nil, fmt.Errorf("building the license scanner: %w", err)
-	}
-	return withValues{ctx, lv}, nil
-}
-
 // Generate scans input once and returns its SBOM. Temporary files (unpacked
 // archives, image layers) are removed before it returns.
 func Generate(ctx context.Context, input string, opts Options) (*SBOM, error) {
 	log := opts.progress()
 	start := opts.now()
-	// The license scanner is CPU work that needs nothing from the source: build
-	// it while the source is resolved (an image pull and unpack).
-	go func() { _, _ = licenseValues() }()
 	fmt.Fprintf(log, "sbom: resolving source %s\n", input)
 	src, err := openSource(ctx, input, opts)
 	if err != nil {
@@ -371,9 +308,8 @@ func Generate(ctx context.Context, input string, opts Options) (*SBOM, error) {
 	if opts.Bar {
 		stopBar = startBar(log, 150*time.Millisecond)
 	}
-	// syft indexes the source, then builds the license scanner, one after the
-	// other; indexing here, while the scanner builds in the background, overlaps
-	// them. Sources keep their index, so CreateSBOM reuses it.
+	// Index the source first so an unreadable tree is named as such; sources
+	// keep their index, so CreateSBOM reuses it.
 	if _, err := src.src.FileResolver(cfg.Search.Scope); err != nil {
 		stopBar()
 		return nil, fmt.Errorf("indexing %s: %w", input, err)
@@ -393,6 +329,9 @@ func Generate(ctx context.Context, input string, opts Options) (*SBOM, error) {
 			return nil, fail.Configf("cataloging %s with catalogers %q, select %q: %w (check the catalogers input and the syft config's catalogers: names or tags such as go-module-file-cataloger, javascript, image)", input, opts.Catalogers, opts.SelectCatalogers, err)
 		}
 		return nil, fmt.Errorf("cataloging %s: %w", input, err)
+	}
+	if err := matcherErr(); err != nil {
+		return nil, fmt.Errorf("identifying the licenses of %s: building licensecheck's matcher: %w", input, err)
 	}
 	s := &SBOM{Source: src.meta, doc: doc}
 	fmt.Fprintf(log, "sbom: cataloged %d packages (%s)\n", doc.Artifacts.Packages.PackageCount(), since(opts, start))
