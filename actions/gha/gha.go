@@ -220,7 +220,7 @@ func (d *Door) ReportError(cmd *command.Command, err error) {
 	d.action.WithFieldsMap(map[string]string{"title": "paved " + cmd.Name}).Errorf("%v", err)
 }
 
-// Annotate implements command.Annotator: ::error, ::warning or ::notice on the run.
+// Annotate implements command.Door: ::error, ::warning or ::notice on the run.
 func (d *Door) Annotate(a command.Annotation) {
 	a2 := d.action.WithFieldsMap(map[string]string{"title": a.Title})
 	switch a.Level {
@@ -232,8 +232,6 @@ func (d *Door) Annotate(a command.Annotation) {
 		a2.Noticef("%s", a.Message)
 	}
 }
-
-var _ command.Annotator = (*Door)(nil)
 
 // Workspace implements command.Door.
 func (d *Door) Workspace() string { return d.getenv("GITHUB_WORKSPACE") }

@@ -150,6 +150,10 @@ func (d *Door) WriteSummary(md string) error {
 // ReportError implements command.Door; the error is already in the job log.
 func (d *Door) ReportError(*command.Command, error) {}
 
+// Annotate implements command.Door: GitLab has no annotations of a job, so
+// the message is a line of the job log.
+func (d *Door) Annotate(a command.Annotation) { fmt.Fprintln(d.stderr, a.Message) }
+
 // Workspace implements command.Door.
 func (d *Door) Workspace() string { return d.getenv("CI_PROJECT_DIR") }
 

@@ -124,6 +124,9 @@ type Door interface {
 	WriteSummary(markdown string) error
 	// ReportError shows a failure where the platform's users look for it.
 	ReportError(cmd *Command, err error)
+	// Annotate shows one finding: natively where the platform has
+	// annotations (GitHub's ::warning), else as its Message on the log.
+	Annotate(a Annotation)
 	// Workspace is the directory input paths must stay in ("" for no limit).
 	Workspace() string
 	// Shell reports whether a person reads the run's standard output
@@ -193,13 +196,8 @@ func render(cmd *Command, door Door, res *Result, mode string, stdout, stderr io
 	for _, n := range res.Notices {
 		fmt.Fprintln(stderr, n)
 	}
-	ann, native := door.(Annotator)
 	for _, a := range res.Annotations {
-		if native {
-			ann.Annotate(a)
-			continue
-		}
-		fmt.Fprintln(stderr, a.Message)
+		door.Annotate(a)
 	}
 	local := door.Shell()
 	if len(res.Document) > 0 {
@@ -541,6 +539,9 @@ func (l *Local) WriteSummary(md string) error {
 
 // ReportError implements Door; Main already printed the error.
 func (l *Local) ReportError(*Command, error) {}
+
+// Annotate implements Door: a shell shows the message as a line.
+func (l *Local) Annotate(a Annotation) { fmt.Fprintln(l.Stderr, a.Message) }
 
 // Shell implements Door.
 func (l *Local) Shell() bool { return true }

@@ -2,10 +2,7 @@ package command
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +14,7 @@ import (
 	"github.com/paved-dev/paved/shared/store"
 	"github.com/paved-dev/paved/shared/subject"
 	"github.com/paved-dev/paved/shared/verify"
+	"github.com/paved-dev/paved/shared/workspace"
 )
 
 // Promote declares `paved promote`: move exactly the verified bytes from one
@@ -304,26 +302,7 @@ func promoteFile(ctx context.Context, env Env, o promoteOptions, path string, ds
 	if err := promote.CheckFileName(name); err != nil {
 		return nil, err
 	}
-	pol, ids, err := promotePolicy(env, o)
-	if err != nil {
-		return nil, err
-	}
-	bundles := o.Bundles
-	if len(bundles) == 0 {
-		bundles = fileBundles(real)
-	}
-	if len(bundles) == 0 {
-		return nil, fail.Configf("no bundles about %s: pass --bundle with the bundle or attestations.jsonl that paved attest wrote (looked for %s)", path, strings.Join(bundleGuesses(real), ", "))
-	}
-	ws, err := env.files()
-	if err != nil {
-		return nil, err
-	}
-	cands, err := verify.LoadBundles(ws, bundles)
-	if err != nil {
-		return nil, err
-	}
-	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, "", false, o.Policy)
+	adm, ws, err := fileAdmission(ctx, env, o, path, real)
 	if err != nil {
 		return nil, err
 	}
@@ -331,77 +310,66 @@ func promoteFile(ctx context.Context, env Env, o promoteOptions, path string, ds
 	if err != nil {
 		return nil, err
 	}
-	attPath := o.AttestationPath
-	if err := checkOutputDir(attPath, "attestation-path"); err != nil {
+	if err := checkOutputDir(o.AttestationPath, "attestation-path"); err != nil {
 		return nil, err
 	}
 	// A missing or expired identity token fails before anything is uploaded.
 	if _, err := idToken(ctx, env, o.IdentityToken, o.IdentityTokenFile); err != nil {
 		return nil, err
 	}
-	targets, err := verifyTargets(ctx, env, []string{real}, verify.Algorithms(cands))
+	targets, err := verifyTargets(ctx, env, []string{real}, verify.Algorithms(adm.Bundles))
 	if err != nil {
 		return nil, err
 	}
 	targets[0].Name = path
-	oc := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees}, 0)[0]
-	digest := oc.Target.Digest()
-	if !oc.Verified {
-		return nil, fileRefusal(path, digest, pol.PredicateType, cands, oc)
-	}
-	f, err := promote.OpenAttested(ctx, real, []string{digest}, promote.FileOptions{Open: ws.Open})
+	ver, digest, err := adm.AdmitFile(ctx, targets[0])
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	if c, ok := up.(promote.Checker); ok {
-		if err := c.Check(ctx); err != nil {
-			return nil, err
-		}
-	}
-	// The promotion attestation is signed before anything is uploaded, so a
-	// signing failure leaves the destination untouched; it is uploaded beside
-	// the file as NAME.promotion-<bundle digest prefix>.sigstore.json, so that
-	// a rerun adds its own attestation instead of colliding with an earlier one.
-	ver := promote.VerificationOf(oc, ids)
-	subj := subject.Subject{Name: name, Digest: map[string]string{"sha256": strings.TrimPrefix(f.Digest, "sha256:")}}
-	to := up.Name() + ", file " + name
-	signed, data, err := signPromotionStatement(ctx, env, o.signingOptions, subj, func(run promote.Run) ([]byte, error) {
-		return promote.NewFilePredicate(path, to, f.Digest, f.Size, o.Environment, run, ver, env.now())
-	})
+	var signed promotionSigned
+	rel := promote.FileRelease{Path: path, Open: ws.Open, Uploader: up, AttestationPath: o.AttestationPath, Log: env.log(),
+		Sign: func(ctx context.Context, f *promote.File, to string) (data []byte, err error) {
+			subj := subject.Subject{Name: name, Digest: map[string]string{"sha256": strings.TrimPrefix(f.Digest, "sha256:")}}
+			signed, data, err = signPromotionStatement(ctx, env, o.signingOptions, subj, func(run promote.Run) ([]byte, error) {
+				return promote.NewFilePredicate(path, to, f.Digest, f.Size, o.Environment, run, ver, env.now())
+			})
+			return data, err
+		}}
+	res, err := rel.Release(ctx, real, name, digest)
 	if err != nil {
-		return nil, err
+		return nil, redact(err, signed.token)
 	}
-	// The upload reads the attestation from its file, so it is written now and
-	// removed again when the promotion fails.
-	if err := writeBundle(attPath, data); err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(data)
-	attName := fmt.Sprintf("%s.promotion-%s.sigstore.json", name, hex.EncodeToString(sum[:])[:12])
-	af, err := promote.OpenAttested(ctx, attPath, []string{"sha256:" + hex.EncodeToString(sum[:])}, promote.FileOptions{})
-	if err != nil {
-		os.Remove(attPath)
-		return nil, err
-	}
-	defer af.Close()
+	return promoteFileResult(o, dst, o.AttestationPath, up.Name(), res, ver, signed), nil
+}
 
-	fmt.Fprintf(env.log(), "paved: %s (%s) verified; uploading to %s\n", path, f.Digest, up.Name())
-	res, err := up.Upload(ctx, name, f)
+// fileAdmission reads the policy and the bundles about a release file: the
+// given ones, or those paved attest leaves beside it by default.
+func fileAdmission(ctx context.Context, env Env, o promoteOptions, path, real string) (promote.Admission, *workspace.Workspace, error) {
+	none := promote.Admission{}
+	pol, ids, err := promotePolicy(env, o)
 	if err != nil {
-		// No promotion happened: drop the attestation that says it did.
-		os.Remove(attPath)
-		return nil, redact(fmt.Errorf("promoting %s to %s: %w", path, dst, err), signed.token)
+		return none, nil, err
 	}
-	state := uploadState(res)
-	fmt.Fprintf(env.log(), "paved: %s: %s\n", res.URL, state)
-	attRes, err := up.Upload(ctx, attName, af)
+	bundles := o.Bundles
+	if len(bundles) == 0 {
+		bundles = fileBundles(real)
+	}
+	if len(bundles) == 0 {
+		return none, nil, fail.Configf("no bundles about %s: pass --bundle with the bundle or attestations.jsonl that paved attest wrote (looked for %s)", path, strings.Join(bundleGuesses(real), ", "))
+	}
+	ws, err := env.files()
 	if err != nil {
-		return nil, redact(fmt.Errorf("%s is promoted to %s and its promotion attestation written to %s, but uploading the attestation failed (run the promotion again): %w", path, res.URL, attPath, err), signed.token)
+		return none, nil, err
 	}
-	fmt.Fprintf(env.log(), "paved: promotion attestation uploaded to %s\n", attRes.URL)
-
-	return promoteFileResult(o, dst, name, attPath, f, up.Name(), res, attRes, ver, signed), nil
+	cands, err := verify.LoadBundles(ws, bundles)
+	if err != nil {
+		return none, nil, err
+	}
+	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, "", false, o.Policy)
+	if err != nil {
+		return none, nil, err
+	}
+	return promote.Admission{Bundles: cands, Roots: roots, Identities: ids, PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees}, ws, nil
 }
 
 // bundleGuesses are where paved attest leaves the bundles about a file by
@@ -427,28 +395,6 @@ func fileBundles(path string) []string {
 		}
 	}
 	return out
-}
-
-// fileRefusal explains why a release file is not promoted: its digest is not
-// attested at all (a rebuilt or altered file), or no attestation of it verifies.
-func fileRefusal(path, digest, predicateType string, cands []verify.Candidate, oc verify.Outcome) error {
-	var attested []string
-	named := false
-	for _, c := range cands {
-		for _, d := range c.Digests {
-			if strings.EqualFold(d, digest) {
-				named = true
-			}
-			if !slices.Contains(attested, d) && len(attested) < 8 {
-				attested = append(attested, d)
-			}
-		}
-	}
-	if !named {
-		return fail.Verificationf("refusing to promote %s: its digest %s is not attested by any of the %d bundle(s) given (they attest %s): the file was rebuilt or altered after it was attested; promote the attested bytes; nothing was uploaded",
-			path, digest, len(cands), strings.Join(attested, ", "))
-	}
-	return fail.Verificationf("refusing to promote %s (%s): no attestation of type %s verifies under the policy; nothing was uploaded: %s", path, digest, predicateType, oc.FailureReasons())
 }
 
 // fileUploader builds the destination of a release file before anything is
@@ -489,18 +435,19 @@ func checkFilePromotion(o promoteOptions, path string, dst promote.FileDestinati
 
 // promoteFileResult is what a file promotion shows: the summary, the
 // terminal rows and the outputs.
-func promoteFileResult(o promoteOptions, dst promote.FileDestination, name, attPath string, f *promote.File, where string, res, attRes promote.Uploaded, ver promote.Verification, signed promotionSigned) *Result {
-	state := uploadState(res)
+func promoteFileResult(o promoteOptions, dst promote.FileDestination, attPath, where string, rel *promote.FileReleased, ver promote.Verification, signed promotionSigned) *Result {
+	res, attRes := rel.File, rel.Attestation
+	state := res.State()
 	var b strings.Builder
-	fmt.Fprintf(&b, "### Paved promote\n\nPromoted release file %s (%s, %d bytes)\n\n", logtext.Code(name), logtext.Code(f.Digest), f.Size)
+	fmt.Fprintf(&b, "### Paved promote\n\nPromoted release file %s (%s, %d bytes)\n\n", logtext.Code(rel.Name), logtext.Code(rel.Digest), rel.Size)
 	fmt.Fprintf(&b, "- to %s: %s\n- %s\n", logtext.Cell(where), logtext.Cell(res.URL), logtext.Cell(state))
 	if e := o.Environment; e != "" {
 		fmt.Fprintf(&b, "- environment: %s\n", logtext.Code(e))
 	}
 	fmt.Fprintf(&b, "- verified: %s signed by %s (%s), trust: %s\n", logtext.Code(ver.PredicateType), logtext.Code(ver.Signer), logtext.Cell(ver.Attestation), logtext.Cell(ver.TrustedRoot))
 	fmt.Fprintf(&b, "- promotion attestation: %s (%d bytes) signed by %s, uploaded beside the file: %s\n", logtext.Code(attPath), signed.size, logtext.Code(signed.signer), logtext.Cell(attRes.URL))
-	fmt.Fprintf(&b, "\nVerify the promotion:\n\n```sh\n%s\n```\n", verifyCommandLine(f.Digest, attPath, verify.SignerRule(signed.signer, signed.issuer, signed.source), promote.PredicateType, signed.trust))
-	text := Report{Title: fmt.Sprintf("paved promote: %s (%s) promoted to %s", name, shortDigest(f.Digest), where)}
+	fmt.Fprintf(&b, "\nVerify the promotion:\n\n```sh\n%s\n```\n", verifyCommandLine(rel.Digest, attPath, verify.SignerRule(signed.signer, signed.issuer, signed.source), promote.PredicateType, signed.trust))
+	text := Report{Title: fmt.Sprintf("paved promote: %s (%s) promoted to %s", rel.Name, shortDigest(rel.Digest), where)}
 	for _, cells := range [][]string{
 		{"verified", ver.PredicateType + " signed by " + ver.Signer},
 		{"uploaded", res.URL + ": " + state},
@@ -509,16 +456,8 @@ func promoteFileResult(o promoteOptions, dst promote.FileDestination, name, attP
 		text.Rows = append(text.Rows, logtext.Row{Status: logtext.OK, Cells: cells})
 	}
 	return &Result{
-		Outputs: map[string]string{"digest": f.Digest, "destination": dst.String(), "file-url": res.URL, "attestation-path": attPath},
+		Outputs: map[string]string{"digest": rel.Digest, "destination": dst.String(), "file-url": res.URL, "attestation-path": attPath},
 		Summary: b.String(),
 		Reports: []Report{text},
 	}
-}
-
-// uploadState says what an upload did.
-func uploadState(res promote.Uploaded) string {
-	if res.Existed {
-		return "already there with the same digest; nothing uploaded"
-	}
-	return "uploaded and read back"
 }

@@ -235,11 +235,6 @@ type Annotation struct {
 	Message string
 }
 
-// Annotator is implemented by front doors that show annotations natively.
-type Annotator interface {
-	Annotate(a Annotation)
-}
-
 // Values are the bound inputs of one invocation.
 type Values struct {
 	cmd *Command
