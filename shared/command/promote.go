@@ -86,25 +86,12 @@ func runPromote(ctx context.Context, env Env, o promoteOptions) (*Result, error)
 		}
 		return promoteFile(ctx, env, o, strings.TrimPrefix(src, "file://"), fd)
 	}
-	pol, ids, err := promotePolicy(env, o)
-	if err != nil {
-		return nil, err
-	}
-	ws, err := env.files()
-	if err != nil {
-		return nil, err
-	}
-	var files []verify.Candidate
-	if paths := o.Bundles; len(paths) > 0 {
-		if files, err = verify.LoadBundles(ws, paths); err != nil {
-			return nil, err
-		}
-	}
 	attPath := o.AttestationPath
 	if err := checkOutputDir(attPath, "attestation-path"); err != nil {
 		return nil, err
 	}
-	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, "", false, o.Policy)
+	httpo := store.HTTPOptions{Transport: env.Transport, Retry: env.Retry}
+	adm, err := imageAdmission(ctx, env, o, httpo)
 	if err != nil {
 		return nil, err
 	}
@@ -114,24 +101,16 @@ func runPromote(ctx context.Context, env Env, o promoteOptions) (*Result, error)
 	if _, err := idToken(ctx, env, o.IdentityToken, o.IdentityTokenFile); err != nil {
 		return nil, err
 	}
-
-	httpo := store.HTTPOptions{Transport: env.Transport, Retry: env.Retry}
 	var verified promote.Verification
 	var signed promotionSigned
 	opts := promote.Options{
-		Tags:          o.Tags,
-		RequireDigest: o.RequireDigest,
-		Keychain:      env.keychain(),
-		Transport:     env.Transport,
-		Log:           env.log(),
-		Admit: func(ctx context.Context, s promote.Source) error {
-			verified, err = promote.Admission{
-				Bundles: files, Roots: roots, Identities: ids, PredicateType: pol.PredicateType,
-				CheckStatement: provenanceAgrees, HTTP: httpo, Keychain: env.keychain(),
-			}.Admit(ctx, s)
+		Tags: o.Tags, RequireDigest: o.RequireDigest,
+		Keychain: env.keychain(), Transport: env.Transport, Log: env.log(),
+		Admit: func(ctx context.Context, s promote.Source) (err error) {
+			verified, err = adm.Admit(ctx, s)
 			return err
 		},
-		BeforeTag: func(ctx context.Context, res *promote.Result) error {
+		BeforeTag: func(ctx context.Context, res *promote.Result) (err error) {
 			signed, err = signPromotion(ctx, env, o, res, verified, attPath, httpo)
 			return err
 		},
@@ -147,6 +126,33 @@ func runPromote(ctx context.Context, env Env, o promoteOptions) (*Result, error)
 		},
 		Summary: promoteSummary(res, verified, o.Environment, attPath, signed),
 		Reports: []Report{promoteText(res, verified, attPath, signed)},
+	}, nil
+}
+
+// imageAdmission reads the policy, the bundles given as files and the
+// trusted roots an image must be verified with before it is copied.
+func imageAdmission(ctx context.Context, env Env, o promoteOptions, httpo store.HTTPOptions) (promote.Admission, error) {
+	pol, ids, err := promotePolicy(env, o)
+	if err != nil {
+		return promote.Admission{}, err
+	}
+	ws, err := env.files()
+	if err != nil {
+		return promote.Admission{}, err
+	}
+	var files []verify.Candidate
+	if paths := o.Bundles; len(paths) > 0 {
+		if files, err = verify.LoadBundles(ws, paths); err != nil {
+			return promote.Admission{}, err
+		}
+	}
+	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, "", false, o.Policy)
+	if err != nil {
+		return promote.Admission{}, err
+	}
+	return promote.Admission{
+		Bundles: files, Roots: roots, Identities: ids, PredicateType: pol.PredicateType,
+		CheckStatement: provenanceAgrees, HTTP: httpo, Keychain: env.keychain(),
 	}, nil
 }
 

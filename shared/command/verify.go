@@ -190,6 +190,17 @@ type verifyReport struct {
 	Artifacts []artifactReport  `json:"artifacts"`
 }
 
+// failed counts the artifacts that did not verify.
+func (r verifyReport) failed() int {
+	n := 0
+	for _, a := range r.Artifacts {
+		if !a.Verified {
+			n++
+		}
+	}
+	return n
+}
+
 type artifactReport struct {
 	Name          string                `json:"name"`
 	Digest        string                `json:"digest"`
@@ -213,43 +224,25 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	kit := o.Kit
-	if kit != "" {
-		// Checked before anything is looked at: the kit is read and written.
-		if err := insideWorkspace(env, kit, "kit"); err != nil {
-			return nil, err
-		}
-	}
-	readKit := kit != "" && fileExists(filepath.Join(kit, verify.KitPolicy))
-	pol, err := verifyPolicy(env, o.identityOptions, o.TrustedRoots, kit, readKit, o.AnyIdentityUnsafe)
+	plan, err := planVerify(env, o)
 	if err != nil {
 		return nil, err
 	}
-	var notices []string
-	ids, err := pol.IdentityList()
-	if err != nil {
-		return nil, err
-	}
-	if o.AnyIdentityUnsafe {
-		notices = append(notices, "WARNING: --any-identity-unsafe accepts attestations signed by anyone: this proves integrity, not who built the artifact")
-		ids = []verify.Identity{{SANRegex: ".*", IssuerRegex: ".*"}}
-	}
-	targets, cands, err := verifyCandidates(ctx, env, o, readKit)
+	targets, cands, err := verifyCandidates(ctx, env, o, plan.readKit)
 	if err != nil {
 		return nil, err
 	}
 	if o.NoPublicGood {
-		if err := noPublicGood(pol.TrustedRoots, readKit); err != nil {
+		if err := noPublicGood(plan.pol.TrustedRoots, plan.readKit); err != nil {
 			return nil, err
 		}
 	}
-	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, kit, readKit, o.Policy)
+	roots, err := verifyRoots(ctx, env, plan.pol.TrustedRoots, plan.kit, plan.readKit, o.Policy)
 	if err != nil {
 		return nil, err
 	}
-
-	outcomes := verify.All(ctx, roots, targets, cands, ids, verify.Options{PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees, Every: o.Format == formatGHJSON}, 0)
-	rep, verifiedLines := reportOutcomes(*pol, outcomes)
+	outcomes := verify.All(ctx, roots, targets, cands, plan.ids, verify.Options{PredicateType: plan.pol.PredicateType, CheckStatement: provenanceAgrees, Every: o.Format == formatGHJSON}, 0)
+	rep, verifiedLines := reportOutcomes(*plan.pol, outcomes)
 	doc, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return nil, err
@@ -264,27 +257,57 @@ func runVerify(ctx context.Context, env Env, o verifyOptions) (*Result, error) {
 		Outputs: map[string]string{"verified": fmt.Sprint(rep.Verified), "artifacts": strings.Join(verifiedLines, "\n")},
 		Summary: verifySummary(rep, roots),
 		Reports: []Report{verifyText(rep, roots)},
-		Notices: notices,
+		Notices: plan.notices,
 	}
 	if err := shape.document(ctx, res, doc, rep.Verified, outcomes); err != nil {
 		return nil, err
 	}
 	if !rep.Verified {
-		failed := 0
-		for _, a := range rep.Artifacts {
-			if !a.Verified {
-				failed++
-			}
-		}
-		return res, fail.Verificationf("%d of %d artifact(s) have no attestation that verifies under the policy; the report above (the step summary in CI) says what was expected and what was found", failed, len(rep.Artifacts))
+		return res, fail.Verificationf("%d of %d artifact(s) have no attestation that verifies under the policy; the report above (the step summary in CI) says what was expected and what was found", rep.failed(), len(rep.Artifacts))
 	}
-	if kit != "" && !readKit {
-		if err := verify.WriteKit(kit, outcomes, roots, pol); err != nil {
+	if plan.kit != "" && !plan.readKit {
+		if err := verify.WriteKit(plan.kit, outcomes, roots, plan.pol); err != nil {
 			return res, err
 		}
-		res.Notices = append(res.Notices, fmt.Sprintf("verification kit written to %s: verify again offline with 'paved verify --kit %s ARTIFACT'", kit, kit))
+		res.Notices = append(res.Notices, fmt.Sprintf("verification kit written to %s: verify again offline with 'paved verify --kit %s ARTIFACT'", plan.kit, plan.kit))
 	}
 	return res, nil
+}
+
+// verifyPlan is what paved verify checks against: the policy, the
+// identities it accepts, and the verification kit it reads or writes.
+type verifyPlan struct {
+	pol *verify.PolicyFile
+	ids []verify.Identity
+	// kit is the kit directory ("" for none); readKit is true when it
+	// already holds a policy, which is then read instead of written.
+	kit     string
+	readKit bool
+	notices []string
+}
+
+// planVerify reads the policy and the identities from the inputs or the kit.
+func planVerify(env Env, o verifyOptions) (verifyPlan, error) {
+	p := verifyPlan{kit: o.Kit}
+	if p.kit != "" {
+		// Checked before anything is looked at: the kit is read and written.
+		if err := insideWorkspace(env, p.kit, "kit"); err != nil {
+			return p, err
+		}
+	}
+	p.readKit = p.kit != "" && fileExists(filepath.Join(p.kit, verify.KitPolicy))
+	var err error
+	if p.pol, err = verifyPolicy(env, o.identityOptions, o.TrustedRoots, p.kit, p.readKit, o.AnyIdentityUnsafe); err != nil {
+		return p, err
+	}
+	if p.ids, err = p.pol.IdentityList(); err != nil {
+		return p, err
+	}
+	if o.AnyIdentityUnsafe {
+		p.notices = append(p.notices, "WARNING: --any-identity-unsafe accepts attestations signed by anyone: this proves integrity, not who built the artifact")
+		p.ids = []verify.Identity{{SANRegex: ".*", IssuerRegex: ".*"}}
+	}
+	return p, nil
 }
 
 // verifyOutput is how paved verify prints its JSON: --format, then --jq or
@@ -446,70 +469,24 @@ type FetcherProvider interface {
 // into, within its limits. Fetching is the only network step of verification;
 // what is fetched is verified offline afterwards like any file.
 func fetchBundles(ctx context.Context, env Env, o verifyOptions, from, images []string, targets []verify.Target, into *verify.Collector) error {
-	var fetchers []struct {
-		name string
-		f    store.Fetcher
-	}
-	httpo := store.HTTPOptions{Transport: env.Transport, Retry: env.Retry}
 	limit := 0
 	if l := o.Limit; l != "" {
 		limit, _ = strconv.Atoi(l) // the input's pattern admits only 1 to 1000
 	}
+	var fetchers []namedFetcher
 	for _, src := range from {
-		switch src {
-		case "registry":
-			if len(images) == 0 {
-				return fail.Configf("--bundle-from registry reads the referrers of oci:// artifacts: name the image as oci://REGISTRY/REPO@sha256:HEX or :TAG")
-			}
-			oci, err := store.NewOCI(images, store.OCIOptions{HTTPOptions: httpo, Keychain: env.keychain()})
-			if err != nil {
-				return err
-			}
-			fetchers = append(fetchers, struct {
-				name string
-				f    store.Fetcher
-			}{"registry", oci})
-		case "github":
-			repo := o.GitHubRepository
-			if repo == "" {
-				repo = o.Repo
-			}
-			if repo == "" {
-				return fail.Configf("--bundle-from github needs the repository whose attestations to read: --repo OWNER/NAME or --github-repository")
-			}
-			server := ""
-			if host := o.Hostname; host != "" {
-				server = "https://" + host
-			}
-			ep := githubEndpoints(env, server, o.GitHubAPIURL, o.GitHubToken)
-			g, err := store.NewGitHub(repo, store.GitHubOptions{APIURL: ep.APIURL, ServerURL: ep.ServerURL, Token: ep.Token, HTTPOptions: httpo})
-			if err != nil {
-				return err
-			}
-			fetchers = append(fetchers, struct {
-				name string
-				f    store.Fetcher
-			}{"GitHub attestations API of " + repo, g})
-		case "gitlab":
-			if env.Fetchers == nil {
-				return fail.Configf("--bundle-from gitlab works only inside a GitLab CI/CD job (it reads the project's package registry with the job token); elsewhere download the bundles and pass --bundle")
-			}
-			name, f, err := env.Fetchers.BundleFetcher(src, GitLabPackage{Name: o.GitLabPackage, Version: o.GitLabPackageVersion})
-			if err != nil {
-				return err
-			}
-			fetchers = append(fetchers, struct {
-				name string
-				f    store.Fetcher
-			}{name, f})
+		f, err := bundleFetcher(env, o, src, images)
+		if err != nil {
+			return err
 		}
+		fetchers = append(fetchers, f)
 	}
 	for _, t := range targets {
 		if t.Artifact.Algorithm != "sha256" {
 			continue
 		}
 		for _, f := range fetchers {
-			docs, err := f.f.Fetch(ctx, t.Digest())
+			docs, err := f.Fetch(ctx, t.Digest())
 			if err != nil {
 				return fmt.Errorf("fetching bundles for %s from %s: %w", t.Name, f.name, err)
 			}
@@ -524,6 +501,48 @@ func fetchBundles(ctx context.Context, env Env, o verifyOptions, from, images []
 		}
 	}
 	return nil
+}
+
+// namedFetcher is a bundle store and how messages name it.
+type namedFetcher struct {
+	store.Fetcher
+	name string
+}
+
+// bundleFetcher is the store one --bundle-from value reads.
+func bundleFetcher(env Env, o verifyOptions, src string, images []string) (namedFetcher, error) {
+	httpo := store.HTTPOptions{Transport: env.Transport, Retry: env.Retry}
+	switch src {
+	case "registry":
+		if len(images) == 0 {
+			return namedFetcher{}, fail.Configf("--bundle-from registry reads the referrers of oci:// artifacts: name the image as oci://REGISTRY/REPO@sha256:HEX or :TAG")
+		}
+		oci, err := store.NewOCI(images, store.OCIOptions{HTTPOptions: httpo, Keychain: env.keychain()})
+		return namedFetcher{oci, "registry"}, err
+	case "github":
+		repo := o.GitHubRepository
+		if repo == "" {
+			repo = o.Repo
+		}
+		if repo == "" {
+			return namedFetcher{}, fail.Configf("--bundle-from github needs the repository whose attestations to read: --repo OWNER/NAME or --github-repository")
+		}
+		server := ""
+		if host := o.Hostname; host != "" {
+			server = "https://" + host
+		}
+		ep := githubEndpoints(env, server, o.GitHubAPIURL, o.GitHubToken)
+		g, err := store.NewGitHub(repo, store.GitHubOptions{APIURL: ep.APIURL, ServerURL: ep.ServerURL, Token: ep.Token, HTTPOptions: httpo})
+		return namedFetcher{g, "GitHub attestations API of " + repo}, err
+	case "gitlab":
+		if env.Fetchers == nil {
+			return namedFetcher{}, fail.Configf("--bundle-from gitlab works only inside a GitLab CI/CD job (it reads the project's package registry with the job token); elsewhere download the bundles and pass --bundle")
+		}
+		name, f, err := env.Fetchers.BundleFetcher(src, GitLabPackage{Name: o.GitLabPackage, Version: o.GitLabPackageVersion})
+		return namedFetcher{f, name}, err
+	}
+	// The input's options admit only the stores above.
+	return namedFetcher{}, fail.Configf("--bundle-from %q: unknown store; use registry, github or gitlab", src)
 }
 
 // verifyPolicy builds the effective policy from the flags, a policy file, or
