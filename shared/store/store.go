@@ -19,12 +19,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/paved-dev/paved/shared/fail"
 	"github.com/paved-dev/paved/shared/origin"
+	"github.com/paved-dev/paved/shared/parallel"
 	"github.com/paved-dev/paved/shared/retry"
 )
 
@@ -221,19 +221,22 @@ type Result struct {
 // the others; each result says how its target fared, in the writers' order.
 func PutAll(ctx context.Context, b Bundle, writers []Writer) []Result {
 	res := make([]Result, len(writers))
-	var wg sync.WaitGroup
+	started := make([]bool, len(writers))
+	err := parallel.Each(ctx, len(writers), len(writers), func(ctx context.Context, i int) error {
+		w := writers[i]
+		started[i] = true
+		r, err := w.Put(ctx, b)
+		if err != nil {
+			err = fmt.Errorf("%s: %w", w.Name(), err)
+		}
+		res[i] = Result{Target: w.Name(), Receipt: r, Err: err}
+		return nil // every target is tried; each result carries its own error
+	})
 	for i, w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := w.Put(ctx, b)
-			if err != nil {
-				err = fmt.Errorf("%s: %w", w.Name(), err)
-			}
-			res[i] = Result{Target: w.Name(), Receipt: r, Err: err}
-		}()
+		if !started[i] { // ctx ended before this target's turn
+			res[i] = Result{Target: w.Name(), Err: fmt.Errorf("%s: not stored: %w", w.Name(), err)}
+		}
 	}
-	wg.Wait()
 	return res
 }
 

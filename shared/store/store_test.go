@@ -109,3 +109,26 @@ func TestPutAllReportsEachTarget(t *testing.T) {
 		t.Fatal("Errors reported a success as failure")
 	}
 }
+
+// TestPutAllAfterCancelStoresNothingSilently: a run cancelled before its
+// targets are written reports every target as not stored, never as a success
+// with an empty receipt.
+func TestPutAllAfterCancelStoresNothingSilently(t *testing.T) {
+	dir := t.TempDir()
+	b := fakeBundle(t, slsa, randomDigest())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	writers := []store.Writer{&store.JSONLines{Path: filepath.Join(dir, "a.jsonl")}, failing{fail.Configf("add the permission")}}
+	res := store.PutAll(ctx, b, writers)
+	if len(res) != 2 {
+		t.Fatalf("got %d results", len(res))
+	}
+	for i, r := range res {
+		if r.Err == nil || r.Target != writers[i].Name() {
+			t.Errorf("target %d: %+v", i, r)
+		}
+	}
+	if store.Errors(res) == nil {
+		t.Fatal("a cancelled store reported success")
+	}
+}
