@@ -52,14 +52,8 @@ func writeLicenseTree(t *testing.T) string {
 		"node_modules/with-unknown/package.json": `{"name":"with-unknown","version":"2.0.0"}`,
 		"node_modules/with-unknown/LICENSE":      "You may use this only on Tuesdays.\n",
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := sbomtest.WriteFiles(dir, files); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }

@@ -66,6 +66,17 @@ var ImagePackages = []Component{
 	{"requests", "2.32.3", "pkg:pypi/requests@2.32.3"},
 }
 
+// WriteFiles writes files (slash-separated paths relative to dir, and
+// their contents) under dir, creating directories as needed.
+func WriteFiles(dir string, files map[string]string) error {
+	for name, content := range files {
+		if err := write(filepath.Join(dir, filepath.FromSlash(name)), content); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func write(path, content string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
