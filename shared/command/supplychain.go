@@ -103,18 +103,8 @@ func runSupplyChain(ctx context.Context, env Env, o supplyChainOptions) (*Result
 	if ao.BundlePath == "" {
 		ao.BundlePath = "attestation.sigstore.json"
 	}
-	doSBOM, doPolicy := o.SBOM, o.Policy != ""
-	if doPolicy && !doSBOM {
-		return nil, fail.Configf("--policy gates the SBOM: keep --sbom on (the default)")
-	}
-	if doPolicy {
-		polRaw, err := readInput(env, o.Policy, policy.MaxPolicy)
-		if err != nil {
-			return nil, fail.Configf("reading policy: %w", err)
-		}
-		if _, err := policy.Parse(o.Policy, polRaw); err != nil {
-			return nil, fail.Configf("invalid policy: %w", err)
-		}
+	if err := checkSupplyChainPolicy(env, o); err != nil {
+		return nil, err
 	}
 	plan, err := planAttest(ctx, env, ao)
 	if err != nil {
@@ -131,9 +121,34 @@ func runSupplyChain(ctx context.Context, env Env, o supplyChainOptions) (*Result
 		return res, err
 	}
 	out := &Result{Outputs: maps.Clone(res.Outputs), Summary: res.Summary, Reports: res.Reports, Notices: res.Notices, Annotations: res.Annotations}
-	if !doSBOM {
+	if !o.SBOM {
 		return out, nil
 	}
+	return o.sbomAndPolicy(ctx, env, out, filepath.Dir(ao.BundlePath))
+}
+
+// checkSupplyChainPolicy refuses a policy without the SBOM it gates, and a
+// policy file that does not parse, before anything is signed.
+func checkSupplyChainPolicy(env Env, o supplyChainOptions) error {
+	if o.Policy == "" {
+		return nil
+	}
+	if !o.SBOM {
+		return fail.Configf("--policy gates the SBOM: keep --sbom on (the default)")
+	}
+	polRaw, err := readInput(env, o.Policy, policy.MaxPolicy)
+	if err != nil {
+		return fail.Configf("reading policy: %w", err)
+	}
+	if _, err := policy.Parse(o.Policy, polRaw); err != nil {
+		return fail.Configf("invalid policy: %w", err)
+	}
+	return nil
+}
+
+// sbomAndPolicy are supply-chain's SBOM step and, with --policy, the
+// policy gate over the SBOM it wrote; their outputs join out's.
+func (o supplyChainOptions) sbomAndPolicy(ctx context.Context, env Env, out *Result, bundleDir string) (*Result, error) {
 	so, err := o.sbomOptions()
 	if err != nil {
 		return nil, err
@@ -146,14 +161,14 @@ func runSupplyChain(ctx context.Context, env Env, o supplyChainOptions) (*Result
 	out.Outputs["sbom-cyclonedx-path"] = sres.Outputs["cyclonedx-path"]
 	out.Outputs["sbom-bundle-paths"] = sres.Outputs["bundle-paths"]
 	out.merge(sres)
-	if !doPolicy {
+	if o.Policy == "" {
 		return out, nil
 	}
 	sbomPath := sres.Outputs["cyclonedx-path"]
 	if sbomPath == "" {
 		sbomPath = sres.Outputs["spdx-path"]
 	}
-	po, perr := o.policyOptions(sbomPath, filepath.Join(filepath.Dir(ao.BundlePath), "paved-policy.sigstore.json"))
+	po, perr := o.policyOptions(sbomPath, filepath.Join(bundleDir, "paved-policy.sigstore.json"))
 	if perr != nil {
 		return nil, perr
 	}
