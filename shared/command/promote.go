@@ -91,10 +91,11 @@ func runPromote(ctx context.Context, env Env, o promoteOptions) (*Result, error)
 		return nil, err
 	}
 	httpo := store.HTTPOptions{Transport: env.Transport, Retry: env.Retry}
-	adm, err := imageAdmission(ctx, env, o, httpo)
+	adm, _, err := promoteAdmission(ctx, env, o, o.Bundles)
 	if err != nil {
 		return nil, err
 	}
+	adm.HTTP, adm.Keychain = httpo, env.keychain()
 	// Fail on a missing or expired identity token before anything is copied;
 	// the signing certificate itself is requested after the copy, so that a
 	// long copy cannot outlive it.
@@ -129,31 +130,30 @@ func runPromote(ctx context.Context, env Env, o promoteOptions) (*Result, error)
 	}, nil
 }
 
-// imageAdmission reads the policy, the bundles given as files and the
-// trusted roots an image must be verified with before it is copied.
-func imageAdmission(ctx context.Context, env Env, o promoteOptions, httpo store.HTTPOptions) (promote.Admission, error) {
+// promoteAdmission reads the policy, the bundles given as files and the
+// trusted roots a promotion is verified with, and the workspace the bundles
+// were read from.
+func promoteAdmission(ctx context.Context, env Env, o promoteOptions, bundles []string) (promote.Admission, *workspace.Workspace, error) {
+	none := promote.Admission{}
 	pol, ids, err := promotePolicy(env, o)
 	if err != nil {
-		return promote.Admission{}, err
+		return none, nil, err
 	}
 	ws, err := env.files()
 	if err != nil {
-		return promote.Admission{}, err
+		return none, nil, err
 	}
-	var files []verify.Candidate
-	if paths := o.Bundles; len(paths) > 0 {
-		if files, err = verify.LoadBundles(ws, paths); err != nil {
-			return promote.Admission{}, err
+	var cands []verify.Candidate
+	if len(bundles) > 0 {
+		if cands, err = verify.LoadBundles(ws, bundles); err != nil {
+			return none, nil, err
 		}
 	}
 	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, "", false, o.Policy)
 	if err != nil {
-		return promote.Admission{}, err
+		return none, nil, err
 	}
-	return promote.Admission{
-		Bundles: files, Roots: roots, Identities: ids, PredicateType: pol.PredicateType,
-		CheckStatement: provenanceAgrees, HTTP: httpo, Keychain: env.keychain(),
-	}, nil
+	return promote.Admission{Bundles: cands, Roots: roots, Identities: ids, PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees}, ws, nil
 }
 
 // promoteText is the result for a terminal: a ✓ row per step of the
@@ -348,34 +348,17 @@ func promoteFile(ctx context.Context, env Env, o promoteOptions, path string, ds
 	return promoteFileResult(o, dst, o.AttestationPath, up.Name(), res, ver, signed), nil
 }
 
-// fileAdmission reads the policy and the bundles about a release file: the
-// given ones, or those paved attest leaves beside it by default.
+// fileAdmission is the admission of a release file: verified with the given
+// bundles, or those paved attest leaves beside it by default.
 func fileAdmission(ctx context.Context, env Env, o promoteOptions, path, real string) (promote.Admission, *workspace.Workspace, error) {
-	none := promote.Admission{}
-	pol, ids, err := promotePolicy(env, o)
-	if err != nil {
-		return none, nil, err
-	}
 	bundles := o.Bundles
 	if len(bundles) == 0 {
 		bundles = fileBundles(real)
 	}
 	if len(bundles) == 0 {
-		return none, nil, fail.Configf("no bundles about %s: pass --bundle with the bundle or attestations.jsonl that paved attest wrote (looked for %s)", path, strings.Join(bundleGuesses(real), ", "))
+		return promote.Admission{}, nil, fail.Configf("no bundles about %s: pass --bundle with the bundle or attestations.jsonl that paved attest wrote (looked for %s)", path, strings.Join(bundleGuesses(real), ", "))
 	}
-	ws, err := env.files()
-	if err != nil {
-		return none, nil, err
-	}
-	cands, err := verify.LoadBundles(ws, bundles)
-	if err != nil {
-		return none, nil, err
-	}
-	roots, err := verifyRoots(ctx, env, pol.TrustedRoots, "", false, o.Policy)
-	if err != nil {
-		return none, nil, err
-	}
-	return promote.Admission{Bundles: cands, Roots: roots, Identities: ids, PredicateType: pol.PredicateType, CheckStatement: provenanceAgrees}, ws, nil
+	return promoteAdmission(ctx, env, o, bundles)
 }
 
 // bundleGuesses are where paved attest leaves the bundles about a file by

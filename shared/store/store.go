@@ -221,10 +221,8 @@ type Result struct {
 // the others; each result says how its target fared, in the writers' order.
 func PutAll(ctx context.Context, b Bundle, writers []Writer) []Result {
 	res := make([]Result, len(writers))
-	started := make([]bool, len(writers))
 	err := parallel.Each(ctx, len(writers), len(writers), func(ctx context.Context, i int) error {
 		w := writers[i]
-		started[i] = true
 		r, err := w.Put(ctx, b)
 		if err != nil {
 			err = fmt.Errorf("%s: %w", w.Name(), err)
@@ -233,7 +231,7 @@ func PutAll(ctx context.Context, b Bundle, writers []Writer) []Result {
 		return nil // every target is tried; each result carries its own error
 	})
 	for i, w := range writers {
-		if !started[i] { // ctx ended before this target's turn
+		if err != nil && res[i].Target == "" { // ctx ended before this target's turn
 			res[i] = Result{Target: w.Name(), Err: fmt.Errorf("%s: not stored: %w", w.Name(), err)}
 		}
 	}
