@@ -15,11 +15,11 @@ import (
 	"github.com/paved-dev/paved/shared/logtext"
 	"github.com/paved-dev/paved/shared/parallel"
 
-	"github.com/itchyny/gojq"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/paved-dev/paved/shared/fail"
+	"github.com/paved-dev/paved/shared/ghformat"
 	"github.com/paved-dev/paved/shared/provenance"
 	"github.com/paved-dev/paved/shared/store"
 	"github.com/paved-dev/paved/shared/subject"
@@ -314,8 +314,8 @@ func planVerify(env Env, o verifyOptions) (verifyPlan, error) {
 // --template over it, each checked before anything is verified.
 type verifyOutput struct {
 	format string
-	jq     *gojq.Code
-	tmpl   *outputTemplate
+	jq     *ghformat.Query
+	tmpl   *ghformat.Template
 }
 
 func verifyShaping(env Env, o verifyOptions) (verifyOutput, error) {
@@ -325,7 +325,7 @@ func verifyShaping(env Env, o verifyOptions) (verifyOutput, error) {
 		if !isJSON {
 			return out, fail.Configf("--jq filters JSON output: add --format gh-json (gh's schema, what gh's --jq expressions expect) or --format json (Paved's report)")
 		}
-		code, err := compileJQ(q)
+		code, err := ghformat.ParseQuery(q)
 		if err != nil {
 			return out, err
 		}
@@ -335,7 +335,7 @@ func verifyShaping(env Env, o verifyOptions) (verifyOutput, error) {
 		if !isJSON {
 			return out, fail.Configf("--template formats JSON output: add --format gh-json (gh's schema, what gh's --template expressions expect) or --format json (Paved's report)")
 		}
-		parsed, err := parseTemplate(t, env.now)
+		parsed, err := ghformat.ParseTemplate(t, env.now)
 		if err != nil {
 			return out, err
 		}
@@ -355,18 +355,18 @@ func (out verifyOutput) document(ctx context.Context, res *Result, report []byte
 		// gh prints nothing on standard output when verification fails.
 		res.DocumentOnly = true
 		if verified {
-			if res.Document, err = ghJSON(outcomes); err != nil {
+			if res.Document, err = ghformat.Attestations(outcomes); err != nil {
 				return err
 			}
 		}
 	}
 	if out.jq != nil && len(res.Document) > 0 {
-		if res.Document, err = runJQ(ctx, out.jq, res.Document); err != nil {
+		if res.Document, err = out.jq.Run(ctx, res.Document); err != nil {
 			return err
 		}
 	}
 	if out.tmpl != nil && len(res.Document) > 0 {
-		if res.Document, err = runTemplate(out.tmpl, res.Document); err != nil {
+		if res.Document, err = out.tmpl.Execute(res.Document); err != nil {
 			return err
 		}
 	}

@@ -1,4 +1,4 @@
-package command
+package ghformat
 
 import (
 	"strings"
@@ -17,11 +17,11 @@ func TestTemplateFunctions(t *testing.T) {
 		{`{{tablerow "a" "bbb"}}{{tablerow "cccc" "d"}}`, `{}`, "a     bbb\ncccc  d\n"},
 	}
 	for _, tt := range tests {
-		ot, err := parseTemplate(tt.tmpl, func() time.Time { return now })
+		ot, err := ParseTemplate(tt.tmpl, func() time.Time { return now })
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := runTemplate(ot, []byte(tt.doc))
+		got, err := ot.Execute([]byte(tt.doc))
 		if err != nil || string(got) != tt.want {
 			t.Errorf("%s on %s = %q, %v; want %q", tt.tmpl, tt.doc, got, err, tt.want)
 		}
@@ -32,16 +32,16 @@ func TestTemplateFunctions(t *testing.T) {
 // ranges over the document) is stopped at the bound, not run out of memory.
 func TestAttackTemplateOutputFlood(t *testing.T) {
 	doc := `[` + strings.Repeat(`"`+strings.Repeat("x", 1000)+`",`, 999) + `"x"]`
-	ot, err := parseTemplate(`{{range .}}{{range $}}{{range $}}{{.}}{{end}}{{end}}{{end}}`, time.Now)
+	ot, err := ParseTemplate(`{{range .}}{{range $}}{{range $}}{{.}}{{end}}{{end}}{{end}}`, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := runTemplate(ot, []byte(doc))
+	out, err := ot.Execute([]byte(doc))
 	if err == nil || !strings.Contains(err.Error(), "narrow it") || out != nil {
 		t.Fatalf("got %d bytes, %v", len(out), err)
 	}
-	ot, _ = parseTemplate(`{{range .}}{{range $}}{{tablerow .}}{{end}}{{end}}`, time.Now)
-	if _, err := runTemplate(ot, []byte(doc)); err == nil || !strings.Contains(err.Error(), "narrow it") {
+	ot, _ = ParseTemplate(`{{range .}}{{range $}}{{tablerow .}}{{end}}{{end}}`, time.Now)
+	if _, err := ot.Execute([]byte(doc)); err == nil || !strings.Contains(err.Error(), "narrow it") {
 		t.Fatalf("a table of a million rows: %v", err)
 	}
 }

@@ -1,8 +1,7 @@
-package command
+package ghformat
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -14,17 +13,17 @@ import (
 	"github.com/paved-dev/paved/shared/fail"
 )
 
-// outputTemplate is a parsed --template and the table its tablerow calls fill.
-type outputTemplate struct {
+// Template is a parsed --template and the table its tablerow calls fill.
+type Template struct {
 	t     *template.Template
 	table *tableWriter
 }
 
-// parseTemplate parses a --template before anything is verified, so a typo
-// is a usage error, with the functions gh's --template offers that make sense
-// without colours (see "gh help formatting"): join, pluck, truncate, timefmt,
-// timeago, tablerow and tablerender.
-func parseTemplate(text string, now func() time.Time) (*outputTemplate, error) {
+// ParseTemplate parses a --template, with the functions gh's --template
+// offers that make sense without colours (see "gh help formatting"): join,
+// pluck, truncate, timefmt, timeago (against now), tablerow and tablerender.
+// An invalid template is a usage error.
+func ParseTemplate(text string, now func() time.Time) (*Template, error) {
 	tw := &tableWriter{}
 	t, err := template.New("--template").Funcs(template.FuncMap{
 		"join":        templateJoin,
@@ -38,26 +37,25 @@ func parseTemplate(text string, now func() time.Time) (*outputTemplate, error) {
 	if err != nil {
 		return nil, fail.Configf("--template: %w", err)
 	}
-	return &outputTemplate{t: t, table: tw}, nil
+	return &Template{t: t, table: tw}, nil
 }
 
-// runTemplate formats doc, a JSON document, with ot, as gh's --template
-// does: the template sees the decoded JSON (objects as maps, arrays as
-// lists); a table of tablerow calls not rendered is written at the end.
-func runTemplate(ot *outputTemplate, doc []byte) ([]byte, error) {
-	var in any
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	if err := dec.Decode(&in); err != nil {
+// Execute formats doc, a JSON document, as gh's --template does: the
+// template sees the decoded JSON (objects as maps, arrays as lists); a table
+// of tablerow calls not rendered is written at the end. Output beyond
+// MaxOutput is refused.
+func (ot *Template) Execute(doc []byte) ([]byte, error) {
+	in, err := decode(doc)
+	if err != nil {
 		return nil, fmt.Errorf("--template: reading the output: %w", err)
 	}
-	out := &cappedBuffer{max: maxJQOutput}
-	err := ot.t.Execute(out, in)
+	out := &cappedBuffer{max: MaxOutput}
+	err = ot.t.Execute(out, in)
 	if err == nil {
 		_, err = out.WriteString(ot.table.render())
 	}
 	if errors.Is(err, errTooMuchOutput) {
-		return nil, fail.Configf("--template prints more than %d MiB; narrow it", maxJQOutput>>20)
+		return nil, fail.Configf("--template prints more than %d MiB; narrow it", MaxOutput>>20)
 	}
 	if err != nil {
 		return nil, fail.Configf("--template: %w", err)
@@ -65,10 +63,8 @@ func runTemplate(ot *outputTemplate, doc []byte) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-var errTooMuchOutput = errors.New("output too large")
-
 // cappedBuffer refuses writes beyond max bytes, so a template ranging over
-// a large document cannot grow without end.
+// a large document, or a query, cannot grow without end.
 type cappedBuffer struct {
 	bytes.Buffer
 	max int
