@@ -94,6 +94,15 @@ type result struct {
 	WallRatio stats `json:"wall_ratio"`
 	RSSRatio  stats `json:"rss_ratio"`
 	CPURatio  stats `json:"cpu_ratio"`
+	// WallFloor is the wall ratio paved would reach if its CPU time (median)
+	// kept every core of this machine busy from start to end: paved's CPU
+	// seconds over CPUs times syft's wall seconds. A floor above the goal
+	// means paved does too much work to meet it here; a floor below it with a
+	// wall ratio above it means the work runs serially (see CoresBusy).
+	WallFloor float64 `json:"wall_ratio_floor"`
+	// CoresBusy is paved's median CPU time over its median wall time: how
+	// many cores its run kept busy on average.
+	CoresBusy float64 `json:"paved_cores_busy"`
 	// SecondFormatPercent is paved's CycloneDX encoding time over the wall
 	// time of an SPDX-only run (median; -1 when not measured).
 	SecondFormatPercent float64 `json:"second_format_percent"`
@@ -175,11 +184,13 @@ func run() error {
 		fmt.Printf("%-42s %7.2fs %7.2fs %-20s %6.0fM %6.0fM %-20s %7.1f%%\n", fmt.Sprintf("%s (%d)", in.name, r.Packages),
 			r.Paved.WallSeconds.Median, r.Syft.WallSeconds.Median, ratios(r.WallRatio),
 			r.Paved.PeakRSSMiB.Median, r.Syft.PeakRSSMiB.Median, ratios(r.RSSRatio), r.SecondFormatPercent)
-		fmt.Printf("%-42s CPU %.2fs vs %.2fs (%s)\n", "", r.Paved.CPUSeconds.Median, r.Syft.CPUSeconds.Median, ratios(r.CPURatio))
+		fmt.Printf("%-42s CPU %.2fs vs %.2fs (%s); paved kept %.2f cores busy, wall floor %.2fx\n", "",
+			r.Paved.CPUSeconds.Median, r.Syft.CPUSeconds.Median, ratios(r.CPURatio), r.CoresBusy, r.WallFloor)
 	}
 	fmt.Println()
 	fmt.Printf("wall and RSS: paved / syft per run, same input and format (goal: wall <= %.2fx, peak RSS <= %.2fx);\n", wallGoal, rssGoal)
 	fmt.Println("wall time is noisy on a shared machine, CPU time (user+system) less so;")
+	fmt.Println("wall floor: the wall ratio paved's CPU time allows on this machine's cores if all were busy throughout;")
 	fmt.Println("2nd fmt: paved's timing of the CycloneDX encoding from the same scan, over the wall time of an SPDX-only run.")
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
@@ -303,6 +314,8 @@ func compare(paved, syft, work string, in input, runs int) (result, error) {
 		cpu = append(cpu, p1[i].cpu.Seconds()/s1[i].cpu.Seconds())
 	}
 	r.WallRatio, r.RSSRatio, r.CPURatio = summarize(wall), summarize(rss), summarize(cpu)
+	r.WallFloor = r.Paved.CPUSeconds.Median / (float64(runtime.NumCPU()) * r.Syft.WallSeconds.Median)
+	r.CoresBusy = r.Paved.CPUSeconds.Median / r.Paved.WallSeconds.Median
 	r.SecondFormatPercent = secondFormatCost(p2, time.Duration(r.Paved.WallSeconds.Median*float64(time.Second)))
 	r.GoalMet = r.WallRatio.Median <= wallGoal && r.RSSRatio.Median <= rssGoal
 	return r, nil
