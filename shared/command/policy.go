@@ -122,45 +122,61 @@ type policyOptions struct {
 }
 
 func runPolicy(ctx context.Context, env Env, o policyOptions) (*Result, error) {
+	res, _, err := evaluatePolicy(ctx, env, o)
+	return res, err
+}
+
+// policyOutcome is what one policy run decided and signed, typed for the
+// steps that build on it (supply-chain).
+type policyOutcome struct {
+	verdict string // PASSED or FAILED
+	vsa     string // the VSA bundle's path; "" without --vsa
+}
+
+// evaluatePolicy is paved policy, returning its verdict typed as well as its
+// Result. An enforced denial returns both with the error.
+func evaluatePolicy(ctx context.Context, env Env, o policyOptions) (*Result, policyOutcome, error) {
+	var oc policyOutcome
 	in, err := readPolicyInputs(ctx, env, o)
 	if err != nil {
-		return nil, err
+		return nil, oc, err
 	}
 	opts, err := policyEvalOptions(ctx, env, o, in)
 	if err != nil {
-		return nil, err
+		return nil, oc, err
 	}
 	rep, err := policy.Evaluate(ctx, in.sbom, in.policy, opts)
 	if err != nil {
 		var se *policy.SourceError
 		if errors.As(err, &se) {
-			return nil, fail.Transientf("%w", err)
+			return nil, oc, fail.Transientf("%w", err)
 		}
-		return nil, fail.Configf("evaluating the policy: %w", err)
+		return nil, oc, fail.Configf("evaluating the policy: %w", err)
 	}
-	verdict := "PASSED"
+	oc.verdict = "PASSED"
 	if rep.Denied {
-		verdict = "FAILED"
+		oc.verdict = "FAILED"
 	}
 	outputs := map[string]string{
-		"verdict": verdict, "sbom": in.sbomPath, "policy-digest": "sha256:" + in.policy.Digest,
+		"verdict": oc.verdict, "sbom": in.sbomPath, "policy-digest": "sha256:" + in.policy.Digest,
 		"denied": fmt.Sprint(rep.Count(policy.Deny)), "warnings": fmt.Sprint(rep.Count(policy.Warn)), "excused": fmt.Sprint(rep.Count(policy.Excused)),
 	}
 	if err := writePolicyReports(o, rep, in.sbomPath, outputs); err != nil {
-		return nil, err
+		return nil, oc, err
 	}
 	vsaCommand := ""
 	if o.VSA {
-		if vsaCommand, err = signVSA(ctx, env, o, in, rep, verdict); err != nil {
-			return nil, err
+		if vsaCommand, err = signVSA(ctx, env, o, in, rep, oc.verdict); err != nil {
+			return nil, oc, err
 		}
-		outputs["bundle-path"] = o.BundlePath
+		oc.vsa = o.BundlePath
+		outputs["bundle-path"] = oc.vsa
 	}
-	res := policyResult(o, rep, verdict, outputs, vsaCommand)
+	res := policyResult(o, rep, oc.verdict, outputs, vsaCommand)
 	if rep.Denied && o.Mode == "enforce" {
-		return res, fail.Verificationf("%s", deniedMessage(rep))
+		return res, oc, fail.Verificationf("%s", deniedMessage(rep))
 	}
-	return res, nil
+	return res, oc, nil
 }
 
 // policyInputs are what paved policy evaluates: the SBOM, the policy and,

@@ -92,15 +92,57 @@ type sbomOptions struct {
 }
 
 func runSbom(ctx context.Context, env Env, o sbomOptions) (*Result, error) {
+	res, _, err := generateSbom(ctx, env, o)
+	return res, err
+}
+
+// generateSbom is paved sbom, returning what it wrote typed as well as its
+// Result, for the steps that build on the SBOM (supply-chain's policy gate).
+func generateSbom(ctx context.Context, env Env, o sbomOptions) (*Result, sbomFiles, error) {
 	p, err := planSbom(ctx, env, o)
 	if err != nil {
-		return nil, err
+		return nil, sbomFiles{}, err
 	}
 	s, err := sbom.Generate(ctx, p.input, p.opts)
 	if err != nil {
-		return nil, redact(err, o.RegistryPassword)
+		return nil, sbomFiles{}, redact(err, o.RegistryPassword)
 	}
-	return p.finish(ctx, env, s)
+	var files sbomFiles
+	res, err := p.finish(ctx, env, s, &files)
+	return res, files, err
+}
+
+// sbomFiles are the documents and bundles one SBOM run wrote: per family the
+// JSON document when there is one, as the -path outputs name them.
+type sbomFiles struct {
+	spdx, cyclonedx, syft string
+	all                   []string // every document, in format order
+	bundles               []string
+}
+
+func (w *sbomFiles) add(f sbom.Format, path string) {
+	w.all = append(w.all, path)
+	slot := &w.syft
+	switch f {
+	case sbom.SPDXJSON, sbom.SPDXTagValue:
+		slot = &w.spdx
+	case sbom.CycloneDXJSON, sbom.CycloneDXXML:
+		slot = &w.cyclonedx
+	}
+	if *slot == "" || f.JSON() {
+		*slot = path
+	}
+}
+
+// outputs are the documents as paved sbom's declared outputs name them.
+func (w sbomFiles) outputs() map[string]string {
+	out := map[string]string{"sbom-paths": strings.Join(w.all, "\n")}
+	for k, v := range map[string]string{"spdx-path": w.spdx, "cyclonedx-path": w.cyclonedx, "syft-path": w.syft} {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // sbomRun is one paved sbom, checked before the scan: everything a wrong
@@ -235,7 +277,7 @@ func (p *sbomRun) fail(err error) error {
 
 // finish writes the SBOMs of s, attests them when asked, and hands them to
 // GitHub (release assets, dependency snapshot) when asked.
-func (p *sbomRun) finish(ctx context.Context, env Env, s *sbom.SBOM) (*Result, error) {
+func (p *sbomRun) finish(ctx context.Context, env Env, s *sbom.SBOM, files *sbomFiles) (*Result, error) {
 	if p.o.Attest && len(p.subjects) == 0 {
 		if s.Source.Digest == "" {
 			return nil, fail.Configf("--attest on a %s needs --subject-path or --subject-digest: name the artifacts the SBOM describes (a directory has no digest of its own, and a daemon's image ID is not the registry's manifest digest)", s.Source.Type)
@@ -252,9 +294,7 @@ func (p *sbomRun) finish(ctx context.Context, env Env, s *sbom.SBOM) (*Result, e
 	if err := p.gh.checkAssetNames(planned); err != nil {
 		return nil, err
 	}
-	outputs := map[string]string{}
 	var docs []sbom.Written
-	var all []string
 	for _, f := range p.formats {
 		path := p.path(s.Source, f)
 		w, err := s.WriteFile(path, f, p.opts)
@@ -263,12 +303,9 @@ func (p *sbomRun) finish(ctx context.Context, env Env, s *sbom.SBOM) (*Result, e
 		}
 		p.written = append(p.written, path)
 		docs = append(docs, w)
-		all = append(all, path)
-		if key := formatOutput(f); outputs[key] == "" || f.JSON() {
-			outputs[key] = path
-		}
+		files.add(f, path)
 	}
-	outputs["sbom-paths"] = strings.Join(all, "\n")
+	outputs := files.outputs()
 	count := s.Count()
 	outputs["components"] = strconv.Itoa(count)
 
@@ -282,9 +319,10 @@ func (p *sbomRun) finish(ctx context.Context, env Env, s *sbom.SBOM) (*Result, e
 		if att, err = p.attest(ctx, env, docs, count, &text); err != nil {
 			return nil, p.fail(err)
 		}
+		files.bundles = att.bundles
 		outputs["bundle-paths"] = strings.Join(att.bundles, "\n")
 	}
-	notices, err := p.publish(ctx, env, s, append(all, att.bundles...))
+	notices, err := p.publish(ctx, env, s, append(files.all, att.bundles...))
 	if err != nil {
 		return nil, err
 	}
@@ -402,17 +440,6 @@ func sbomConfig(env Env, path string, catalogers bool) (sbom.Config, error) {
 		return sbom.Config{}, fail.Configf("--catalogers and the catalogers of --config %s both choose catalogers: keep one", path)
 	}
 	return c, nil
-}
-
-// formatOutput is the output that names a file of format f.
-func formatOutput(f sbom.Format) string {
-	switch f {
-	case sbom.SPDXJSON, sbom.SPDXTagValue:
-		return "spdx-path"
-	case sbom.CycloneDXJSON, sbom.CycloneDXXML:
-		return "cyclonedx-path"
-	}
-	return "syft-path"
 }
 
 func sbomFormats(raw []string) ([]sbom.Format, error) {

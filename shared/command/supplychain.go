@@ -153,29 +153,29 @@ func (o supplyChainOptions) sbomAndPolicy(ctx context.Context, env Env, out *Res
 	if err != nil {
 		return nil, err
 	}
-	sres, err := runSbom(ctx, env, so)
+	sres, files, err := generateSbom(ctx, env, so)
 	if err != nil {
 		return out, err
 	}
-	out.Outputs["sbom-spdx-path"] = sres.Outputs["spdx-path"]
-	out.Outputs["sbom-cyclonedx-path"] = sres.Outputs["cyclonedx-path"]
-	out.Outputs["sbom-bundle-paths"] = sres.Outputs["bundle-paths"]
+	out.Outputs["sbom-spdx-path"] = files.spdx
+	out.Outputs["sbom-cyclonedx-path"] = files.cyclonedx
+	out.Outputs["sbom-bundle-paths"] = strings.Join(files.bundles, "\n")
 	out.merge(sres)
 	if o.Policy == "" {
 		return out, nil
 	}
-	sbomPath := sres.Outputs["cyclonedx-path"]
+	sbomPath := files.cyclonedx
 	if sbomPath == "" {
-		sbomPath = sres.Outputs["spdx-path"]
+		sbomPath = files.spdx
 	}
 	po, perr := o.policyOptions(sbomPath, filepath.Join(bundleDir, "paved-policy.sigstore.json"))
 	if perr != nil {
 		return nil, perr
 	}
-	pres, perr := runPolicy(ctx, env, po)
+	pres, verdict, perr := evaluatePolicy(ctx, env, po)
 	if pres != nil {
-		out.Outputs["policy-verdict"] = pres.Outputs["verdict"]
-		out.Outputs["policy-bundle-path"] = pres.Outputs["bundle-path"]
+		out.Outputs["policy-verdict"] = verdict.verdict
+		out.Outputs["policy-bundle-path"] = verdict.vsa
 		out.merge(pres)
 	}
 	return out, perr
