@@ -123,42 +123,80 @@ func Evaluate(ctx context.Context, s *SBOM, p *Policy, o Options) (*Report, erro
 	}
 	t := now().UTC()
 	rep := &Report{Policy: p.Name, PolicyDigest: p.Digest, SBOMFormat: s.Format, Components: len(s.Components) + len(s.WithoutPURL), WithoutPURL: len(s.WithoutPURL), EvaluatedAt: t}
-	data := o.Data
-	if data == nil {
-		data = &Data{}
+	src, err := gatherSources(ctx, s, p, o, rep)
+	if err != nil {
+		return nil, err
 	}
-	var online map[string][]*Record
-	failed := func(src string, err error) error {
-		if !p.Online.FailOpen {
-			return &SourceError{Source: src, Err: err}
+	src.reportUnchecked(p, rep)
+	ev := &evaluator{p: p, now: t, rep: rep, data: src.data, sbom: s}
+	for _, c := range s.Components {
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
-		rep.Findings = append(rep.Findings, Finding{Rule: RuleSource, Action: Warn, Component: src, Record: src,
-			Message: fmt.Sprintf("%s could not be reached (%v); evaluated with offline data only because the policy sets online.fail-open", src, err),
+		ev.component(c, o.DB, src.osv[c.PURL])
+	}
+	for _, c := range s.WithoutPURL {
+		action := Warn
+		if p.Rules.NoPURL != nil && p.Rules.NoPURL.Action != "" {
+			action = p.Rules.NoPURL.Action
+		}
+		ev.add(c, Finding{Rule: RuleNoPURL, Action: action,
+			Message: "the SBOM gives no package URL (purl) for this component, so no database can be checked for it",
+			Fix:     "generate the SBOM with a tool that records purls (paved sbom, syft), or remove the component"})
+	}
+	sortFindings(rep.Findings)
+	for _, f := range rep.Findings {
+		if f.Action == Deny {
+			rep.Denied = true
+		}
+	}
+	return rep, nil
+}
+
+// sources are the data an evaluation checks components against, and which
+// rules' data it has: a rule is checked when its data was given, its online
+// source answered, or the policy accepted an unreachable source (fail-open).
+type sources struct {
+	osv                     map[string][]*Record // OSV API records by purl
+	data                    *Data                // maintenance data, given and from deps.dev
+	osvChecked, dataChecked bool
+}
+
+// gatherSources asks the online sources the policy turns on. An unreachable
+// source is a SourceError, or with online.fail-open a warning finding in rep.
+func gatherSources(ctx context.Context, s *SBOM, p *Policy, o Options, rep *Report) (sources, error) {
+	src := sources{data: o.Data, osvChecked: o.DB != nil, dataChecked: o.Data != nil}
+	if src.data == nil {
+		src.data = &Data{}
+	}
+	failed := func(name string, err error) error {
+		if !p.Online.FailOpen {
+			return &SourceError{Source: name, Err: err}
+		}
+		rep.Findings = append(rep.Findings, Finding{Rule: RuleSource, Action: Warn, Component: name, Record: name,
+			Message: fmt.Sprintf("%s could not be reached (%v); evaluated with offline data only because the policy sets online.fail-open", name, err),
 			Fix:     "rerun when the source is reachable, or provide offline data"})
 		return nil
 	}
 	useOSV, useDepsDev := p.Sources(o.DB != nil, o.Data != nil)
-	// A rule is checked when its data was given, its online source answered,
-	// or the policy accepted an unreachable source (fail-open, reported above).
-	osvChecked, dataChecked := o.DB != nil, o.Data != nil
 	if len(s.Components) == 0 {
 		// Nothing has a purl to ask about: the rules hold for no component,
 		// and the no-purl rule reports the components without one.
-		useOSV, useDepsDev, osvChecked, dataChecked = false, false, true, true
+		return sources{data: src.data, osvChecked: true, dataChecked: true}, nil
 	}
 	if useOSV {
 		var err error
 		if o.Online == nil {
 			err = fmt.Errorf("no online client")
 		} else {
-			online, err = o.Online.OSV(ctx, s.Components)
+			src.osv, err = o.Online.OSV(ctx, s.Components)
 		}
 		if err != nil {
 			if e := failed("OSV API", err); e != nil {
-				return nil, e
+				return src, e
 			}
 		}
-		osvChecked = true
+		src.osvChecked = true
 	}
 	if useDepsDev {
 		var infos []PackageInfo
@@ -170,28 +208,39 @@ func Evaluate(ctx context.Context, s *SBOM, p *Policy, o Options) (*Report, erro
 		}
 		if err != nil {
 			if e := failed("deps.dev API", err); e != nil {
-				return nil, e
+				return src, e
 			}
 		}
-		dataChecked = true
+		src.dataChecked = true
 		if len(infos) > 0 {
-			merged := &Data{Version: 1, Packages: append([]PackageInfo(nil), data.Packages...)}
-			for i := range merged.Packages {
-				prov := map[string]string{}
-				for k, v := range merged.Packages[i].Provenance {
-					prov[k] = v
-				}
-				merged.Packages[i].Provenance = prov
-			}
-			merged.index()
-			for _, in := range infos {
-				merged.merge(in)
-			}
-			data = merged
+			src.data = withPackages(src.data, infos)
 		}
 	}
+	return src, nil
+}
+
+// withPackages is a copy of data with infos merged in; data is not changed.
+func withPackages(data *Data, infos []PackageInfo) *Data {
+	merged := &Data{Version: 1, Packages: append([]PackageInfo(nil), data.Packages...)}
+	for i := range merged.Packages {
+		prov := map[string]string{}
+		for k, v := range merged.Packages[i].Provenance {
+			prov[k] = v
+		}
+		merged.Packages[i].Provenance = prov
+	}
+	merged.index()
+	for _, in := range infos {
+		merged.merge(in)
+	}
+	return merged
+}
+
+// reportUnchecked adds a finding for each rule the policy turns on whose
+// data the evaluation does not have, with the policy's unchecked action.
+func (src sources) reportUnchecked(p *Policy, rep *Report) {
 	unchecked := actionOr(p.Unchecked)
-	if !osvChecked {
+	if !src.osvChecked {
 		rules := []string{RuleMalicious}
 		if p.Rules.Vulnerable != nil {
 			rules = append(rules, RuleVulnerable)
@@ -201,7 +250,7 @@ func Evaluate(ctx context.Context, s *SBOM, p *Policy, o Options) (*Report, erro
 				"give an OSV database with --osv-db (an ecosystem all.zip export or a directory of records), or remove online.osv: false so the OSV API is queried"))
 		}
 	}
-	if !dataChecked {
+	if !src.dataChecked {
 		for r, on := range map[string]bool{RuleUnmaintained: p.Rules.Unmaintained != nil, RuleProvenance: p.Rules.Provenance != nil} {
 			if on {
 				rep.Findings = append(rep.Findings, uncheckedFinding(r, unchecked, "no maintenance data: --data is not given and the policy turns deps.dev off (online.deps-dev: false)",
@@ -209,24 +258,13 @@ func Evaluate(ctx context.Context, s *SBOM, p *Policy, o Options) (*Report, erro
 			}
 		}
 	}
-	ev := &evaluator{p: p, now: t, rep: rep, data: data, sbom: s}
-	for _, c := range s.Components {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		ev.component(c, o.DB, online[c.PURL])
-	}
-	for _, c := range s.WithoutPURL {
-		action := Warn
-		if p.Rules.NoPURL != nil && p.Rules.NoPURL.Action != "" {
-			action = p.Rules.NoPURL.Action
-		}
-		ev.add(c, Finding{Rule: RuleNoPURL, Action: action,
-			Message: "the SBOM gives no package URL (purl) for this component, so no database can be checked for it",
-			Fix:     "generate the SBOM with a tool that records purls (paved sbom, syft), or remove the component"})
-	}
-	sort.SliceStable(rep.Findings, func(i, j int) bool {
-		a, b := rep.Findings[i], rep.Findings[j]
+}
+
+// sortFindings orders findings as reports list them: by action (deny first),
+// rule, component, record.
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
 		if rank(a.Action) != rank(b.Action) {
 			return rank(a.Action) < rank(b.Action)
 		}
@@ -238,12 +276,6 @@ func Evaluate(ctx context.Context, s *SBOM, p *Policy, o Options) (*Report, erro
 		}
 		return a.Record < b.Record
 	})
-	for _, f := range rep.Findings {
-		if f.Action == Deny {
-			rep.Denied = true
-		}
-	}
-	return rep, nil
 }
 
 // uncheckedFinding says a rule was not evaluated; exceptions do not excuse

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -269,121 +270,39 @@ func readIndex(path string, key zipKey, names wantNames) ([]zipEntry, int, error
 		return nil, 0, errors.New("truncated")
 	}
 	h := sha256.New()
-	br := bufio.NewReaderSize(io.TeeReader(io.LimitReader(f, st.Size()-sha256.Size), h), 64<<10)
-	head := make([]byte, len(indexMagic)+48)
-	if _, err := io.ReadFull(br, head); err != nil {
-		return nil, 0, err
-	}
-	if string(head[:len(indexMagic)]) != indexMagic {
-		return nil, 0, errors.New("not an index of this version")
-	}
-	head = head[len(indexMagic):]
-	var got zipKey
-	got.size = int64(binary.LittleEndian.Uint64(head))
-	got.mtime = int64(binary.LittleEndian.Uint64(head[8:]))
-	copy(got.dir[:], head[16:48])
-	if _, err := io.ReadFull(br, head[:16]); err != nil {
-		return nil, 0, err
-	}
-	got.entries = binary.LittleEndian.Uint64(head)
-	total := binary.LittleEndian.Uint64(head[8:])
-	if got != key {
-		return nil, 0, errors.New("stale: built from another version of the zip")
-	}
-	if total > key.entries {
-		return nil, 0, errors.New("more records than the zip has entries")
-	}
-	count := func(limit uint64) (uint64, error) {
-		n, err := binary.ReadUvarint(br)
-		if err == nil && n > limit {
-			err = fmt.Errorf("count %d above %d", n, limit)
-		}
-		return n, err
-	}
-	nEntries, err := count(total)
+	r := &indexReader{br: bufio.NewReaderSize(io.TeeReader(io.LimitReader(f, st.Size()-sha256.Size), h), 64<<10)}
+	total, err := r.header(key)
 	if err != nil {
 		return nil, 0, err
 	}
-	nValues, err := count(uint64(st.Size())) // each value takes at least two bytes
+	nEntries, err := r.count(total)
 	if err != nil {
 		return nil, 0, err
 	}
-	wanted := map[uint64]bool{}
-	scratch := make([]byte, 0, 256)
-	readBytes := func(limit uint64) ([]byte, error) {
-		n, err := count(limit)
-		if err != nil {
-			return nil, err
-		}
-		scratch = scratch[:0]
-		if uint64(cap(scratch)) < n {
-			scratch = make([]byte, 0, n)
-		}
-		scratch = scratch[:n]
-		_, err = io.ReadFull(br, scratch)
-		return scratch, err
+	nValues, err := r.count(uint64(st.Size())) // each value takes at least two bytes
+	if err != nil {
+		return nil, 0, err
 	}
-	for range nValues {
-		v, err := readBytes(maxIndexValue)
-		if err != nil {
-			return nil, 0, err
-		}
-		want := nameWanted(v, names)
-		n, err := count(nEntries)
-		if err != nil {
-			return nil, 0, err
-		}
-		id := uint64(0)
-		for j := range n {
-			d, err := count(nEntries)
-			if err != nil {
-				return nil, 0, err
-			}
-			if id += d; id >= nEntries || (j > 0 && d == 0) {
-				return nil, 0, errors.New("bad entry id")
-			}
-			if want {
-				wanted[id] = true
-			}
-		}
+	wanted, err := r.wantedEntries(nValues, nEntries, names)
+	if err != nil {
+		return nil, 0, err
 	}
 	var out []zipEntry
 	for id := range nEntries {
-		name, err := readBytes(maxIndexValue)
+		e, name, err := r.entry()
 		if err != nil {
 			return nil, 0, err
 		}
-		var e zipEntry
-		var fields [3]uint64 // offset, csize, usize
-		for i := range fields {
-			if fields[i], err = binary.ReadUvarint(br); err != nil {
-				return nil, 0, err
-			}
-		}
-		var crc [4]byte
-		if _, err := io.ReadFull(br, crc[:]); err != nil {
-			return nil, 0, err
-		}
-		method, err := binary.ReadUvarint(br)
-		if err != nil {
-			return nil, 0, err
-		}
-		flag, err := br.ReadByte()
-		if err != nil {
-			return nil, 0, err
-		}
-		e.offset, e.csize, e.usize = int64(fields[0]), fields[1], fields[2]
-		e.crc, e.method, e.check = binary.LittleEndian.Uint32(crc[:]), uint16(method), flag == 1
 		if !wanted[id] && !e.check {
 			continue
 		}
-		if fields[0] > uint64(key.size) || e.csize > uint64(key.size)-fields[0] || e.usize > maxRecord || method > 0xffff || flag > 1 {
+		if e.offset > key.size || e.csize > uint64(key.size-e.offset) || e.usize > maxRecord {
 			return nil, 0, errors.New("entry outside the zip or over the bounds")
 		}
 		e.name = string(name)
 		out = append(out, e)
 	}
-	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+	if _, err := r.br.ReadByte(); !errors.Is(err, io.EOF) {
 		return nil, 0, errors.New("trailing bytes")
 	}
 	var sum [sha256.Size]byte
@@ -394,6 +313,129 @@ func readIndex(path string, key zipKey, names wantNames) ([]zipEntry, int, error
 		return nil, 0, errors.New("checksum mismatch")
 	}
 	return out, int(total), nil
+}
+
+// indexReader reads the parts of an index file, each bounded.
+type indexReader struct {
+	br      *bufio.Reader
+	scratch []byte
+}
+
+// header checks the magic and that the index was built from the zip key
+// names, and returns how many records the zip holds.
+func (r *indexReader) header(key zipKey) (uint64, error) {
+	head := make([]byte, len(indexMagic)+48)
+	if _, err := io.ReadFull(r.br, head); err != nil {
+		return 0, err
+	}
+	if string(head[:len(indexMagic)]) != indexMagic {
+		return 0, errors.New("not an index of this version")
+	}
+	head = head[len(indexMagic):]
+	var got zipKey
+	got.size = int64(binary.LittleEndian.Uint64(head))
+	got.mtime = int64(binary.LittleEndian.Uint64(head[8:]))
+	copy(got.dir[:], head[16:48])
+	if _, err := io.ReadFull(r.br, head[:16]); err != nil {
+		return 0, err
+	}
+	got.entries = binary.LittleEndian.Uint64(head)
+	total := binary.LittleEndian.Uint64(head[8:])
+	if got != key {
+		return 0, errors.New("stale: built from another version of the zip")
+	}
+	if total > key.entries {
+		return 0, errors.New("more records than the zip has entries")
+	}
+	return total, nil
+}
+
+// count reads a count no larger than limit.
+func (r *indexReader) count(limit uint64) (uint64, error) {
+	n, err := binary.ReadUvarint(r.br)
+	if err == nil && n > limit {
+		err = fmt.Errorf("count %d above %d", n, limit)
+	}
+	return n, err
+}
+
+// bytes reads a length-prefixed value of at most limit bytes into a buffer
+// the next call reuses.
+func (r *indexReader) bytes(limit uint64) ([]byte, error) {
+	n, err := r.count(limit)
+	if err != nil {
+		return nil, err
+	}
+	if uint64(cap(r.scratch)) < n {
+		r.scratch = make([]byte, 0, n)
+	}
+	r.scratch = r.scratch[:n]
+	_, err = io.ReadFull(r.br, r.scratch)
+	return r.scratch, err
+}
+
+// wantedEntries reads the nValues package names with their entry ids
+// (delta-encoded, ascending) and returns the ids under the names wanted.
+func (r *indexReader) wantedEntries(nValues, nEntries uint64, names wantNames) (map[uint64]bool, error) {
+	wanted := map[uint64]bool{}
+	for range nValues {
+		v, err := r.bytes(maxIndexValue)
+		if err != nil {
+			return nil, err
+		}
+		want := nameWanted(v, names)
+		n, err := r.count(nEntries)
+		if err != nil {
+			return nil, err
+		}
+		id := uint64(0)
+		for j := range n {
+			d, err := r.count(nEntries)
+			if err != nil {
+				return nil, err
+			}
+			if id += d; id >= nEntries || (j > 0 && d == 0) {
+				return nil, errors.New("bad entry id")
+			}
+			if want {
+				wanted[id] = true
+			}
+		}
+	}
+	return wanted, nil
+}
+
+// entry reads one zip entry's location, not yet checked against the zip,
+// and its name in a buffer the next read reuses (most entries are skipped:
+// naming them would allocate for nothing).
+func (r *indexReader) entry() (zipEntry, []byte, error) {
+	name, err := r.bytes(maxIndexValue)
+	if err != nil {
+		return zipEntry{}, nil, err
+	}
+	var fields [3]uint64 // offset, csize, usize
+	for i := range fields {
+		if fields[i], err = binary.ReadUvarint(r.br); err != nil {
+			return zipEntry{}, nil, err
+		}
+	}
+	var crc [4]byte
+	if _, err := io.ReadFull(r.br, crc[:]); err != nil {
+		return zipEntry{}, nil, err
+	}
+	method, err := binary.ReadUvarint(r.br)
+	if err != nil {
+		return zipEntry{}, nil, err
+	}
+	flag, err := r.br.ReadByte()
+	if err != nil {
+		return zipEntry{}, nil, err
+	}
+	if fields[0] > math.MaxInt64 || method > 0xffff || flag > 1 {
+		return zipEntry{}, nil, errors.New("entry over the bounds")
+	}
+	return zipEntry{offset: int64(fields[0]), csize: fields[1], usize: fields[2],
+		crc: binary.LittleEndian.Uint32(crc[:]), method: uint16(method), check: flag == 1}, name, nil
 }
 
 // writeAtomic writes data to path, creating its directory (a cache
