@@ -312,107 +312,126 @@ type evaluator struct {
 }
 
 func (ev *evaluator) component(c Component, db *DB, online []*Record) {
-	p := ev.p
-	key, known := osvPackage(c.purl)
-	seen := map[string]bool{}
-	if known {
-		var recs []*Record
-		if db != nil {
-			recs = db.records(key)
-		}
-		for _, r := range recs {
-			if seen[r.ID] {
-				continue
-			}
-			seen[r.ID] = true
-			state, a := r.affects(key, c.Version)
-			ev.record(c, key, r, state, a)
-		}
-		for _, r := range online {
-			if seen[r.ID] {
-				continue
-			}
-			seen[r.ID] = true
-			state, a := r.affects(key, c.Version)
-			if state == notAffected {
-				// The API matched it; trust its answer and rate it by the entry for the package.
-				state = affected
-				for i := range r.Affected {
-					if baseEcosystem(r.Affected[i].Package.Ecosystem) == key.Ecosystem {
-						a = &r.Affected[i]
-						break
-					}
-				}
-			}
-			ev.record(c, key, r, state, a)
-		}
-	}
-	allowed := ""
-	for _, e := range p.Rules.Allow {
-		if matchPattern(e.PURL, c) {
-			allowed = e.PURL
-			break
-		}
-	}
-	if allowed == "" {
-		for _, e := range p.Rules.Deny {
-			if matchPattern(e.PURL, c) {
-				msg := "denied by the policy's pattern " + e.PURL
-				if e.Reason != "" {
-					msg += ": " + e.Reason
-				}
-				ev.add(c, Finding{Rule: RuleDeny, Action: Deny, Record: e.PURL, Message: msg,
-					Fix: "remove this dependency or replace it; or add an allow entry for it in the policy"})
-				break
-			}
-		}
-	}
-	if allowed != "" {
+	ev.records(c, db, online)
+	if ev.allowListed(c) {
 		return
 	}
 	info := ev.data.lookup(c)
-	if u := p.Rules.Unmaintained; u != nil && info != nil {
-		action := actionOr(u.Action)
-		if info.Deprecated && (u.Deprecated == nil || *u.Deprecated) {
-			msg := "the package is deprecated"
-			if info.DeprecationMessage != "" {
-				msg += ": " + info.DeprecationMessage
-			}
-			ev.add(c, Finding{Rule: RuleUnmaintained, Action: action, Record: "deprecated", Message: msg,
-				Fix: "replace it with a maintained package"})
-		}
-		if info.Archived && (u.Archived == nil || *u.Archived) {
-			repo := info.Repository
-			if repo == "" {
-				repo = "its source repository"
-			}
-			ev.add(c, Finding{Rule: RuleUnmaintained, Action: action, Record: "archived", Message: repo + " is archived",
-				Fix: "replace it with a maintained package or a maintained fork"})
-		}
-		if m := u.MaxMonthsWithoutRelease; m > 0 && !info.lastRelease.IsZero() && info.lastRelease.AddDate(0, m, 0).Before(ev.now) {
-			ev.add(c, Finding{Rule: RuleUnmaintained, Action: action, Record: "last-release",
-				Message: fmt.Sprintf("no release since %s (more than %d months)", info.lastRelease.Format("2006-01-02"), m),
-				Fix:     "replace it with a maintained package"})
-		}
+	if u := ev.p.Rules.Unmaintained; u != nil && info != nil {
+		ev.maintenance(c, u, info)
 	}
-	if l := p.Rules.License; l != nil {
+	if l := ev.p.Rules.License; l != nil {
 		ev.license(c, l)
 	}
-	if pr := p.Rules.Provenance; pr != nil {
-		required := false
-		for _, r := range pr.Require {
-			if (r.Ecosystem != "" && strings.EqualFold(r.Ecosystem, c.purl.Type)) || (r.PURL != "" && matchPattern(r.PURL, c)) {
-				required = true
-				break
+	if pr := ev.p.Rules.Provenance; pr != nil {
+		ev.provenance(c, pr, info)
+	}
+}
+
+// records checks the component against its OSV records, offline (db) and
+// from the OSV API (online), each record once.
+func (ev *evaluator) records(c Component, db *DB, online []*Record) {
+	key, known := osvPackage(c.purl)
+	if !known {
+		return
+	}
+	seen := map[string]bool{}
+	var recs []*Record
+	if db != nil {
+		recs = db.records(key)
+	}
+	for _, r := range recs {
+		if seen[r.ID] {
+			continue
+		}
+		seen[r.ID] = true
+		state, a := r.affects(key, c.Version)
+		ev.record(c, key, r, state, a)
+	}
+	for _, r := range online {
+		if seen[r.ID] {
+			continue
+		}
+		seen[r.ID] = true
+		state, a := r.affects(key, c.Version)
+		if state == notAffected {
+			// The API matched it; trust its answer and rate it by the entry for the package.
+			state = affected
+			for i := range r.Affected {
+				if baseEcosystem(r.Affected[i].Package.Ecosystem) == key.Ecosystem {
+					a = &r.Affected[i]
+					break
+				}
 			}
 		}
-		if required {
-			if info == nil || info.Provenance[c.Version] == "" {
-				ev.add(c, Finding{Rule: RuleProvenance, Action: actionOr(pr.Action), Record: "provenance",
-					Message: "no provenance attestation is known for this version",
-					Fix:     "use a version published with provenance (npm publish --provenance, PyPI trusted publishing), or record its attestation in the data file"})
-			}
+		ev.record(c, key, r, state, a)
+	}
+}
+
+// allowListed reports whether an allow pattern matches the component, which
+// then passes the remaining rules; otherwise the first deny pattern that
+// matches it is a finding.
+func (ev *evaluator) allowListed(c Component) bool {
+	for _, e := range ev.p.Rules.Allow {
+		if matchPattern(e.PURL, c) {
+			return true
 		}
+	}
+	for _, e := range ev.p.Rules.Deny {
+		if matchPattern(e.PURL, c) {
+			msg := "denied by the policy's pattern " + e.PURL
+			if e.Reason != "" {
+				msg += ": " + e.Reason
+			}
+			ev.add(c, Finding{Rule: RuleDeny, Action: Deny, Record: e.PURL, Message: msg,
+				Fix: "remove this dependency or replace it; or add an allow entry for it in the policy"})
+			break
+		}
+	}
+	return false
+}
+
+// maintenance applies the unmaintained rule to what the data says of the
+// component: deprecated, archived, or no release for too long.
+func (ev *evaluator) maintenance(c Component, u *Unmaintained, info *PackageInfo) {
+	action := actionOr(u.Action)
+	if info.Deprecated && (u.Deprecated == nil || *u.Deprecated) {
+		msg := "the package is deprecated"
+		if info.DeprecationMessage != "" {
+			msg += ": " + info.DeprecationMessage
+		}
+		ev.add(c, Finding{Rule: RuleUnmaintained, Action: action, Record: "deprecated", Message: msg,
+			Fix: "replace it with a maintained package"})
+	}
+	if info.Archived && (u.Archived == nil || *u.Archived) {
+		repo := info.Repository
+		if repo == "" {
+			repo = "its source repository"
+		}
+		ev.add(c, Finding{Rule: RuleUnmaintained, Action: action, Record: "archived", Message: repo + " is archived",
+			Fix: "replace it with a maintained package or a maintained fork"})
+	}
+	if m := u.MaxMonthsWithoutRelease; m > 0 && !info.lastRelease.IsZero() && info.lastRelease.AddDate(0, m, 0).Before(ev.now) {
+		ev.add(c, Finding{Rule: RuleUnmaintained, Action: action, Record: "last-release",
+			Message: fmt.Sprintf("no release since %s (more than %d months)", info.lastRelease.Format("2006-01-02"), m),
+			Fix:     "replace it with a maintained package"})
+	}
+}
+
+// provenance applies the provenance rule: a component of a required
+// ecosystem or pattern needs a known attestation for its version.
+func (ev *evaluator) provenance(c Component, pr *Provenance, info *PackageInfo) {
+	required := false
+	for _, r := range pr.Require {
+		if (r.Ecosystem != "" && strings.EqualFold(r.Ecosystem, c.purl.Type)) || (r.PURL != "" && matchPattern(r.PURL, c)) {
+			required = true
+			break
+		}
+	}
+	if required && (info == nil || info.Provenance[c.Version] == "") {
+		ev.add(c, Finding{Rule: RuleProvenance, Action: actionOr(pr.Action), Record: "provenance",
+			Message: "no provenance attestation is known for this version",
+			Fix:     "use a version published with provenance (npm publish --provenance, PyPI trusted publishing), or record its attestation in the data file"})
 	}
 }
 
