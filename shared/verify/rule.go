@@ -75,7 +75,7 @@ func (r Rule) Identity() (Identity, error) {
 		return Identity{}, fail.Configf("identity %s mixes GitHub fields (owner, repo, signer-*) and GitLab fields (project, namespace, ci-config-ref-uri): use one rule per platform", r.label())
 	}
 	id := Identity{SAN: r.CertIdentity, SANRegex: r.CertIdentityRegex, Issuer: r.CertOIDCIssuer}
-	ext := certificate.Extensions{
+	id.Extensions = certificate.Extensions{
 		BuildSignerDigest:      r.SignerDigest,
 		SourceRepositoryRef:    r.SourceRef,
 		SourceRepositoryDigest: r.SourceDigest,
@@ -83,89 +83,115 @@ func (r Rule) Identity() (Identity, error) {
 	if err := r.sourceConstrained(); err != nil {
 		return Identity{}, err
 	}
+	var err error
 	switch {
 	case r.github():
-		host := r.Hostname
-		if host == "" {
-			host = "github.com"
-		}
-		base := "https://" + host + "/"
-		if id.Issuer == "" {
-			id.Issuer = GitHubIssuer
-		}
-		if r.Owner != "" {
-			ext.SourceRepositoryOwnerURI = base + r.Owner
-		}
-		if r.Repo != "" {
-			if !strings.Contains(r.Repo, "/") {
-				return Identity{}, fail.Configf("repo %q: want OWNER/REPO", r.Repo)
-			}
-			ext.SourceRepositoryURI = base + r.Repo
-		}
-		if id.SAN == "" && id.SANRegex == "" {
-			switch {
-			case r.SignerWorkflow != "":
-				wf := strings.TrimPrefix(strings.TrimPrefix(r.SignerWorkflow, "https://"), host+"/")
-				id.SANRegex = "^" + regexp.QuoteMeta(base+wf) + "@"
-			case r.SignerRepo != "":
-				id.SANRegex = "^" + regexp.QuoteMeta(base+r.SignerRepo+"/")
-			case r.Repo != "":
-				id.SANRegex = "^" + regexp.QuoteMeta(base+r.Repo+"/")
-			default:
-				id.SANRegex = "^" + regexp.QuoteMeta(base+r.Owner+"/")
-			}
-		}
-		if r.DenySelfHostedRunners {
-			ext.RunnerEnvironment = "github-hosted"
-		}
+		err = r.githubIdentity(&id)
 	case r.gitlab():
-		base := strings.TrimSuffix(r.GitLabURL, "/")
-		if base == "" {
-			base = "https://gitlab.com"
-		}
-		if id.Issuer == "" {
-			id.Issuer = base
-		}
-		if r.Project != "" {
-			ext.SourceRepositoryURI = base + "/" + r.Project
-		}
-		if r.Namespace != "" {
-			ext.SourceRepositoryOwnerURI = base + "/" + r.Namespace
-		}
-		if r.CIConfigRefURI != "" {
-			ext.BuildConfigURI = "https://" + strings.TrimPrefix(r.CIConfigRefURI, "https://")
-		}
-		if id.SAN == "" && id.SANRegex == "" {
-			switch {
-			case r.CIConfigRefURI != "":
-				id.SAN = ext.BuildConfigURI
-			case r.Project != "":
-				id.SANRegex = "^" + regexp.QuoteMeta(base+"/"+r.Project+"//")
-			default:
-				id.SANRegex = "^" + regexp.QuoteMeta(base+"/"+r.Namespace+"/")
-			}
-		}
-		if r.DenySelfHostedRunners {
-			ext.RunnerEnvironment = "gitlab-hosted"
-		}
+		r.gitlabIdentity(&id)
 	default:
-		if id.SAN == "" && id.SANRegex == "" {
-			return Identity{}, fail.Configf("no identity to verify against: give --owner or --repo (GitHub), --project or --namespace (GitLab), or --cert-identity with --cert-oidc-issuer")
-		}
-		if id.Issuer == "" {
-			return Identity{}, fail.Configf("--cert-identity needs --cert-oidc-issuer: the issuer of the identity that must have signed")
-		}
-		if r.DenySelfHostedRunners {
-			return Identity{}, fail.Configf("--deny-self-hosted-runners needs a platform: give --owner/--repo or --project/--namespace")
-		}
+		err = r.bareIdentity(id)
+	}
+	if err != nil {
+		return Identity{}, err
 	}
 	if id.SANRegex != "" {
 		if _, err := regexp.Compile(id.SANRegex); err != nil {
 			return Identity{}, fail.Configf("certificate identity regex: %w", err)
 		}
 	}
-	id.Extensions = ext
 	return id, nil
+}
+
+// githubIdentity fills id from the rule's GitHub fields: the repository
+// and owner extensions, and, unless a certificate identity is given, the
+// workflow identity (SAN) of the signer, repository or owner named.
+func (r Rule) githubIdentity(id *Identity) error {
+	host := r.Hostname
+	if host == "" {
+		host = "github.com"
+	}
+	base := "https://" + host + "/"
+	if id.Issuer == "" {
+		id.Issuer = GitHubIssuer
+	}
+	if r.Owner != "" {
+		id.Extensions.SourceRepositoryOwnerURI = base + r.Owner
+	}
+	if r.Repo != "" {
+		if !strings.Contains(r.Repo, "/") {
+			return fail.Configf("repo %q: want OWNER/REPO", r.Repo)
+		}
+		id.Extensions.SourceRepositoryURI = base + r.Repo
+	}
+	if id.SAN == "" && id.SANRegex == "" {
+		switch {
+		case r.SignerWorkflow != "":
+			wf := strings.TrimPrefix(strings.TrimPrefix(r.SignerWorkflow, "https://"), host+"/")
+			id.SANRegex = "^" + regexp.QuoteMeta(base+wf) + "@"
+		case r.SignerRepo != "":
+			id.SANRegex = "^" + regexp.QuoteMeta(base+r.SignerRepo+"/")
+		case r.Repo != "":
+			id.SANRegex = "^" + regexp.QuoteMeta(base+r.Repo+"/")
+		default:
+			id.SANRegex = "^" + regexp.QuoteMeta(base+r.Owner+"/")
+		}
+	}
+	if r.DenySelfHostedRunners {
+		id.Extensions.RunnerEnvironment = "github-hosted"
+	}
+	return nil
+}
+
+// gitlabIdentity fills id from the rule's GitLab fields: the project and
+// namespace extensions, the pipeline definition, and, unless a certificate
+// identity is given, the SAN of the pipeline or project named.
+func (r Rule) gitlabIdentity(id *Identity) {
+	base := strings.TrimSuffix(r.GitLabURL, "/")
+	if base == "" {
+		base = "https://gitlab.com"
+	}
+	if id.Issuer == "" {
+		id.Issuer = base
+	}
+	ext := &id.Extensions
+	if r.Project != "" {
+		ext.SourceRepositoryURI = base + "/" + r.Project
+	}
+	if r.Namespace != "" {
+		ext.SourceRepositoryOwnerURI = base + "/" + r.Namespace
+	}
+	if r.CIConfigRefURI != "" {
+		ext.BuildConfigURI = "https://" + strings.TrimPrefix(r.CIConfigRefURI, "https://")
+	}
+	if id.SAN == "" && id.SANRegex == "" {
+		switch {
+		case r.CIConfigRefURI != "":
+			id.SAN = ext.BuildConfigURI
+		case r.Project != "":
+			id.SANRegex = "^" + regexp.QuoteMeta(base+"/"+r.Project+"//")
+		default:
+			id.SANRegex = "^" + regexp.QuoteMeta(base+"/"+r.Namespace+"/")
+		}
+	}
+	if r.DenySelfHostedRunners {
+		ext.RunnerEnvironment = "gitlab-hosted"
+	}
+}
+
+// bareIdentity checks a rule that names no platform: it must give a
+// certificate identity and its issuer, and cannot ask about runners.
+func (r Rule) bareIdentity(id Identity) error {
+	if id.SAN == "" && id.SANRegex == "" {
+		return fail.Configf("no identity to verify against: give --owner or --repo (GitHub), --project or --namespace (GitLab), or --cert-identity with --cert-oidc-issuer")
+	}
+	if id.Issuer == "" {
+		return fail.Configf("--cert-identity needs --cert-oidc-issuer: the issuer of the identity that must have signed")
+	}
+	if r.DenySelfHostedRunners {
+		return fail.Configf("--deny-self-hosted-runners needs a platform: give --owner/--repo or --project/--namespace")
+	}
+	return nil
 }
 
 // sourceConstrained refuses a rule that names who signed but not whose source
