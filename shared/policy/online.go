@@ -145,13 +145,7 @@ const osvBatch = 1000
 // OSV implements Sources with the OSV API: POST /v1/querybatch for the ids,
 // then GET /v1/vulns/{id} for each record.
 func (c *Client) OSV(ctx context.Context, comps []Component) (map[string][]*Record, error) {
-	type query struct {
-		Package struct {
-			PURL string `json:"purl"`
-		} `json:"package"`
-		PageToken string `json:"page_token,omitempty"`
-	}
-	var queries []query
+	var queries []osvQuery
 	var purls []string
 	for _, comp := range comps {
 		if _, ok := osvPackage(comp.purl); !ok || comp.Version == "" {
@@ -159,7 +153,7 @@ func (c *Client) OSV(ctx context.Context, comps []Component) (map[string][]*Reco
 		}
 		p := comp.purl
 		p.Qualifiers, p.Subpath = nil, ""
-		var q query
+		var q osvQuery
 		q.Package.PURL = p.ToString()
 		queries = append(queries, q)
 		purls = append(purls, comp.PURL)
@@ -167,50 +161,73 @@ func (c *Client) OSV(ctx context.Context, comps []Component) (map[string][]*Reco
 	ids := map[string][]string{}
 	for start := 0; start < len(queries); start += osvBatch {
 		end := min(start+osvBatch, len(queries))
-		pending := append([]query(nil), queries[start:end]...)
-		idx := make([]int, len(pending))
-		for i := range idx {
-			idx[i] = start + i
-		}
-		for page := 0; len(pending) > 0; page++ {
-			if page >= 10 {
-				return nil, fmt.Errorf("OSV query batch: more than 10 pages of results")
-			}
-			body, _ := json.Marshal(map[string]any{"queries": pending})
-			raw, err := c.do(ctx, http.MethodPost, c.o.OSVURL+"/v1/querybatch", body)
-			if err != nil {
-				return nil, err
-			}
-			var ans struct {
-				Results []struct {
-					Vulns []struct {
-						ID string `json:"id"`
-					} `json:"vulns"`
-					NextPageToken string `json:"next_page_token"`
-				} `json:"results"`
-			}
-			if err := json.Unmarshal(raw, &ans); err != nil {
-				return nil, fmt.Errorf("OSV query batch: unexpected answer: %w", err)
-			}
-			if len(ans.Results) != len(pending) {
-				return nil, fmt.Errorf("OSV query batch: %d results for %d queries", len(ans.Results), len(pending))
-			}
-			var next []query
-			var nextIdx []int
-			for i, res := range ans.Results {
-				for _, v := range res.Vulns {
-					ids[purls[idx[i]]] = append(ids[purls[idx[i]]], v.ID)
-				}
-				if res.NextPageToken != "" {
-					q := pending[i]
-					q.PageToken = res.NextPageToken
-					next = append(next, q)
-					nextIdx = append(nextIdx, idx[i])
-				}
-			}
-			pending, idx = next, nextIdx
+		if err := c.queryBatch(ctx, queries[start:end], purls[start:end], ids); err != nil {
+			return nil, err
 		}
 	}
+	return c.osvRecords(ctx, ids)
+}
+
+// osvQuery is one query of OSV's querybatch API.
+type osvQuery struct {
+	Package struct {
+		PURL string `json:"purl"`
+	} `json:"package"`
+	PageToken string `json:"page_token,omitempty"`
+}
+
+// queryBatch asks one batch of queries, following each query's pages (ten at
+// most), and adds the vulnerability IDs found to ids under the query's purl.
+func (c *Client) queryBatch(ctx context.Context, queries []osvQuery, purls []string, ids map[string][]string) error {
+	pending := append([]osvQuery(nil), queries...)
+	idx := make([]int, len(pending))
+	for i := range idx {
+		idx[i] = i
+	}
+	for page := 0; len(pending) > 0; page++ {
+		if page >= 10 {
+			return fmt.Errorf("OSV query batch: more than 10 pages of results")
+		}
+		body, _ := json.Marshal(map[string]any{"queries": pending})
+		raw, err := c.do(ctx, http.MethodPost, c.o.OSVURL+"/v1/querybatch", body)
+		if err != nil {
+			return err
+		}
+		var ans struct {
+			Results []struct {
+				Vulns []struct {
+					ID string `json:"id"`
+				} `json:"vulns"`
+				NextPageToken string `json:"next_page_token"`
+			} `json:"results"`
+		}
+		if err := json.Unmarshal(raw, &ans); err != nil {
+			return fmt.Errorf("OSV query batch: unexpected answer: %w", err)
+		}
+		if len(ans.Results) != len(pending) {
+			return fmt.Errorf("OSV query batch: %d results for %d queries", len(ans.Results), len(pending))
+		}
+		var next []osvQuery
+		var nextIdx []int
+		for i, res := range ans.Results {
+			for _, v := range res.Vulns {
+				ids[purls[idx[i]]] = append(ids[purls[idx[i]]], v.ID)
+			}
+			if res.NextPageToken != "" {
+				q := pending[i]
+				q.PageToken = res.NextPageToken
+				next = append(next, q)
+				nextIdx = append(nextIdx, idx[i])
+			}
+		}
+		pending, idx = next, nextIdx
+	}
+	return nil
+}
+
+// osvRecords fetches each vulnerability named in ids once, concurrently,
+// and returns the records by purl.
+func (c *Client) osvRecords(ctx context.Context, ids map[string][]string) (map[string][]*Record, error) {
 	unique := map[string]*Record{}
 	for _, list := range ids {
 		for _, id := range list {
@@ -249,10 +266,7 @@ func (c *Client) OSV(ctx context.Context, comps []Component) (map[string][]*Reco
 // Packages implements Sources with the deps.dev API v3: GetPackage for the
 // newest release date, GetVersion for attestations and SLSA provenance.
 func (c *Client) Packages(ctx context.Context, comps []Component) ([]PackageInfo, error) {
-	type job struct {
-		system, name, version, purl string
-	}
-	var jobs []job
+	var jobs []depsDevJob
 	byName := map[string]bool{}
 	for _, comp := range comps {
 		sys, name := depsDevSystem(comp.purl)
@@ -264,74 +278,21 @@ func (c *Client) Packages(ctx context.Context, comps []Component) ([]PackageInfo
 			continue
 		}
 		byName[id+"@"+comp.Version] = true
-		jobs = append(jobs, job{sys, name, comp.Version, id})
+		jobs = append(jobs, depsDevJob{sys, name, comp.Version, id})
 	}
 	infos := map[string]*PackageInfo{}
 	err := parallel.Each(ctx, len(jobs), c.o.Concurrency, func(ctx context.Context, i int) error {
-		j := jobs[i]
-		base := c.o.DepsDevURL + "/v3/systems/" + url.PathEscape(j.system) + "/packages/" + url.PathEscape(j.name)
-		info := PackageInfo{PURL: j.purl, Provenance: map[string]string{}}
-		raw, err := c.do(ctx, http.MethodGet, base, nil)
-		switch {
-		case err == errNotFound:
-		case err != nil:
+		info, err := c.depsDevPackage(ctx, jobs[i])
+		if err != nil {
 			return err
-		default:
-			var pkg struct {
-				Versions []struct {
-					PublishedAt time.Time `json:"publishedAt"`
-				} `json:"versions"`
-			}
-			if err := json.Unmarshal(raw, &pkg); err != nil {
-				return fmt.Errorf("deps.dev package %s: unexpected answer: %w", j.name, err)
-			}
-			for _, v := range pkg.Versions {
-				if v.PublishedAt.After(info.lastRelease) {
-					info.lastRelease = v.PublishedAt
-				}
-			}
-			if !info.lastRelease.IsZero() {
-				info.LastRelease = info.lastRelease.Format(time.RFC3339)
-			}
-		}
-		if j.version != "" {
-			raw, err := c.do(ctx, http.MethodGet, base+"/versions/"+url.PathEscape(j.version), nil)
-			switch {
-			case err == errNotFound:
-			case err != nil:
-				return err
-			default:
-				var ver struct {
-					Attestations []struct {
-						Type     string `json:"type"`
-						Verified bool   `json:"verified"`
-					} `json:"attestations"`
-					SLSAProvenances []struct {
-						Verified bool `json:"verified"`
-					} `json:"slsaProvenances"`
-				}
-				if err := json.Unmarshal(raw, &ver); err != nil {
-					return fmt.Errorf("deps.dev version %s@%s: unexpected answer: %w", j.name, j.version, err)
-				}
-				for _, a := range ver.Attestations {
-					if a.Verified {
-						info.Provenance[j.version] = a.Type
-					}
-				}
-				for _, p := range ver.SLSAProvenances {
-					if p.Verified && info.Provenance[j.version] == "" {
-						info.Provenance[j.version] = "https://slsa.dev/provenance/v1"
-					}
-				}
-			}
 		}
 		c.mu.Lock()
-		if cur, ok := infos[j.purl]; ok {
+		if cur, ok := infos[info.PURL]; ok {
 			for v, t := range info.Provenance {
 				cur.Provenance[v] = t
 			}
 		} else {
-			infos[j.purl] = &info
+			infos[info.PURL] = &info
 		}
 		c.mu.Unlock()
 		return nil
@@ -344,6 +305,75 @@ func (c *Client) Packages(ctx context.Context, comps []Component) ([]PackageInfo
 		out = append(out, *infos[k])
 	}
 	return out, nil
+}
+
+// depsDevJob is one package version to ask deps.dev about.
+type depsDevJob struct {
+	system, name, version, purl string
+}
+
+// depsDevPackage asks deps.dev about a package (its latest release) and
+// its version (verified attestations); a package or version deps.dev does
+// not know adds nothing.
+func (c *Client) depsDevPackage(ctx context.Context, j depsDevJob) (PackageInfo, error) {
+	base := c.o.DepsDevURL + "/v3/systems/" + url.PathEscape(j.system) + "/packages/" + url.PathEscape(j.name)
+	info := PackageInfo{PURL: j.purl, Provenance: map[string]string{}}
+	raw, err := c.do(ctx, http.MethodGet, base, nil)
+	switch {
+	case err == errNotFound:
+	case err != nil:
+		return info, err
+	default:
+		var pkg struct {
+			Versions []struct {
+				PublishedAt time.Time `json:"publishedAt"`
+			} `json:"versions"`
+		}
+		if err := json.Unmarshal(raw, &pkg); err != nil {
+			return info, fmt.Errorf("deps.dev package %s: unexpected answer: %w", j.name, err)
+		}
+		for _, v := range pkg.Versions {
+			if v.PublishedAt.After(info.lastRelease) {
+				info.lastRelease = v.PublishedAt
+			}
+		}
+		if !info.lastRelease.IsZero() {
+			info.LastRelease = info.lastRelease.Format(time.RFC3339)
+		}
+	}
+	if j.version == "" {
+		return info, nil
+	}
+	raw, err = c.do(ctx, http.MethodGet, base+"/versions/"+url.PathEscape(j.version), nil)
+	switch {
+	case err == errNotFound:
+		return info, nil
+	case err != nil:
+		return info, err
+	}
+	var ver struct {
+		Attestations []struct {
+			Type     string `json:"type"`
+			Verified bool   `json:"verified"`
+		} `json:"attestations"`
+		SLSAProvenances []struct {
+			Verified bool `json:"verified"`
+		} `json:"slsaProvenances"`
+	}
+	if err := json.Unmarshal(raw, &ver); err != nil {
+		return info, fmt.Errorf("deps.dev version %s@%s: unexpected answer: %w", j.name, j.version, err)
+	}
+	for _, a := range ver.Attestations {
+		if a.Verified {
+			info.Provenance[j.version] = a.Type
+		}
+	}
+	for _, p := range ver.SLSAProvenances {
+		if p.Verified && info.Provenance[j.version] == "" {
+			info.Provenance[j.version] = "https://slsa.dev/provenance/v1"
+		}
+	}
+	return info, nil
 }
 
 func keys[V any](m map[string]V) []string {
