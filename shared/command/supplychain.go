@@ -172,10 +172,10 @@ func (o supplyChainOptions) sbomAndPolicy(ctx context.Context, env Env, out *Res
 	if perr != nil {
 		return nil, perr
 	}
-	pres, verdict, perr := evaluatePolicy(ctx, env, po)
+	pres, gate, perr := evaluatePolicy(ctx, env, po)
 	if pres != nil {
-		out.Outputs["policy-verdict"] = verdict.verdict
-		out.Outputs["policy-bundle-path"] = verdict.vsa
+		out.Outputs["policy-verdict"] = gate.verdict
+		out.Outputs["policy-bundle-path"] = gate.vsa
 		out.merge(pres)
 	}
 	return out, perr

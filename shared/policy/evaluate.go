@@ -169,6 +169,12 @@ func gatherSources(ctx context.Context, s *SBOM, p *Policy, o Options, rep *Repo
 	if src.data == nil {
 		src.data = &Data{}
 	}
+	if len(s.Components) == 0 {
+		// Nothing has a purl to ask about: the rules hold for no component,
+		// and the no-purl rule reports the components without one.
+		src.osvChecked, src.dataChecked = true, true
+		return src, nil
+	}
 	failed := func(name string, err error) error {
 		if !p.Online.FailOpen {
 			return &SourceError{Source: name, Err: err}
@@ -179,11 +185,6 @@ func gatherSources(ctx context.Context, s *SBOM, p *Policy, o Options, rep *Repo
 		return nil
 	}
 	useOSV, useDepsDev := p.Sources(o.DB != nil, o.Data != nil)
-	if len(s.Components) == 0 {
-		// Nothing has a purl to ask about: the rules hold for no component,
-		// and the no-purl rule reports the components without one.
-		return sources{data: src.data, osvChecked: true, dataChecked: true}, nil
-	}
 	if useOSV {
 		var err error
 		if o.Online == nil {

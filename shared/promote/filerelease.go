@@ -115,8 +115,9 @@ func (r FileRelease) Release(ctx context.Context, real, name, digest string) (*F
 		return nil, fail.Configf("writing bundle: %w", err)
 	}
 	sum := sha256.Sum256(data)
-	attName := fmt.Sprintf("%s.promotion-%s.sigstore.json", name, hex.EncodeToString(sum[:])[:12])
-	af, err := OpenAttested(ctx, r.AttestationPath, []string{"sha256:" + hex.EncodeToString(sum[:])}, FileOptions{})
+	attHex := hex.EncodeToString(sum[:])
+	attName := fmt.Sprintf("%s.promotion-%s.sigstore.json", name, attHex[:12])
+	af, err := OpenAttested(ctx, r.AttestationPath, []string{"sha256:" + attHex}, FileOptions{})
 	if err != nil {
 		os.Remove(r.AttestationPath)
 		return nil, err
